@@ -1,0 +1,25 @@
+# mmwsss: the two commands of the README are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-quick clean-demo
+
+install:
+	@bash tools/install_env.sh $(VENV) $(PYTHON)
+
+## Whole pipeline on the bundled synthetic benchmark (SynthVOC).
+demo: install
+	$(PY) tools/demo.py --work-dir work_dirs/demo
+
+## Full test suite (what CI runs).
+test: install
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+## Quick subset: everything but the slow end-to-end tests.
+test-quick: install
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+clean-demo:
+	rm -rf work_dirs/demo data/synthvoc_demo
