@@ -1,0 +1,2 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""mmwsss.models."""
