@@ -6,9 +6,55 @@ re-exports them under stable names. See ``docs/functional_api.md``.
 """
 # isort: off
 # --- CAM seeds ---
+from .models.utils.cam import merge_multiscale_cams
+from .models.utils.cam import scaled_size
+from .models.utils.cam import strided_size
+from .evaluation.functional.seed_metrics import cam_seed_confusion
+from .evaluation.functional.seed_metrics import cam_seed_confusions
+from .evaluation.functional.seed_metrics import segmentation_scores
 # --- WSOL ---
+from .evaluation.functional.wsol import normalize_scoremap
+from .evaluation.functional.wsol import resize_box
+from .evaluation.functional.wsol import box_iou_inclusive
+from .evaluation.functional.wsol import boxes_from_scoremap
+from .evaluation.functional.wsol import max_box_accuracy
+from .evaluation.functional.wsol import pxap
+from .evaluation.functional.wsol import pxap_histograms
+from .evaluation.functional.wsol import pxap_from_histograms
+from .evaluation.functional.wsol import pxap_gt_mask
+from .evaluation.functional.wsol import topk_correct
+from .evaluation.functional.wsol import topk_localization
 # --- IRNet ---
+from .models.irn.path_index import PathIndex
+from .models.irn.path_index import get_path_index
+from .models.irn.path_index import affinity_labels
+from .models.irn.path_index import edge_to_affinity
+from .models.irn.path_index import pair_displacement
+from .models.irn.losses import irn_losses
+from .models.irn.random_walk import transition_matrix
+from .models.irn.random_walk import random_walk
+from .models.irn.random_walk import upsample_rw
+from .models.irn.random_walk import rw_to_semantic_label
+from .models.irn.ir_label import cams_to_ir_label
+from .models.irn.ir_label import dense_crf_label
+from .models.irn.instance import find_centroids
+from .models.irn.instance import cluster_centroids
+from .models.irn.instance import instance_labels
 # --- BBAM ---
+from .models.bbam.mask import tv_norm
+from .models.bbam.mask import bbam_stride
+from .models.bbam.mask import init_bbam_mask
+from .models.bbam.mask import perturb_with_mask
+from .models.bbam.mask import bbam_loss
+from .models.bbam.proposals import sample_jitter_draws
+from .models.bbam.proposals import jitter_boxes
+from .models.bbam.proposals import select_positive_proposals
+from .models.bbam.pseudo_labels import bbam_to_soft_mask
+from .models.bbam.pseudo_labels import bbam_dense_crf
+from .models.bbam.pseudo_labels import bbam_to_instance_mask
+from .models.bbam.pseudo_labels import merge_semantic_labels
+from .models.bbam.losses import seed_growing_targets
+from .models.bbam.losses import seed_growing_mask_loss
 # --- Refiners and training-time methods ---
 # isort: on
 

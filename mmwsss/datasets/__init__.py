@@ -1,2 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.datasets."""
+"""Datasets and transforms of mmwsss."""
+from .transforms import *  # noqa: F401,F403
+from .voc_wsss import VOC_CLASSES, VOC_PALETTE, VOCWSSSDataset
+
+__all__ = ['VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset']

@@ -1,2 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.evaluation."""
+"""Evaluation of mmwsss: pure metric functions, metrics and writers."""
+from .functional import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403
+from .writers import *  # noqa: F401,F403

@@ -1,2 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.models."""
+"""Models of mmwsss: classifiers, heads, necks and their building blocks."""
+from .classifiers import *  # noqa: F401,F403
+from .data_preprocessors import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403

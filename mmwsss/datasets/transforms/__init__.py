@@ -1,2 +1,11 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.datasets.transforms."""
+"""Data transforms of mmwsss."""
+from .formatting import PackCAMInputs
+from .loading import LoadImageRGB, LoadLabelMap
+from .processing import (MultiScaleResize, RandomCropPad,
+                         RandomLongSideResize, pil_resize)
+
+__all__ = [
+    'PackCAMInputs', 'LoadImageRGB', 'LoadLabelMap', 'MultiScaleResize',
+    'RandomCropPad', 'RandomLongSideResize', 'pil_resize'
+]

@@ -1,2 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.engine.runner."""
+"""Loops of mmwsss."""
+from .resumable_test_loop import ResumableTestLoop
+
+__all__ = ['ResumableTestLoop']

@@ -1,2 +1,15 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """mmwsss.evaluation.functional."""
+from .seed_metrics import (cam_seed_confusion, cam_seed_confusions,
+                           segmentation_scores)
+from .wsol import (box_iou_inclusive, boxes_from_scoremap, max_box_accuracy,
+                   normalize_scoremap, pxap, pxap_from_histograms,
+                   pxap_gt_mask, pxap_histograms, resize_box, topk_correct,
+                   topk_localization)
+
+__all__ = [
+    'cam_seed_confusion', 'cam_seed_confusions', 'segmentation_scores',
+    'box_iou_inclusive', 'boxes_from_scoremap', 'max_box_accuracy',
+    'normalize_scoremap', 'pxap', 'pxap_from_histograms', 'pxap_gt_mask',
+    'pxap_histograms', 'resize_box', 'topk_correct', 'topk_localization'
+]

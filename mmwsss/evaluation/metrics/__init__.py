@@ -1,2 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.evaluation.metrics."""
+"""Metrics of mmwsss."""
+from .cam_seed_metric import CAMSeedMetric
+
+__all__ = ['CAMSeedMetric']

@@ -1,2 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.models.classifiers."""
+"""Classifiers of mmwsss."""
+from .cam_classifier import CAMClassifier
+
+__all__ = ['CAMClassifier']

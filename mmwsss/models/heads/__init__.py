@@ -1,2 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""mmwsss.models.heads."""
+"""Heads of mmwsss."""
+from .cam_head import CAMHead
+
+__all__ = ['CAMHead']

@@ -1,0 +1,172 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Geometric transforms that follow the IRN-family reference pipelines."""
+from typing import Sequence, Tuple
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
+from PIL import Image
+
+from mmwsss.registry import TRANSFORMS
+
+_PIL_INTERPOLATION = dict(
+    nearest=Image.NEAREST, bilinear=Image.BILINEAR, bicubic=Image.BICUBIC)
+
+
+def pil_resize(img: np.ndarray, size_hw: Tuple[int, int],
+               interpolation: str) -> np.ndarray:
+    """Resize an (H, W[, C]) uint8 array with PIL to ``size_hw``."""
+    if tuple(img.shape[:2]) == tuple(size_hw):
+        return img
+    resized = Image.fromarray(img).resize((size_hw[1], size_hw[0]),
+                                          _PIL_INTERPOLATION[interpolation])
+    return np.asarray(resized)
+
+
+@TRANSFORMS.register_module()
+class RandomLongSideResize(BaseTransform):
+    """Resize so that the long side is a random integer in a range (PIL).
+
+    The IRN CAM training pipeline draws the long side uniformly from
+    ``{320, ..., 640}`` and resizes with PIL bicubic.
+
+    Args:
+        long_side_range (tuple[int, int]): Inclusive range of the long side.
+            Defaults to (320, 640).
+        interpolation (str): ``'bicubic'``, ``'bilinear'`` or ``'nearest'``.
+            Defaults to ``'bicubic'``.
+    """
+
+    def __init__(self,
+                 long_side_range: Tuple[int, int] = (320, 640),
+                 interpolation: str = 'bicubic'):
+        if interpolation not in _PIL_INTERPOLATION:
+            raise ValueError(f'Unknown interpolation {interpolation!r}')
+        self.long_side_range = tuple(long_side_range)
+        self.interpolation = interpolation
+
+    @cache_randomness
+    def _draw_long_side(self) -> int:
+        low, high = self.long_side_range
+        return int(np.random.randint(low, high + 1))
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        h, w = img.shape[:2]
+        target = self._draw_long_side()
+        scale = target / max(h, w)
+        size = (int(round(h * scale)), int(round(w * scale)))
+        results['img'] = pil_resize(img, size, self.interpolation)
+        if 'gt_seg_map' in results:
+            results['gt_seg_map'] = pil_resize(results['gt_seg_map'], size,
+                                               'nearest')
+        results['img_shape'] = size
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(long_side_range='
+                f'{self.long_side_range}, interpolation={self.interpolation})')
+
+
+@TRANSFORMS.register_module()
+class RandomCropPad(BaseTransform):
+    """Random square crop that pads small images, as IRN's ``random_crop``.
+
+    Along each axis: if the image is longer than the crop, a random window of
+    the image is taken; if shorter, the whole image is placed at a random
+    offset inside a canvas filled with ``pad_val`` (``seg_pad_val`` for the
+    label map).
+
+    The reference pads with 0 *after* normalisation, i.e. with the mean
+    colour; use ``pad_val`` = the data preprocessor's mean (rounded to uint8)
+    for the same effect.
+
+    Args:
+        crop_size (int): Side of the square crop.
+        pad_val (Sequence[float] | float): Image fill value. Defaults to 0.
+        seg_pad_val (int): Label fill value. Defaults to 255.
+    """
+
+    def __init__(self,
+                 crop_size: int,
+                 pad_val: Sequence[float] = 0,
+                 seg_pad_val: int = 255):
+        self.crop_size = int(crop_size)
+        self.pad_val = pad_val
+        self.seg_pad_val = seg_pad_val
+
+    @cache_randomness
+    def _draw_offsets(self, h: int, w: int) -> Tuple[int, int, int, int]:
+        offsets = []
+        for size in (h, w):
+            space = size - self.crop_size
+            if space > 0:
+                offsets.append((0, int(np.random.randint(space + 1))))
+            else:
+                offsets.append((int(np.random.randint(-space + 1)), 0))
+        (cont_top, img_top), (cont_left, img_left) = offsets
+        return cont_top, img_top, cont_left, img_left
+
+    def _crop(self, arr: np.ndarray, offsets, fill) -> np.ndarray:
+        cont_top, img_top, cont_left, img_left = offsets
+        h, w = arr.shape[:2]
+        ch = min(self.crop_size, h)
+        cw = min(self.crop_size, w)
+        canvas = np.empty((self.crop_size, self.crop_size) + arr.shape[2:],
+                          dtype=arr.dtype)
+        canvas[...] = np.asarray(fill, dtype=arr.dtype)
+        canvas[cont_top:cont_top + ch, cont_left:cont_left + cw] = \
+            arr[img_top:img_top + ch, img_left:img_left + cw]
+        return canvas
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        offsets = self._draw_offsets(*img.shape[:2])
+        results['img'] = self._crop(img, offsets, np.round(self.pad_val))
+        if 'gt_seg_map' in results:
+            results['gt_seg_map'] = self._crop(results['gt_seg_map'], offsets,
+                                               self.seg_pad_val)
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
+
+
+@TRANSFORMS.register_module()
+class MultiScaleResize(BaseTransform):
+    """Resize the image to several scales for multi-scale CAM inference.
+
+    Sizes are ``np.round(side * scale)`` (round half to even), as the
+    reference ``make_cam`` inputs; scale 1.0 keeps the image untouched.
+
+    Added key: ``ms_imgs`` (list of uint8 arrays, one per scale) and
+    ``cam_scales``.
+
+    Args:
+        scales (Sequence[float]): Defaults to (1.0, 0.5, 1.5, 2.0).
+        interpolation (str): Defaults to ``'bicubic'``.
+    """
+
+    def __init__(self,
+                 scales: Sequence[float] = (1.0, 0.5, 1.5, 2.0),
+                 interpolation: str = 'bicubic'):
+        if interpolation not in _PIL_INTERPOLATION:
+            raise ValueError(f'Unknown interpolation {interpolation!r}')
+        self.scales = tuple(float(s) for s in scales)
+        self.interpolation = interpolation
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        h, w = img.shape[:2]
+        results['ms_imgs'] = [
+            pil_resize(img, (int(np.round(h * s)), int(np.round(w * s))),
+                       self.interpolation) for s in self.scales
+        ]
+        results['cam_scales'] = self.scales
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(scales={self.scales}, '
+                f'interpolation={self.interpolation})')

@@ -1,0 +1,204 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""PASCAL VOC 2012 (+ SBD ``train_aug``) for image-level supervision."""
+import json
+import os.path as osp
+import xml.etree.ElementTree as ET
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from PIL import Image
+
+from mmwsss.registry import DATASETS
+
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
+               'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
+               'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
+               'tvmonitor')
+
+VOC_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
+               [0, 0, 128], [128, 0, 128], [0, 128, 128], [128, 128, 128],
+               [64, 0, 0], [192, 0, 0], [64, 128, 0], [192, 128, 0],
+               [64, 0, 128], [192, 0, 128], [64, 128, 128], [192, 128, 128],
+               [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0],
+               [0, 64, 128]]
+
+
+def read_label_map(path: str, num_classes: int) -> np.ndarray:
+    """Read a VOC-style label PNG (palette indices) and validate its values.
+
+    Args:
+        path (str): The PNG file.
+        num_classes (int): Number of foreground classes; valid values are
+            ``0..num_classes`` and 255 (ignore).
+
+    Returns:
+        np.ndarray: uint8 (H, W) label map.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it cannot be decoded or holds out-of-range values.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Label map not found: {path}')
+    try:
+        with Image.open(path) as img:
+            label = np.asarray(img)
+    except Exception as e:  # PIL raises several unrelated types
+        raise ValueError(f'Cannot read label map {path}: {e}') from e
+    if label.ndim != 2:
+        raise ValueError(f'Label map {path} must be a single-channel (palette '
+                         f'or grey) PNG, got shape {label.shape}')
+    values = np.unique(label)
+    bad = values[(values > num_classes) & (values != 255)]
+    if bad.size:
+        raise ValueError(f'Label map {path} has values {bad.tolist()} outside '
+                         f'0..{num_classes} and 255')
+    return label.astype(np.uint8, copy=False)
+
+
+def labels_from_xml(path: str, classes: Sequence[str]) -> List[int]:
+    """Image-level labels from a VOC XML: every object name, difficult ones
+    included.
+
+    Args:
+        path (str): The XML annotation file.
+        classes (Sequence[str]): Foreground class names.
+
+    Returns:
+        list[int]: Sorted 0-based class indices present in the image.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Annotation not found: {path}')
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        raise ValueError(f'Cannot parse annotation {path}: {e}') from e
+    index = {name: i for i, name in enumerate(classes)}
+    labels = set()
+    for obj in root.iter('object'):
+        name = obj.findtext('name', default='').strip()
+        if name not in index:
+            raise ValueError(f'Annotation {path} has an object of unknown '
+                             f'class "{name}"')
+        labels.add(index[name])
+    return sorted(labels)
+
+
+@DATASETS.register_module()
+class VOCWSSSDataset(BaseDataset):
+    """PASCAL VOC 2012 with image-level labels for weakly supervised
+    semantic segmentation (also reads SynthVOC, which has the same layout).
+
+    Each item holds the image path, its image-level labels ``gt_label``
+    (0-based foreground indices) and, when ``seg_map_path`` is given in
+    ``data_prefix``, the path of its segmentation ground truth for seed
+    evaluation (``seg_map_path``).
+
+    Image-level labels come from (``label_source``):
+
+    - ``'xml'``: every ``<object>`` name of ``Annotations/<id>.xml``,
+      difficult objects included.
+    - ``'seg'``: the classes present in the segmentation map
+      (``SegmentationClassAug`` for SBD ``train_aug``), as WSSS papers built
+      their ``cls_labels``; it reads every label map once at start-up.
+
+    The split list (``ann_file``) holds one image id per line, e.g.
+    ``ImageSets/Segmentation/train_aug.txt``. Class names and palette default
+    to VOC's 20 classes, or to those in ``<data_root>/meta.json`` when it
+    exists (SynthVOC).
+
+    Args:
+        data_root (str): The VOC2012 (or SynthVOC) folder.
+        ann_file (str): Split list relative to ``data_root``.
+        data_prefix (dict): ``img_path``, optional ``seg_map_path`` and
+            ``ann_path`` folders relative to ``data_root``. Defaults to
+            ``dict(img_path='JPEGImages', seg_map_path='SegmentationClass',
+            ann_path='Annotations')``.
+        label_source (str): ``'xml'`` or ``'seg'``. Defaults to ``'xml'``.
+        img_suffix (str): Defaults to ``'.jpg'``.
+        seg_map_suffix (str): Defaults to ``'.png'``.
+        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    METAINFO = dict(classes=VOC_CLASSES, palette=VOC_PALETTE)
+
+    def __init__(self,
+                 data_root: str,
+                 ann_file: str,
+                 data_prefix: Optional[dict] = None,
+                 label_source: str = 'xml',
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 metainfo: Optional[dict] = None,
+                 **kwargs):
+        if label_source not in ('xml', 'seg'):
+            raise ValueError(
+                f"label_source must be 'xml' or 'seg', got {label_source!r}")
+        if data_prefix is None:
+            data_prefix = dict(
+                img_path='JPEGImages',
+                seg_map_path='SegmentationClass',
+                ann_path='Annotations')
+        needed = 'ann_path' if label_source == 'xml' else 'seg_map_path'
+        if not data_prefix.get(needed):
+            raise ValueError(f"label_source='{label_source}' needs "
+                             f"data_prefix['{needed}']")
+        self.label_source = label_source
+        self.img_suffix = img_suffix
+        self.seg_map_suffix = seg_map_suffix
+        if metainfo is None:
+            metainfo = self._metainfo_from_meta_json(data_root)
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            metainfo=metainfo,
+            **kwargs)
+
+    @staticmethod
+    def _metainfo_from_meta_json(data_root: str) -> Optional[dict]:
+        meta_file = osp.join(data_root, 'meta.json')
+        if not osp.isfile(meta_file):
+            return None
+        with open(meta_file) as f:
+            meta = json.load(f)
+        return dict(classes=tuple(meta['classes']), palette=meta['palette'])
+
+    def load_data_list(self) -> List[dict]:
+        """Read the split list and the image-level labels."""
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(f'Split list not found: {self.ann_file}')
+        with open(self.ann_file) as f:
+            ids = [line.split()[0] for line in f if line.strip()]
+        classes = self.metainfo['classes']
+        img_dir = self.data_prefix['img_path']
+        seg_dir = self.data_prefix.get('seg_map_path')
+        ann_dir = self.data_prefix.get('ann_path')
+        data_list = []
+        for img_id in ids:
+            info = dict(
+                img_id=img_id,
+                img_path=osp.join(img_dir, img_id + self.img_suffix))
+            if seg_dir:
+                info['seg_map_path'] = osp.join(seg_dir,
+                                                img_id + self.seg_map_suffix)
+            if self.label_source == 'xml':
+                labels = labels_from_xml(
+                    osp.join(ann_dir, img_id + '.xml'), classes)
+            else:
+                label_map = read_label_map(info['seg_map_path'], len(classes))
+                present = np.unique(label_map)
+                labels = [int(v) - 1 for v in present if 0 < v < 255]
+            if not labels:
+                raise ValueError(
+                    f'Image {img_id} ({info["img_path"]}) has an empty label '
+                    f'set in its {self.label_source} annotation; image-level '
+                    'supervision needs at least one foreground class')
+            info['gt_label'] = labels
+            data_list.append(info)
+        return data_list
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """Return the image-level labels of item ``idx``."""
+        return self.get_data_info(idx)['gt_label']

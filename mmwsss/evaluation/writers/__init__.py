@@ -1,0 +1,6 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Writer evaluators: one output file per item, atomic and resumable."""
+from .base_writer import BaseWriter, file_sha256, sample_name
+from .cam_writer import CAMWriter
+
+__all__ = ['BaseWriter', 'CAMWriter', 'file_sha256', 'sample_name']

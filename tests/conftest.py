@@ -1,0 +1,32 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Shared fixtures of the mmwsss test suite."""
+import os.path as osp
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DATA = osp.join(ROOT, 'tests', 'data')
+SHARED = osp.join(osp.dirname(ROOT), 'shared')
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> str:
+    """The repository root (where tools/ and configs/ live)."""
+    return ROOT
+
+
+@pytest.fixture(scope='session')
+def tiny_synthvoc(tmp_path_factory) -> str:
+    """A small SynthVOC tree (8 train / 4 val images, 3 classes)."""
+    from mmwsss.datasets.synthetic import generate_synthetic_voc
+    root = str(tmp_path_factory.mktemp('synthvoc'))
+    generate_synthetic_voc(
+        root,
+        seed=0,
+        num_train=8,
+        num_val=4,
+        num_ood=2,
+        num_classes=3,
+        wsol_num_classes=2,
+        wsol_images_per_class=2)
+    return root

@@ -1,0 +1,126 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmwsss.functional import (edge_to_affinity, get_path_index, random_walk,
+                               rw_to_semantic_label, transition_matrix,
+                               upsample_rw)
+
+DATA = Path(__file__).parents[2] / 'data'
+
+
+@pytest.fixture(scope='module')
+def golden():
+    return np.load(DATA / 'irn_random_walk_sem_seg.npz')
+
+
+def _dense_reference(cams, edge, beta, exp_times, radius):
+    """The reference operator with a dense matrix, in float64."""
+    height, width = edge.shape
+    padded = F.pad(
+        edge[None, None].double(), (radius, radius, 0, radius), value=1.0)
+    pi = get_path_index(radius, padded.shape[-2:])
+    aff = edge_to_affinity(padded, pi)[0]
+    n_pad = padded.shape[-2] * padded.shape[-1]
+    dense = torch.eye(n_pad, dtype=torch.float64)
+    _, src, dst = pi.tensors()
+    src = src.expand_as(dst)
+    dense[src, dst] = aff
+    dense[dst, src] = aff
+    real = torch.arange(n_pad).reshape(
+        padded.shape[-2:])[:height, radius:radius + width].reshape(-1)
+    dense = dense[real][:, real]**beta
+    trans = dense / dense.sum(0, keepdim=True)
+    for _ in range(exp_times):
+        trans = trans @ trans
+    x = (cams.double() * (1 - edge.double())).reshape(cams.shape[0], -1)
+    return (x @ trans).reshape(cams.shape)
+
+
+@pytest.mark.parametrize('case', [0, 1, 2])
+def test_random_walk_matches_reference(golden, case):
+    p = f'case{case}_'
+    cams = torch.from_numpy(golden[p + 'cams'])
+    edge = torch.from_numpy(golden[p + 'edge'])
+    beta, exp_times, radius = (
+        int(golden[k]) for k in ('beta', 'exp_times', 'radius'))
+
+    padded = F.pad(edge[None], (radius, radius, 0, radius), value=1.0)
+    np.testing.assert_allclose(
+        edge_to_affinity(padded, get_path_index(radius,
+                                                padded.shape[-2:])).numpy(),
+        golden[p + 'sparse_aff_padded'],
+        rtol=1e-6,
+        atol=1e-7)
+
+    rw = random_walk(cams, edge, beta, exp_times, radius)
+    assert rw.shape == cams.shape and rw.dtype == torch.float32
+    expected = golden[p + 'rw'][:, 0]
+    np.testing.assert_allclose(
+        rw.numpy(), expected, rtol=0, atol=1e-4 * expected.max())
+
+    size = golden[p + 'orig_size_hw']
+    up = upsample_rw(rw, size)
+    np.testing.assert_allclose(
+        up.numpy(), golden[p + 'rw_up_norm'], rtol=0, atol=1e-4)
+    label = rw_to_semantic_label(rw, golden[p + 'keys'], size,
+                                 float(golden['sem_seg_bg_thres']))
+    assert label.dtype == np.uint8
+    np.testing.assert_array_equal(label, golden[p + 'sem_seg_label'])
+
+
+def test_random_walk_equals_dense_operator():
+    gen = torch.Generator().manual_seed(0)
+    cams = torch.rand(2, 9, 11, generator=gen)
+    edge = torch.rand(9, 11, generator=gen)**2
+    for radius, beta in ((5, 10), (3, 2)):
+        expected = _dense_reference(cams, edge, beta, 4, radius)
+        got = random_walk(cams.double(), edge, beta, 4, radius)
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-12)
+
+
+def test_transition_matrix_structure():
+    edge = torch.zeros(6, 8)
+    edge[:, 3] = 1.0  # a full wall: no pair crosses column 3
+    sparse = transition_matrix(edge, beta=10, radius=5)
+    # Valid CSR: sorted, distinct columns in every row.
+    torch.sparse_csr_tensor(
+        sparse.crow_indices(),
+        sparse.col_indices(),
+        sparse.values(),
+        sparse.shape,
+        check_invariants=True)
+    trans = sparse.to_dense()
+    np.testing.assert_allclose(trans.sum(1).numpy(), 1.0, atol=1e-12)
+    # Symmetric pattern, at most 69 nonzeros (68 neighbours + self) per row.
+    assert torch.equal(trans > 0, (trans > 0).T)
+    assert (trans > 0).sum(1).max() <= 69
+    cols = torch.arange(48) % 8
+    left, right = cols < 3, cols > 3
+    assert trans[left][:, right].abs().sum() == 0
+    # Column 3 pixels only keep themselves.
+    wall = cols == 3
+    torch.testing.assert_close(trans[wall][:, wall],
+                               torch.eye(6, dtype=torch.float64))
+
+
+def test_random_walk_preserves_constants():
+    # Without boundaries the walk averages: a constant map stays constant.
+    cams = torch.full((1, 7, 10), 0.5)
+    rw = random_walk(cams, torch.zeros(7, 10), exp_times=3)
+    np.testing.assert_allclose(rw.numpy(), 0.5, rtol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
+def test_random_walk_cuda_matches_cpu(golden):
+    cams = torch.from_numpy(golden['case1_cams'])
+    edge = torch.from_numpy(golden['case1_edge'])
+    cpu = random_walk(cams, edge)
+    gpu = random_walk(cams.cuda(), edge.cuda())
+    assert gpu.is_cuda
+    np.testing.assert_allclose(
+        gpu.cpu().numpy(), cpu.numpy(), rtol=1e-6, atol=1e-7)

@@ -1,0 +1,151 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""End to end: train a tiny CAM classifier with tools/train.py, write CAMs
+with tools/test.py (1 and 2 processes, killed and resumed) and score them."""
+import glob
+import json
+import os
+import os.path as osp
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from mmwsss.utils import load_npz
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+_base_ = ['{repo}/configs/cam/cam_r18-os16_1xb16-20e_synthvoc-128.py']
+data_root = '{data}'
+model = dict(backbone=dict(base_channels=8), head=dict(in_channels=64),
+             data_preprocessor=dict(num_classes=3))
+_loader = dict(num_workers=0, persistent_workers=False)
+train_dataloader = dict(batch_size=4, **_loader,
+    dataset=dict(data_root=data_root))
+val_dataloader = dict(batch_size=4, **_loader,
+    dataset=dict(data_root=data_root))
+test_dataloader = dict(**_loader, dataset=dict(data_root=data_root,
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.MultiScaleResize', scales=(1.0, 0.5, 1.5, 2.0)),
+              dict(type='mmwsss.PackCAMInputs')]))
+max_epochs = 2
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+param_scheduler = [dict(type='PolyLR', power=0.9, by_epoch=True, begin=0,
+                        end=max_epochs, convert_to_iter_based=True)]
+default_hooks = dict(checkpoint=dict(interval=2))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+"""
+
+
+def _env(repo):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = repo + os.pathsep + env.get('PYTHONPATH', '')
+    env['OMP_NUM_THREADS'] = '1'
+    return env
+
+
+def _run(repo, args, **kwargs):
+    proc = subprocess.run([sys.executable] + args, cwd=repo, env=_env(repo),
+                          capture_output=True, text=True, timeout=600,
+                          **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _test_cmd(cfg, ckpt, out_dir, work_dir, extra=()):
+    return ['tools/test.py', cfg, ckpt, '--work-dir', work_dir,
+            '--cfg-options', f'test_evaluator.0.output_dir={out_dir}',
+            *extra]
+
+
+def _cams(folder):
+    files = sorted(glob.glob(osp.join(folder, '*.npz')))
+    return {osp.basename(f): load_npz(f) for f in files}
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_synthvoc, repo_root, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('cam_pipeline')
+    cfg = str(tmp / 'tiny_cam.py')
+    with open(cfg, 'w') as f:
+        f.write(CONFIG.format(repo=repo_root, data=tiny_synthvoc))
+    work = str(tmp / 'train')
+    log = _run(repo_root, ['tools/train.py', cfg, '--work-dir', work])
+    assert 'multi-label/mAP' in log
+    ckpt = osp.join(work, 'epoch_2.pth')
+    assert osp.isfile(ckpt)
+    out = str(tmp / 'cams_1proc')
+    log = _run(repo_root, _test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
+    return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log)
+
+
+def test_cams_written_with_manifest_and_scored(trained):
+    cams = _cams(trained['cams'])
+    assert len(cams) == 8
+    for arrays in cams.values():
+        assert arrays['high_res'].shape[0] == arrays['keys'].shape[0]
+        assert arrays['high_res'].max() < 1 and arrays['strided'].min() >= 0
+    manifest = json.load(open(osp.join(trained['cams'], 'manifest.json')))
+    assert manifest['written_this_run'] == 8 and manifest['failures'] == []
+    assert manifest['checkpoint'] == trained['ckpt']
+    assert len(manifest['checkpoint_sha256']) == 64
+    assert 'cam_seed/mIoU' in trained['log']
+
+
+def test_eval_cam_seeds_tool_matches_the_run(trained, repo_root):
+    report = str(trained['tmp'] / 'seeds.json')
+    log = _run(repo_root, [
+        'tools/analysis/eval_cam_seeds.py', trained['cfg'], trained['cams'],
+        '--out', report
+    ])
+    assert 'images scored: 8' in log
+    in_run = float(trained['log'].split('cam_seed/mIoU: ')[1].split()[0])
+    assert json.load(open(report))['miou'] == pytest.approx(in_run, abs=1e-3)
+
+
+def test_two_processes_equal_one(trained, repo_root):
+    out = str(trained['tmp'] / 'cams_2proc')
+    cmd = [
+        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port', '29533'
+    ] + _test_cmd(trained['cfg'], trained['ckpt'], out,
+                  str(trained['tmp'] / 'test2'), ['--launcher', 'pytorch'])
+    _run(repo_root, cmd)
+    one, two = _cams(trained['cams']), _cams(out)
+    assert one.keys() == two.keys()
+    for name in one:
+        for key in one[name]:
+            np.testing.assert_allclose(
+                one[name][key], two[name][key], atol=1e-5, err_msg=name)
+
+
+def test_killed_job_resumes_to_identical_files(trained, repo_root):
+    out = str(trained['tmp'] / 'cams_resumed')
+    cmd = [sys.executable] + _test_cmd(trained['cfg'], trained['ckpt'], out,
+                                       str(trained['tmp'] / 'test3'))
+    proc = subprocess.Popen(cmd, cwd=repo_root, env=_env(repo_root),
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if glob.glob(osp.join(out, '*.npz')):
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    # simulate what a kill mid-write leaves behind: a stray temporary file
+    os.makedirs(out, exist_ok=True)
+    open(osp.join(out, 'sv_000001.npz.abc.tmp'), 'wb').write(b'partial')
+    done_before = len(glob.glob(osp.join(out, '*.npz')))
+    _run(repo_root, cmd[1:])
+    manifest = json.load(open(osp.join(out, 'manifest.json')))
+    assert manifest['skipped_existing'] == done_before
+    for name in _cams(trained['cams']):
+        assert open(osp.join(out, name), 'rb').read() == open(
+            osp.join(trained['cams'], name), 'rb').read(), name
+    shutil.rmtree(out)

@@ -1,0 +1,309 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Test a checkpoint with an mmpretrain, mmseg, mmdet or mmwsss config.
+
+The config's ``default_scope`` selects the host codebase and with it how
+``--out`` and ``--tta`` behave:
+
+* ``--out``: for mmseg, the file is a directory and the test evaluator writes
+  each prediction there as a PNG (``output_dir`` of mmseg's metrics); for
+  every other codebase the predictions are dumped to a ``.pkl`` file with
+  mmengine's ``DumpResults``.
+* ``--tta``: uses ``tta_model``/``tta_pipeline`` of the config; mmpretrain and
+  mmdet configs without them get a horizontal-flip TTA.
+"""
+import argparse
+import inspect
+import logging
+import os
+import os.path as osp
+from copy import deepcopy
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.logging import print_log
+from mmengine.registry import HOOKS, RUNNERS
+from mmengine.runner import Runner
+
+import mmwsss  # noqa: F401
+
+# TTA models of the hosts that can be synthesised when a config has none.
+DEFAULT_TTA_MODELS = {
+    'mmpretrain':
+    dict(type='AverageClsScoreTTA'),
+    'mmdet':
+    dict(
+        type='DetTTAModel',
+        tta_cfg=dict(
+            nms=dict(type='nms', iou_threshold=0.5), max_per_img=100)),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    """Parse the command line.
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir to save the file with the metrics')
+    parser.add_argument(
+        '--out',
+        help='dump the predictions: a .pkl file (mmpretrain, mmdet, mmwsss) '
+        'or, for mmseg configs, a directory of PNG label maps')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images are saved (needs a '
+        'visualization hook in `default_hooks`)')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2,
+        help='seconds each shown image stays on screen')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, e.g. key=value or '
+        'key="[a,b]"; nested keys are dotted, no spaces inside a value')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='enable test-time augmentation')
+    # torch.distributed.launch passes --local-rank, older versions
+    # --local_rank; torchrun sets LOCAL_RANK itself.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _hook_init_params(hook_cfg: dict, default_scope: str) -> set:
+    """Names of the ``__init__`` arguments of the hook a config describes.
+
+    Args:
+        hook_cfg (dict): The hook config.
+        default_scope (str): The config's default scope.
+
+    Returns:
+        set: The argument names.
+    """
+    hook_type = hook_cfg['type']
+    if isinstance(hook_type, str):
+        scope = hook_cfg.get('_scope_', default_scope)
+        with HOOKS.switch_scope_and_registry(scope) as registry:
+            hook_cls = registry.get(hook_type)
+        if hook_cls is None:
+            raise KeyError(f'{hook_type} is not registered in the hook '
+                           f'registry of scope {scope!r}.')
+    else:
+        hook_cls = hook_type
+    return set(inspect.signature(hook_cls.__init__).parameters)
+
+
+def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    """Configure the visualization hook for ``--show``/``--show-dir``.
+
+    The three hosts name the switches differently: mmpretrain's hook has
+    ``enable``/``out_dir``, mmdet's ``draw``/``test_out_dir`` and mmseg's
+    ``draw`` with images saved by the visualizer's ``save_dir``. The hook's
+    signature tells which convention applies.
+
+    Args:
+        cfg (Config): The config, modified in place.
+        args (argparse.Namespace): The parsed command line.
+
+    Raises:
+        RuntimeError: If ``default_hooks`` has no ``visualization`` entry.
+    """
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is None:
+        raise RuntimeError(
+            '--show and --show-dir need a visualization hook, e.g. '
+            "default_hooks = dict(visualization=dict(type="
+            "'VisualizationHook')) with the host's hook type.")
+    params = _hook_init_params(hook, cfg.get('default_scope'))
+    if 'enable' in params:
+        hook.enable = True
+        # Its default interval (5000) would skip nearly every test image.
+        hook.interval = 1
+        if args.show_dir:
+            hook.out_dir = args.show_dir
+    else:
+        hook.draw = True
+        if args.show_dir:
+            if 'test_out_dir' in params:
+                hook.test_out_dir = args.show_dir
+            else:
+                cfg.visualizer.save_dir = args.show_dir
+    if args.show:
+        hook.show = True
+        hook.wait_time = args.wait_time
+
+
+def _innermost_dataset(dataloader_cfg: dict) -> dict:
+    """Return the dataset config below any dataset wrappers.
+
+    Args:
+        dataloader_cfg (dict): A dataloader config.
+
+    Returns:
+        dict: The innermost ``dataset`` config (the one with the pipeline).
+    """
+    dataset = dataloader_cfg['dataset']
+    while 'dataset' in dataset:
+        dataset = dataset['dataset']
+    return dataset
+
+
+def _flip_tta_pipeline(test_pipeline: list, codebase: str) -> list:
+    """Build a horizontal-flip TTA pipeline from a test pipeline.
+
+    Args:
+        test_pipeline (list[dict]): The test pipeline; its last step packs
+            the inputs.
+        codebase (str): ``'mmpretrain'`` or ``'mmdet'``.
+
+    Returns:
+        list[dict]: The TTA pipeline.
+    """
+    pack = deepcopy(test_pipeline[-1])
+    # DetTTAModel un-flips boxes with these meta keys.
+    if codebase == 'mmdet' and 'meta_keys' in pack:
+        pack['meta_keys'] = tuple(pack['meta_keys']) + tuple(
+            key for key in ('flip', 'flip_direction')
+            if key not in pack['meta_keys'])
+    flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)]
+    return list(test_pipeline[:-1]) + [
+        dict(type='TestTimeAug', transforms=[flips, [pack]])
+    ]
+
+
+def enable_tta(cfg: Config, codebase: str) -> None:
+    """Wrap the model into the TTA model and use the TTA pipeline.
+
+    Args:
+        cfg (Config): The config, modified in place.
+        codebase (str): The config's default scope.
+
+    Raises:
+        RuntimeError: If the config lacks ``tta_model``/``tta_pipeline`` and
+            the codebase has no default flip TTA.
+    """
+    dataset = _innermost_dataset(cfg.test_dataloader)
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing and codebase not in DEFAULT_TTA_MODELS:
+        raise RuntimeError(f'--tta needs {" and ".join(missing)} in a config '
+                           f'with default_scope={codebase!r}.')
+    if 'tta_model' not in cfg:
+        cfg.tta_model = deepcopy(DEFAULT_TTA_MODELS[codebase])
+    if 'tta_pipeline' not in cfg:
+        cfg.tta_pipeline = _flip_tta_pipeline(dataset['pipeline'], codebase)
+    dataset['pipeline'] = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
+def set_seg_output_dir(cfg: Config, out_dir: str) -> None:
+    """Make mmseg's metrics write each prediction as a PNG to ``out_dir``.
+
+    Args:
+        cfg (Config): The config, modified in place.
+        out_dir (str): The output directory.
+    """
+    evaluators = cfg.test_evaluator
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    for evaluator in evaluators:
+        evaluator['output_dir'] = out_dir
+        evaluator['keep_results'] = True
+
+
+def init_cpu_distributed(cfg: Config) -> None:
+    """Let ``--launcher pytorch`` run on machines without CUDA (gloo).
+
+    mmengine 0.10.7 pins a CUDA device while initialising the process group
+    and passes ``device_ids`` to DDP, which refuses them for CPU modules.
+    Without CUDA the group is initialised here (the runner then skips its
+    own initialisation) and a DDP wrapper without ``device_ids`` is set.
+
+    Args:
+        cfg (Config): The config, modified in place.
+    """
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    if dist_cfg.get('backend', 'nccl') != 'gloo':
+        print_log(
+            'No CUDA device: using the gloo backend.',
+            logger='current',
+            level=logging.WARNING)
+    dist_cfg['backend'] = 'gloo'
+    torch.distributed.init_process_group(**dist_cfg)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if str(wrapper['type']).split('.')[-1] == 'MMDistributedDataParallel':
+        wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config.
+
+    Args:
+        cfg (Config): The loaded config.
+        args (argparse.Namespace): The parsed command line.
+
+    Returns:
+        Config: The updated config.
+    """
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    # Work-dir priority: command line > config > ./work_dirs/<config stem>.
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    cfg.load_from = args.checkpoint
+    codebase = cfg.get('default_scope')
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.tta:
+        enable_tta(cfg, codebase)
+    if args.out is not None and codebase == 'mmseg':
+        set_seg_output_dir(cfg, args.out)
+    return cfg
+
+
+def main() -> None:
+    """Entry point."""
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    init_cpu_distributed(cfg)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    if args.out is not None and cfg.get('default_scope') != 'mmseg':
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
