@@ -102,6 +102,7 @@ def dense_random_walk(cams: torch.Tensor, edge: torch.Tensor, beta: float,
 
 
 def main() -> None:
+    """Parse the command line, run both walks and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         '--image-size',

@@ -56,6 +56,32 @@ from .models.bbam.pseudo_labels import merge_semantic_labels
 from .models.bbam.losses import seed_growing_targets
 from .models.bbam.losses import seed_growing_mask_loss
 # --- Refiners and training-time methods ---
+from .models.refiners.advcam import advcam_gradcam_regions
+from .models.refiners.advcam import advcam_analytic_regions
+from .models.refiners.advcam import advcam_objective
+from .models.refiners.advcam import adversarial_climb_step
+from .models.refiners.advcam import adversarial_climbing
+from .models.refiners.advcam import advcam_scale_schedule
+from .models.refiners.advcam import advcam_multiscale_cams
+from .models.refiners.rib import gndrp_pool
+from .models.refiners.rib import gndrp_logits
+from .models.refiners.rib import rib_loss
+from .models.refiners.rib import rib_target_stop
+from .models.refiners.rib import rib_explosion_stop
+from .models.wood.functional import kmeans
+from .models.wood.functional import wood_class_centers
+from .models.wood.functional import ood_distance_threshold
+from .models.wood.functional import wood_distance_loss
+from .models.wood.functional import wood_perturb_ood
+from .models.wood.functional import wood_ood_loss
+from .models.wood.functional import wood_losses
+from .models.transcam.functional import AttentionAccumulator
+from .models.transcam.functional import transcam_cam
+from .models.transcam.functional import bnr_refine
+from .models.transcam.functional import transcam_losses
+from .models.transcam.functional import fuse_transcam_cams
+from .models.transcam.functional import normalize_transcam_inference
+from .models.transcam.functional import transcam_seed_label
 # isort: on
 
 __all__ = [name for name in dir() if not name.startswith('_')]

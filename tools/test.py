@@ -182,7 +182,10 @@ def _flip_tta_pipeline(test_pipeline: list, codebase: str) -> list:
         pack['meta_keys'] = tuple(pack['meta_keys']) + tuple(
             key for key in ('flip', 'flip_direction')
             if key not in pack['meta_keys'])
-    flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)]
+    flips = [
+        dict(type='RandomFlip', prob=1.),
+        dict(type='RandomFlip', prob=0.)
+    ]
     return list(test_pipeline[:-1]) + [
         dict(type='TestTimeAug', transforms=[flips, [pack]])
     ]

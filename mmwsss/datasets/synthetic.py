@@ -72,7 +72,8 @@ SYNTHVOC_KNOB_HELP = dict(
     void_width='width of the void (255) band inside object outlines, px',
     noise_std='std of the additive pixel noise on the 0..255 scale',
     max_blur='maximum Gaussian blur radius (drawn uniformly from 0)',
-    wsol_num_classes=f'classes of the WSOL set, 1..{SYNTHVOC_MAX_WSOL_CLASSES}',
+    wsol_num_classes='classes of the WSOL set, '
+    f'1..{SYNTHVOC_MAX_WSOL_CLASSES}',
     wsol_images_per_class='images per class of the WSOL set',
     wsol_train_fraction='fraction of each WSOL class in the train split',
 )
@@ -96,6 +97,9 @@ _PATTERN_ADJECTIVES = ('Striped', 'Dotted', 'Checkered', 'Ringed', 'Bordered')
 _EMBLEM_HULL = dict(
     disc=1.0, diamond=1.0, triangle=1.0, flower=1.0, hexagon=1.0, cross=1.06)
 _CROSS_ARM = 0.32
+# WSOL classes take emblem codes after every possible SynthVOC class, so the
+# two sets never share an emblem.
+_WSOL_FIRST_CODE = SYNTHVOC_MAX_CLASSES
 
 _BODY_TEXTURES = ('plain', 'stripes', 'checker', 'dots', 'waves', 'speckle',
                   'rings', 'hatch')
@@ -229,7 +233,8 @@ def generate_synthetic_voc(out_dir: str,
     Writes the PASCAL VOC layout (``JPEGImages``, palette
     ``SegmentationClass``/``SegmentationObject``, ``Annotations`` XML,
     ``ImageSets``), per-object emblem maps (``SegmentationEmblem``), COCO
-    instances jsons with RLE masks (``annotations/instances_{train,val}.json``),
+    instances jsons with RLE masks
+    (``annotations/instances_{train,val}.json``),
     habitat-only images (``OoD/`` and ``ood_list.txt``), a CUB-200-2011 style
     WSOL set with masks (``wsol/``) and ``meta.json``.
 
@@ -264,13 +269,14 @@ def generate_synthetic_voc(out_dir: str,
     """
     start = time.perf_counter()
     _check_int('seed', seed, 0, 2**63 - 1)
+    seed = int(seed)
     cfg = _resolve_knobs(knobs)
     _prepare_out_dir(out_dir, overwrite)
 
     classes, habitats = synthvoc_classes(cfg['num_classes'])
     designs = _class_designs(classes)
     wsol_names = _wsol_class_names(cfg['wsol_num_classes'])
-    wsol_designs = _class_designs(wsol_names)
+    wsol_designs = _class_designs(wsol_names, _WSOL_FIRST_CODE)
     wsol_habitats = [_habitat_name(h) for h in range(len(wsol_names))]
 
     for sub in ('JPEGImages', 'SegmentationClass', 'SegmentationObject',
@@ -451,8 +457,8 @@ def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
 def _emblem_code(index: int) -> Tuple[int, int, int]:
     """Map a class index to distinct (hue, shape, pattern) indices.
 
-    The map is a bijection of ``0..359`` onto the 12 x 6 x 5 combinations in
-    which consecutive classes differ in all three attributes.
+    The map is a bijection of ``0..359`` onto the 12 x 6 x 5 combinations;
+    consecutive codes always differ in hue and shape and mostly in pattern.
     """
     a = index % 12
     b = (index // 12) % 6
@@ -460,16 +466,18 @@ def _emblem_code(index: int) -> Tuple[int, int, int]:
     return _HUE_ORDER[a], (a + b) % 6, (a + b + c) % 5
 
 
-def _class_designs(names: Sequence[str]) -> List[_ClassDesign]:
-    """Design class ``k`` with emblem code ``k`` and habitat ``k``."""
+def _class_designs(names: Sequence[str],
+                   first_code: int = 0) -> List[_ClassDesign]:
+    """Design class ``k``: emblem code ``first_code + k``, habitat ``k``."""
     designs = []
     for k, name in enumerate(names):
-        hue, shape, pattern = _emblem_code(k)
+        code = first_code + k
+        hue, shape, pattern = _emblem_code(code)
         primary = _hsv(_HUES[hue][1] / 360.0, 0.95, 0.95)
         # Alternate light and dark secondaries so patterns read on any hue.
         secondary = (
             np.array([0.97, 0.97, 0.97], np.float32)
-            if k % 2 == 0 else np.array([0.08, 0.08, 0.1], np.float32))
+            if code % 2 == 0 else np.array([0.08, 0.08, 0.1], np.float32))
         designs.append(
             _ClassDesign(
                 name=name,
@@ -478,14 +486,14 @@ def _class_designs(names: Sequence[str]) -> List[_ClassDesign]:
                 emblem_rgb2=secondary,
                 emblem_shape=_EMBLEM_SHAPES[shape],
                 emblem_pattern=_EMBLEM_PATTERNS[pattern],
-                body_texture=k % len(_BODY_TEXTURES)))
+                body_texture=code % len(_BODY_TEXTURES)))
     return designs
 
 
 def _wsol_class_names(num_classes: int) -> List[str]:
     names = []
     for k in range(num_classes):
-        hue, shape, pattern = _emblem_code(k)
+        hue, shape, pattern = _emblem_code(_WSOL_FIRST_CODE + k)
         names.append(f'{_HUES[hue][0]}_{_PATTERN_ADJECTIVES[pattern]}_'
                      f'{_EMBLEM_SHAPES[shape].capitalize()}')
     return names
@@ -944,7 +952,8 @@ def _shift_hue(rgb: np.ndarray, shift: float) -> np.ndarray:
     return _hsv(h + shift, s, v)
 
 
-def _finish(rng: np.random.Generator, img: np.ndarray, cfg: dict) -> np.ndarray:
+def _finish(rng: np.random.Generator, img: np.ndarray,
+            cfg: dict) -> np.ndarray:
     """Colour jitter, blur and noise; returns uint8 RGB."""
     gains = rng.uniform(0.92, 1.08, size=3).astype(np.float32)
     img = img * gains + np.float32(rng.uniform(-0.04, 0.04))

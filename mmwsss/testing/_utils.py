@@ -53,7 +53,8 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='MultiStepLR', by_epoch=False, milestones=[3], gamma=0.1)
 ]
-train_cfg = dict(by_epoch=False, max_iters={max_iters}, val_interval={max_iters})
+train_cfg = dict(
+    by_epoch=False, max_iters={max_iters}, val_interval={max_iters})
 val_cfg = dict()
 test_cfg = dict()
 

@@ -1,5 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Secure checkpoint saving and loading under ``torch.load(weights_only=True)``.
+"""Secure checkpoints under ``torch.load(weights_only=True)`` (torch >= 2.6).
 
 Since torch 2.6 ``torch.load`` only unpickles tensors, plain containers and
 allow-listed globals. mmengine 0.10.7 relies on full pickle in two places:

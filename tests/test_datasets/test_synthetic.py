@@ -133,7 +133,8 @@ def test_masks_xml_and_coco_agree(small):
         assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == classes
         ann_ids = [a['id'] for a in coco.dataset['annotations']]
         assert len(set(ann_ids)) == len(ann_ids) and min(ann_ids) >= 1
-        ids = _read_lines(osp.join(root, f'ImageSets/Segmentation/{split}.txt'))
+        ids = _read_lines(
+            osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt'))
         by_file = {img['file_name']: img for img in coco.dataset['images']}
         assert sorted(by_file) == sorted(f'{i}.jpg' for i in ids)
         for image_id in ids:

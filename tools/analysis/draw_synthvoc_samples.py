@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 from mmwsss.datasets.synthetic import generate_synthetic_voc  # noqa: E402
 
-CELL = 160
+CELL = 128
 PAD = 4
 
 
@@ -114,7 +114,7 @@ def main() -> None:
     for i, row in enumerate(rows):
         grid.paste(row, (0, header + i * (CELL + PAD)))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    grid.save(args.out)
+    grid.save(args.out, optimize=True)
     print(f'wrote {args.out} ({len(rows)} samples; classes: '
           f'{", ".join(classes)})')
 

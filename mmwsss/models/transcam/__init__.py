@@ -1,0 +1,11 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""TransCAM (Conformer attention-aggregated CAMs) and BNR."""
+from .functional import (AttentionAccumulator, bnr_refine, fuse_transcam_cams,
+                         normalize_transcam_inference, transcam_cam,
+                         transcam_losses, transcam_seed_label)
+
+__all__ = [
+    'AttentionAccumulator', 'bnr_refine', 'fuse_transcam_cams',
+    'normalize_transcam_inference', 'transcam_cam', 'transcam_losses',
+    'transcam_seed_label'
+]

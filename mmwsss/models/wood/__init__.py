@@ -1,0 +1,10 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""W-OoD: weakly supervised segmentation with out-of-distribution data."""
+from .functional import (kmeans, ood_distance_threshold, wood_class_centers,
+                         wood_distance_loss, wood_losses, wood_ood_loss,
+                         wood_perturb_ood)
+
+__all__ = [
+    'kmeans', 'ood_distance_threshold', 'wood_class_centers',
+    'wood_distance_loss', 'wood_losses', 'wood_ood_loss', 'wood_perturb_ood'
+]
