@@ -2,5 +2,9 @@
 """Datasets and transforms of mmwsss."""
 from .transforms import *  # noqa: F401,F403
 from .voc_wsss import VOC_CLASSES, VOC_PALETTE, VOCWSSSDataset
+from .wsol import CUBWSOLDataset, ImageNetWSOLDataset, WSOLMetadataDataset
 
-__all__ = ['VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset']
+__all__ = [
+    'VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset',
+    'CUBWSOLDataset', 'ImageNetWSOLDataset', 'WSOLMetadataDataset'
+]

@@ -3,3 +3,4 @@
 from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403

@@ -4,8 +4,10 @@ from .formatting import PackCAMInputs
 from .loading import LoadImageRGB, LoadLabelMap
 from .processing import (MultiScaleResize, RandomCropPad,
                          RandomLongSideResize, pil_resize)
+from .wsol_transforms import LoadWSOLMask, PackWSOLInputs, WSOLResize
 
 __all__ = [
     'PackCAMInputs', 'LoadImageRGB', 'LoadLabelMap', 'MultiScaleResize',
-    'RandomCropPad', 'RandomLongSideResize', 'pil_resize'
+    'RandomCropPad', 'RandomLongSideResize', 'pil_resize',
+    'LoadWSOLMask', 'PackWSOLInputs', 'WSOLResize'
 ]

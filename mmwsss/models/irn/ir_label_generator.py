@@ -1,0 +1,139 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""A weight-free "model" that turns CAM files into IR labels."""
+import multiprocessing
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+
+from mmwsss.registry import MODELS
+from .cam_files import load_cam_file
+from .ir_label import cams_to_ir_label, dense_crf_label
+
+_IRJob = Tuple[np.ndarray, np.ndarray, np.ndarray, float, float, bool]
+
+
+def _ir_label_job(job: _IRJob) -> np.ndarray:
+    # Module-level so that worker processes can unpickle it.
+    image, high_res, keys, fg_threshold, bg_threshold, crf = job
+    return cams_to_ir_label(
+        high_res,
+        keys,
+        fg_threshold=fg_threshold,
+        bg_threshold=bg_threshold,
+        image=image,
+        crf=dense_crf_label if crf else None)
+
+
+@MODELS.register_module()
+class IRLabelGenerator(BaseModel):
+    """Inter-pixel relation (IR) labels from CAM files (IRN step 4).
+
+    For each image, reads ``<cam_dir>/<id>.npz`` (written by
+    :class:`mmwsss.CAMWriter`, needs ``high_res``) and runs
+    :func:`mmwsss.functional.cams_to_ir_label`: confident foreground from the
+    argmax over [``fg_threshold``; CAMs], confident background where the
+    argmax over [``bg_threshold``; CAMs] is background too, ignore (255)
+    elsewhere; each map is refined by IRN's dense CRF
+    (:func:`mmwsss.functional.dense_crf_label`) unless ``crf=False``.
+
+    The prediction is ``pred_sem_seg`` (a :class:`PixelData` of shape
+    (1, H, W), values 0 = background, ``k + 1`` = class ``k``, 255 =
+    ignore), written by :class:`mmwsss.IRLabelWriter` and scored by
+    :class:`mmwsss.IRLabelMetric`. Run it with ``tools/test.py CONFIG CKPT``:
+    the model has no weights, so ``CKPT`` (normally the CAM classifier that
+    produced the CAMs) is only recorded in the writer's manifest.
+
+    The CRFs run on the CPU. With ``num_workers > 0`` the images of a batch
+    are processed by that many forked processes, as the reference's
+    ``cam_to_ir_label`` does; use a test batch size of at least
+    ``num_workers``. The inputs must be the uint8 RGB images (the default
+    ``BaseDataPreprocessor`` with :class:`mmwsss.LoadImageRGB` and
+    :class:`mmwsss.PackCAMInputs`).
+
+    Args:
+        cam_dir (str): Folder of the CAM files.
+        fg_threshold (float): Background score of the foreground map.
+            Defaults to 0.30.
+        bg_threshold (float): Background score of the background map.
+            Defaults to 0.05.
+        crf (bool): Refine both maps with the dense CRF. Defaults to True.
+        num_workers (int): Worker processes per batch; 0 computes in the
+            main process. Defaults to 0.
+        data_preprocessor (dict, optional): Defaults to
+            ``BaseDataPreprocessor`` (no normalisation).
+        init_cfg (dict, optional): Unused (no weights). Defaults to None.
+    """
+
+    def __init__(self,
+                 cam_dir: str,
+                 fg_threshold: float = 0.30,
+                 bg_threshold: float = 0.05,
+                 crf: bool = True,
+                 num_workers: int = 0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not 0 <= bg_threshold <= fg_threshold:
+            raise ValueError('Expected 0 <= bg_threshold <= fg_threshold, '
+                             f'got {bg_threshold} and {fg_threshold}')
+        self.cam_dir = cam_dir
+        self.fg_threshold = fg_threshold
+        self.bg_threshold = bg_threshold
+        self.crf = crf
+        self.num_workers = num_workers
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # No weights: accept any checkpoint (e.g. the CAM classifier's)
+        # without reporting its keys as unexpected.
+        pass
+
+    def forward(self,
+                inputs: List[torch.Tensor],
+                data_samples: Optional[list] = None,
+                mode: str = 'predict') -> list:
+        """Compute the IR labels of a batch (``mode='predict'`` only).
+
+        Args:
+            inputs (list[Tensor] | Tensor): (3, H, W) uint8 RGB images.
+            data_samples (list): Their data samples (``img_id`` or
+                ``img_path`` name the CAM files).
+            mode (str): Must be ``'predict'``.
+
+        Returns:
+            list: The data samples with ``pred_sem_seg``.
+        """
+        if mode != 'predict':
+            raise ValueError(f'IRLabelGenerator has no weights and only '
+                             f"supports mode='predict', got {mode!r}")
+        jobs = [
+            self._job(img, sample) for img, sample in zip(inputs, data_samples)
+        ]
+        if self.num_workers > 0 and len(jobs) > 1:
+            context = multiprocessing.get_context('fork')
+            with context.Pool(min(self.num_workers, len(jobs))) as pool:
+                labels = pool.map(_ir_label_job, jobs)
+        else:
+            labels = [_ir_label_job(job) for job in jobs]
+        for label, sample in zip(labels, data_samples):
+            sample.pred_sem_seg = PixelData(
+                data=torch.from_numpy(label)[None])
+        return data_samples
+
+    def _job(self, img: torch.Tensor, sample) -> _IRJob:
+        if img.dtype != torch.uint8:
+            raise TypeError('IRLabelGenerator needs the uint8 RGB images '
+                            '(no normalising data preprocessor), got '
+                            f'{img.dtype}')
+        cams = load_cam_file(self.cam_dir, sample, ('keys', 'high_res'))
+        image = img.permute(1, 2, 0).cpu().numpy()
+        if cams['high_res'].shape[1:] != image.shape[:2]:
+            raise ValueError(
+                f'CAMs of {sample.get("img_path")} have size '
+                f'{cams["high_res"].shape[1:]} but the image is '
+                f'{image.shape[:2]}')
+        return (image, cams['high_res'], cams['keys'], self.fg_threshold,
+                self.bg_threshold, self.crf)
