@@ -16,7 +16,7 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CAM_CONFIG = 'configs/cam/cam_r18-os16_1xb16-20e_synthvoc-128.py'
+CAM_CONFIG = 'configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
 
 
 def parse_args():

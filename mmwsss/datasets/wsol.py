@@ -23,7 +23,8 @@ from mmengine.dataset import BaseDataset
 from mmwsss.registry import DATASETS
 
 
-def _read_rows(path: str, num_fields: int,
+def _read_rows(path: str,
+               num_fields: int,
                sep: Optional[str] = None) -> List[Tuple[int, List[str]]]:
     """Split the non-empty lines of a text table into ``num_fields`` fields.
 
@@ -80,11 +81,13 @@ def _check_box(where: str, box: Sequence[float]) -> None:
 
 
 def _boxes_array(boxes: List[List[float]]) -> np.ndarray:
+    """Boxes as a float32 (N, 4) array (also for N = 0)."""
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
 def _check_labels(data_list: List[dict], num_classes: int,
                   source: str) -> None:
+    """Raise an error naming ``source`` if a label is out of range."""
     for info in data_list:
         if not 0 <= info['gt_label'] < num_classes:
             raise ValueError(f'{source}: image {info["img_id"]} has label '
@@ -136,7 +139,7 @@ class CUBWSOLDataset(_WSOLDataset):
     Examples:
         >>> from mmwsss.datasets import CUBWSOLDataset
         >>> test_set = CUBWSOLDataset('data/CUB_200_2011', split='test')
-        >>> sorted(test_set[0]) # doctest: +SKIP
+        >>> sorted(test_set[0])  # doctest: +SKIP
         ['gt_bboxes', 'gt_label', 'img_id', 'img_path', 'sample_idx']
     """
 
@@ -202,13 +205,16 @@ class CUBWSOLDataset(_WSOLDataset):
         path = files['bounding_boxes']
         for line_no, fields in _read_rows(path, 5):
             image_id = _convert(path, line_no, fields[0], int)
-            x, y, w, h = (_convert(path, line_no, v, float) for v in fields[1:])
+            x, y, w, h = (
+                _convert(path, line_no, v, float) for v in fields[1:])
             box = [x, y, x + w, y + h]
             _check_box(f'{path}, line {line_no}', box)
             boxes[image_id].append(box)
-        for name, table in (('image_class_labels', labels),
-                            ('train_test_split', is_train),
-                            ('bounding_boxes', boxes)):
+        tables = dict(
+            image_class_labels=labels,
+            train_test_split=is_train,
+            bounding_boxes=boxes)
+        for name, table in tables.items():
             missing = [i for i in images if i not in table]
             if missing:
                 raise ValueError(f'{files[name]} has no entry for image ids '
@@ -292,6 +298,7 @@ class ImageNetWSOLDataset(_WSOLDataset):
 
     @staticmethod
     def _read_synsets(path: str) -> Tuple[Dict[str, int], dict]:
+        """Map wnids to class indices; also return the metainfo."""
         if not osp.isfile(path):
             raise FileNotFoundError(f'Synset list not found: {path}')
         wnids, names = [], []
@@ -303,10 +310,11 @@ class ImageNetWSOLDataset(_WSOLDataset):
                     names.append(name.strip() or wnid)
         if len(set(wnids)) != len(wnids):
             raise ValueError(f'{path} lists a synset twice')
-        return ({w: i for i, w in enumerate(wnids)},
-                dict(classes=tuple(names), wnids=tuple(wnids)))
+        index = {wnid: i for i, wnid in enumerate(wnids)}
+        return index, dict(classes=tuple(names), wnids=tuple(wnids))
 
     def _stems(self) -> List[str]:
+        """Image stems from ``ann_file``, or of every XML of ``ann_path``."""
         if not self.ann_file:
             ann_dir = self.data_prefix['ann_path']
             if not osp.isdir(ann_dir):
@@ -425,6 +433,7 @@ class WSOLMetadataDataset(_WSOLDataset):
 
     @staticmethod
     def _read_labels(path: str) -> Dict[str, int]:
+        """Read ``class_labels.txt`` into ``{image: label}``."""
         labels = {}
         for line_no, (image_id, label) in _read_rows(path, 2, ','):
             if image_id in labels:
@@ -434,8 +443,12 @@ class WSOLMetadataDataset(_WSOLDataset):
         return labels
 
     def _read_localization(self, path: str) -> Tuple[str, dict]:
-        """Return the format (``'box'`` or ``'mask'``) and per-image
-        entries."""
+        """Detect the localization format and read its entries.
+
+        Returns:
+            tuple[str, dict]: ``'box'`` and ``{image: [box, ...]}``, or
+            ``'mask'`` and ``{image: (mask paths, ignore path or None)}``.
+        """
         with open(path) as f:
             first = next((line for line in f if line.strip()), '')
         num_fields = len(first.split(','))

@@ -3,4 +3,5 @@
 from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
+from .irn import IRLabelGenerator, IRNet, IRNetRandomWalk  # noqa: F401
 from .necks import *  # noqa: F401,F403

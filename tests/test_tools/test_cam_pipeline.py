@@ -19,9 +19,10 @@ from mmwsss.utils import load_npz
 pytestmark = pytest.mark.slow
 
 CONFIG = """
-_base_ = ['{repo}/configs/cam/cam_r18-os16_1xb16-20e_synthvoc-128.py']
+_base_ = ['{repo}/configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py']
 data_root = '{data}'
-model = dict(backbone=dict(base_channels=8), head=dict(in_channels=64),
+model = dict(backbone=dict(base_channels=8),
+             head=dict(num_classes=3, in_channels=64),
              data_preprocessor=dict(num_classes=3))
 _loader = dict(num_workers=0, persistent_workers=False)
 train_dataloader = dict(batch_size=4, **_loader,

@@ -9,9 +9,9 @@ mean_rgb = [123.675, 116.28, 103.53]
 
 train_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
-    dict(type='mmwsss.RandomLongSideResize', long_side_range=(112, 192)),
+    dict(type='mmwsss.RandomLongSideResize', long_side_range=(96, 192)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmwsss.RandomCropPad', crop_size=128, pad_val=mean_rgb),
+    dict(type='mmwsss.RandomCropPad', crop_size=112, pad_val=mean_rgb),
     dict(type='mmwsss.PackCAMInputs'),
 ]
 cam_pipeline = [

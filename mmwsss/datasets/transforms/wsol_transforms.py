@@ -36,6 +36,8 @@ class WSOLResize(BaseTransform):
     def __init__(self,
                  size: Tuple[int, int] = (224, 224),
                  interpolation: str = 'bilinear'):
+        if interpolation not in ('bilinear', 'bicubic', 'nearest'):
+            raise ValueError(f'Unknown interpolation {interpolation!r}')
         self.size = (int(size[0]), int(size[1]))
         self.interpolation = interpolation
 
@@ -98,16 +100,20 @@ class PackWSOLInputs(PackCAMInputs):
     ``gt_label``), plus the data fields read by :class:`mmwsss.WSOLMetric`:
     ``gt_bboxes`` (float32 (N, 4) xyxy boxes in original-image coordinates)
     and, when :class:`LoadWSOLMask` ran, ``gt_mask`` (uint8 (h, w)). The
-    metainfo keeps ``ori_shape`` (needed to rescale the boxes).
+    metainfo keeps ``ori_shape`` (needed to rescale the boxes). Meant for
+    evaluation pipelines (:class:`WSOLResize` only); training pipelines need
+    no boxes and should pack with :class:`PackCAMInputs`, since mmcv's
+    geometric transforms would move ``gt_bboxes``.
 
     Args:
-        meta_keys (Sequence[str]): Meta information to keep.
+        meta_keys (Sequence[str]): Meta information to keep. Defaults to
+            ``('img_id', 'img_path', 'ori_shape', 'img_shape',
+            'scale_factor')``.
     """
 
     def __init__(self,
-                 meta_keys: Sequence[str] = ('img_id', 'img_path',
-                                             'ori_shape', 'img_shape',
-                                             'scale_factor')):
+                 meta_keys: Sequence[str] = ('img_id', 'img_path', 'ori_shape',
+                                             'img_shape', 'scale_factor')):
         super().__init__(meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:

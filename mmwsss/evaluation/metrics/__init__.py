@@ -1,5 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Metrics of mmwsss."""
 from .cam_seed_metric import CAMSeedMetric
+from .label_map_metrics import IRLabelMetric, PseudoMaskMetric
+from .wsol_metric import WSOLMetric
 
-__all__ = ['CAMSeedMetric']
+__all__ = ['CAMSeedMetric', 'IRLabelMetric', 'PseudoMaskMetric', 'WSOLMetric']

@@ -110,7 +110,8 @@ class IRLabelGenerator(BaseModel):
             raise ValueError(f'IRLabelGenerator has no weights and only '
                              f"supports mode='predict', got {mode!r}")
         jobs = [
-            self._job(img, sample) for img, sample in zip(inputs, data_samples)
+            self._job(img, sample)
+            for img, sample in zip(inputs, data_samples)
         ]
         if self.num_workers > 0 and len(jobs) > 1:
             context = multiprocessing.get_context('fork')
@@ -119,8 +120,7 @@ class IRLabelGenerator(BaseModel):
         else:
             labels = [_ir_label_job(job) for job in jobs]
         for label, sample in zip(labels, data_samples):
-            sample.pred_sem_seg = PixelData(
-                data=torch.from_numpy(label)[None])
+            sample.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
         return data_samples
 
     def _job(self, img: torch.Tensor, sample) -> _IRJob:
@@ -131,9 +131,8 @@ class IRLabelGenerator(BaseModel):
         cams = load_cam_file(self.cam_dir, sample, ('keys', 'high_res'))
         image = img.permute(1, 2, 0).cpu().numpy()
         if cams['high_res'].shape[1:] != image.shape[:2]:
-            raise ValueError(
-                f'CAMs of {sample.get("img_path")} have size '
-                f'{cams["high_res"].shape[1:]} but the image is '
-                f'{image.shape[:2]}')
+            raise ValueError(f'CAMs of {sample.get("img_path")} have size '
+                             f'{cams["high_res"].shape[1:]} but the image is '
+                             f'{image.shape[:2]}')
         return (image, cams['high_res'], cams['keys'], self.fg_threshold,
                 self.bg_threshold, self.crf)

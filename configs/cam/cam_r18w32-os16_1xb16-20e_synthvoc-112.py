@@ -1,5 +1,6 @@
-# CPU-sized CAM classifier on SynthVOC: ResNet-18 from scratch (no pretrained
-# weights are available offline), output stride 16, crop 128, batch 16.
+# CPU-sized CAM classifier on SynthVOC: a half-width ResNet-18 (base 32
+# channels) from scratch (no pretrained weights offline), output stride 16,
+# crop 112, batch 16.
 # Same model family, head, loss and inference as the VOC config; SGD with
 # momentum 0.9 because training from scratch needs it.
 _base_ = [
@@ -13,13 +14,14 @@ model = dict(
     data_preprocessor=dict(num_classes=6),
     backbone=dict(
         depth=18,
+        base_channels=32,
         frozen_stages=-1,
         norm_eval=False,
         init_cfg=[
             dict(type='Kaiming', layer=['Conv2d']),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
         ]),
-    head=dict(num_classes=6, in_channels=512))
+    head=dict(num_classes=6, in_channels=256))
 
 max_epochs = 20
 optim_wrapper = dict(

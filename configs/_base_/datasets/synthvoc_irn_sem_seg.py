@@ -1,0 +1,27 @@
+# SynthVOC semantic pseudo-masks of the train split (the CAMs' split).
+_base_ = ['./voc12aug_irn_sem_seg.py']
+
+data_root = 'data/synthvoc'
+num_classes = 6
+pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_synthvoc'
+
+sem_seg_pipeline = [
+    dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
+    dict(type='mmwsss.PackCAMInputs'),
+]
+test_dataloader = dict(
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/train.txt',
+        data_prefix=dict(
+            img_path='JPEGImages',
+            seg_map_path='SegmentationClass',
+            ann_path='Annotations'),
+        label_source='xml',
+        pipeline=sem_seg_pipeline))
+test_evaluator = [
+    dict(type='mmwsss.PseudoMaskWriter', output_dir=pseudo_mask_dir),
+    dict(type='mmwsss.PseudoMaskMetric'),
+]

@@ -1,0 +1,32 @@
+# IR labels (IRN step 4) for VOC 2012 train_aug from the CAM files of
+# configs/cam (test_evaluator CAMWriter output), scored against
+# SegmentationClassAug. Images are not resized: the CAMs are full-resolution.
+dataset_type = 'mmwsss.VOCWSSSDataset'
+data_root = 'data/VOCdevkit/VOC2012'
+num_classes = 20
+ir_label_dir = 'work_dirs/ir_labels/voc12aug'
+
+ir_label_pipeline = [
+    dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
+    dict(type='mmwsss.PackCAMInputs'),
+]
+# The CRFs run in the model's worker processes, one image each.
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/train_aug.txt',
+        data_prefix=dict(
+            img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+        label_source='seg',
+        pipeline=ir_label_pipeline))
+test_evaluator = [
+    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
+    dict(type='mmwsss.IRLabelMetric'),
+]

@@ -1,0 +1,33 @@
+# Semantic pseudo-masks (IRN step 7) for VOC 2012 train_aug, the training set
+# of the segmentation stage, scored against SegmentationClassAug. The papers
+# report VOC `train` (1464 images): override
+# test_dataloader.dataset.ann_file=ImageSets/Segmentation/train.txt.
+# Images are used at full resolution (padded to 512 by IRNet).
+dataset_type = 'mmwsss.VOCWSSSDataset'
+data_root = 'data/VOCdevkit/VOC2012'
+num_classes = 20
+pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
+
+sem_seg_pipeline = [
+    dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
+    dict(type='mmwsss.PackCAMInputs'),
+]
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/train_aug.txt',
+        data_prefix=dict(
+            img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+        label_source='seg',
+        pipeline=sem_seg_pipeline))
+test_evaluator = [
+    dict(type='mmwsss.PseudoMaskWriter', output_dir=pseudo_mask_dir),
+    dict(type='mmwsss.PseudoMaskMetric'),
+]

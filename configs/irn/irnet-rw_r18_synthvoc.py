@@ -1,0 +1,22 @@
+# SynthVOC semantic pseudo-masks with the IRNet of
+# configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py and the SynthVOC CAMs.
+#   python tools/test.py configs/irn/irnet-rw_r18_synthvoc.py \
+#       work_dirs/irnet_r18_1xb16-10e_synthvoc-128/epoch_10.pth
+_base_ = [
+    '../_base_/models/irnet_r50.py',
+    '../_base_/datasets/synthvoc_irn_sem_seg.py',
+    '../_base_/default_runtime_cls.py',
+]
+
+model = dict(
+    type='mmwsss.IRNetRandomWalk',
+    backbone=dict(depth=18, init_cfg=None),
+    in_channels=(64, 64, 128, 256, 512),
+    test_pad_size=192,
+    cam_dir='work_dirs/cams/synthvoc',
+    beta=10,
+    exp_times=8,
+    walk_radius=5,
+    bg_threshold=0.25,
+    cam_power=1.0)
+test_cfg = dict(type='mmwsss.ResumableTestLoop')

@@ -1,0 +1,130 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Transforms of the IRNet training pipeline (IRN ``VOC12AffinityDataset``)."""
+from typing import Sequence, Tuple
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
+
+from mmwsss.registry import TRANSFORMS
+from .processing import _PIL_INTERPOLATION, pil_resize
+
+
+def _scaled_size(shape: Sequence[int], scale: float) -> Tuple[int, int]:
+    # np.round (half to even), as the reference's pil_rescale.
+    return int(np.round(shape[0] * scale)), int(np.round(shape[1] * scale))
+
+
+@TRANSFORMS.register_module()
+class RandomRescale(BaseTransform):
+    """Rescale the image and its label by a random factor (PIL).
+
+    The factor is drawn uniformly from ``scale_range``; the new size is
+    ``np.round(side * factor)``; the image is resized with
+    ``interpolation`` and ``gt_seg_map`` with nearest neighbour, as IRN's
+    ``random_scale`` (0.5..1.5, bicubic).
+
+    Args:
+        scale_range (tuple[float, float]): Range of the factor.
+            Defaults to (0.5, 1.5).
+        interpolation (str): ``'bicubic'``, ``'bilinear'`` or ``'nearest'``.
+            Defaults to ``'bicubic'``.
+    """
+
+    def __init__(self,
+                 scale_range: Tuple[float, float] = (0.5, 1.5),
+                 interpolation: str = 'bicubic'):
+        if interpolation not in _PIL_INTERPOLATION:
+            raise ValueError(f'Unknown interpolation {interpolation!r}')
+        if not 0 < scale_range[0] <= scale_range[1]:
+            raise ValueError(f'Invalid scale_range {scale_range}')
+        self.scale_range = tuple(scale_range)
+        self.interpolation = interpolation
+
+    @cache_randomness
+    def _draw_scale(self) -> float:
+        return float(np.random.uniform(*self.scale_range))
+
+    def transform(self, results: dict) -> dict:
+        size = _scaled_size(results['img'].shape[:2], self._draw_scale())
+        results['img'] = pil_resize(results['img'], size, self.interpolation)
+        if 'gt_seg_map' in results:
+            results['gt_seg_map'] = pil_resize(results['gt_seg_map'], size,
+                                               'nearest')
+        results['img_shape'] = size
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(scale_range={self.scale_range}, '
+                f'interpolation={self.interpolation})')
+
+
+@TRANSFORMS.register_module()
+class DownsampleLabel(BaseTransform):
+    """Reduce ``gt_seg_map`` to the network's output grid (PIL nearest).
+
+    IRNet's losses live on the stride-4 grid: the reference reduces the
+    512 x 512 label crop to 128 x 128 with PIL nearest-neighbour
+    (size ``np.round(side * scale)``). The image is left untouched.
+
+    Args:
+        scale (float): Factor. Defaults to 0.25.
+    """
+
+    def __init__(self, scale: float = 0.25):
+        if scale <= 0:
+            raise ValueError(f'scale must be positive, got {scale}')
+        self.scale = scale
+
+    def transform(self, results: dict) -> dict:
+        label = results['gt_seg_map']
+        results['gt_seg_map'] = pil_resize(
+            label, _scaled_size(label.shape, self.scale), 'nearest')
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(scale={self.scale})'
+
+
+@TRANSFORMS.register_module()
+class TopLeftCropPad(BaseTransform):
+    """Square crop anchored at the top-left corner, padded bottom/right.
+
+    The reference's ``top_left_crop`` (used to estimate IRNet's displacement
+    mean): the first ``crop_size`` rows and columns, with ``pad_val``
+    (``seg_pad_val`` for ``gt_seg_map``) where the image is smaller. The
+    reference pads with 0 after normalisation, i.e. the mean colour.
+
+    Args:
+        crop_size (int): Side of the crop.
+        pad_val (Sequence[float] | float): Image fill value. Defaults to 0.
+        seg_pad_val (int): Label fill value. Defaults to 255.
+    """
+
+    def __init__(self,
+                 crop_size: int,
+                 pad_val: Sequence[float] = 0,
+                 seg_pad_val: int = 255):
+        self.crop_size = int(crop_size)
+        self.pad_val = pad_val
+        self.seg_pad_val = seg_pad_val
+
+    def _crop(self, arr: np.ndarray, fill) -> np.ndarray:
+        canvas = np.empty(
+            (self.crop_size, self.crop_size) + arr.shape[2:], dtype=arr.dtype)
+        canvas[...] = np.asarray(fill, dtype=arr.dtype)
+        part = arr[:self.crop_size, :self.crop_size]
+        canvas[:part.shape[0], :part.shape[1]] = part
+        return canvas
+
+    def transform(self, results: dict) -> dict:
+        results['img'] = self._crop(results['img'], np.round(self.pad_val))
+        if 'gt_seg_map' in results:
+            results['gt_seg_map'] = self._crop(results['gt_seg_map'],
+                                               self.seg_pad_val)
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')

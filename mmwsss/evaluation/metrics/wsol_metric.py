@@ -1,0 +1,260 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""The WSOL metrics of wsolevaluation plus Top-k / GT-known localization."""
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from mmwsss.registry import METRICS
+from ..functional.wsol import (max_box_accuracy, pxap_from_histograms,
+                               pxap_histograms, resize_box, topk_correct)
+
+#: MoANA's fixed Top-1 Loc threshold (index 4 of its 0.01 grid).
+MOANA_CAM_THRESHOLD = 0.04
+
+
+def _numpy(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+@METRICS.register_module()
+class WSOLMetric(BaseMetric):
+    """MaxBoxAcc, MaxBoxAccV2, PxAP and Top-k / GT-known localization.
+
+    Follows clovaai/wsolevaluation (`Evaluating Weakly Supervised Object
+    Localization Methods Right <https://arxiv.org/abs/2001.07437>`_) on score
+    maps ``S`` in [0, 1] (``normalize_scoremap``), with CAM thresholds
+    ``τ = np.arange(0, 1, cam_curve_interval)``:
+
+    - ``MaxBoxAcc`` (CVPR'20): largest-contour box, IoU >= 50, best τ.
+    - ``MaxBoxAccV2`` (TPAMI): boxes of all contours, mean over
+      ``iou_thresholds`` of the accuracy at each δ's own best τ (also
+      reported per δ as ``MaxBoxAccV2_IoU{δ}``).
+    - ``PxAP``: pixel average precision over the images with ``gt_mask``.
+    - ``GTKnownLoc``, ``Top{k}Loc`` (accuracies in percent; the usual
+      localization *errors* are 100 minus them): an image is localized when
+      the largest-contour box of the GT-class CAM has IoU >= 50 with a GT box;
+      Top-k Loc also needs the GT class among the k best scores (if the top-1
+      class is right its CAM is the GT one, so this is the usual Top-1 Loc).
+      ``Top{k}Cls`` are the classification accuracies.
+
+    The τ of the localization accuracies (``protocol='standard'``) is
+    ``cam_threshold``, which should be chosen on a validation split. With
+    ``cam_threshold=None`` the best MaxBoxAcc τ of the evaluated split is
+    used (an oracle, as MaxBoxAcc itself); the log says so.
+    ``protocol='moana'`` reproduces MoANA's ``tester.py`` instead: Top-1 Loc
+    at a fixed τ (``cam_threshold``, default 0.04), GT-known and Top-k Loc
+    (k > 1) each at their own best τ on the evaluated split, and
+    ``MaxBoxAccMoANA``, the mean over ``iou_thresholds`` of largest-contour
+    MaxBoxAcc. MoANA normalises CAMs by their 65th percentile: use
+    ``WSOLClassifier(cam_percentile=65)`` with it.
+
+    Each image is reduced in :meth:`process` to per-threshold hit bits and
+    (with masks) score histograms, so memory stays small on large splits.
+
+    Data-sample fields read (as produced by :class:`mmwsss.WSOLClassifier`
+    and :class:`mmwsss.PackWSOLInputs`):
+
+    - ``cam_gt`` (or ``cam_key``): float (H, W) score map of the GT class in
+      [0, 1], covering the whole image (float64 keeps the uint8 truncation of
+      the protocol exact).
+    - ``pred_score``: (num_classes,) class scores.
+    - ``gt_label``: the GT class.
+    - ``gt_bboxes``: (N, 4) xyxy boxes in original-image pixels, rescaled here
+      to (H, W) with ``resize_box`` (truncation) using ``ori_shape`` (h, w).
+    - ``gt_mask`` (optional): uint8 (H, W) PxAP ground truth (1 object,
+      0 background, 255 ignored).
+
+    Args:
+        cam_key (str): Field of the score map. Defaults to ``'cam_gt'``.
+        cam_curve_interval (float): Step of the τ grid; wsolevaluation's
+            training script uses 0.001, its CLI and MoANA 0.01.
+            Defaults to 0.001.
+        iou_thresholds (Sequence[int]): δ in percent, must include 50.
+            Defaults to (30, 50, 70).
+        cam_threshold (float, optional): τ of the localization accuracies, on
+            the grid. Defaults to None (see above).
+        topk (Sequence[int]): The k of Top-k Loc / Cls. Defaults to (1, 5).
+        protocol (str): ``'standard'`` or ``'moana'``.
+            Defaults to ``'standard'``.
+        collect_device (str): Defaults to ``'cpu'``.
+        prefix (str, optional): Defaults to ``'wsol'``.
+    """
+
+    default_prefix = 'wsol'
+
+    def __init__(self,
+                 cam_key: str = 'cam_gt',
+                 cam_curve_interval: float = 0.001,
+                 iou_thresholds: Sequence[int] = (30, 50, 70),
+                 cam_threshold: Optional[float] = None,
+                 topk: Sequence[int] = (1, 5),
+                 protocol: str = 'standard',
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if protocol not in ('standard', 'moana'):
+            raise ValueError(
+                f"protocol must be 'standard' or 'moana', got {protocol!r}")
+        if not 0 < cam_curve_interval < 1:
+            raise ValueError('cam_curve_interval must be in (0, 1), got '
+                             f'{cam_curve_interval}')
+        self.iou_thresholds = np.asarray(iou_thresholds, dtype=np.int64)
+        if 50 not in self.iou_thresholds:
+            raise ValueError('iou_thresholds must include 50 (MaxBoxAcc and '
+                             f'the localization accuracies), got '
+                             f'{list(iou_thresholds)}')
+        self.cam_key = cam_key
+        self.thresholds = np.arange(0, 1, cam_curve_interval)
+        self.topk = tuple(int(k) for k in topk)
+        self.protocol = protocol
+        if cam_threshold is None and protocol == 'moana':
+            cam_threshold = MOANA_CAM_THRESHOLD
+        self.cam_threshold = cam_threshold
+        self.threshold_index = None
+        if cam_threshold is not None:
+            self.threshold_index = int(
+                round(cam_threshold / cam_curve_interval))
+            if not (0 <= self.threshold_index < self.thresholds.size
+                    and np.isclose(self.thresholds[self.threshold_index],
+                                   cam_threshold)):
+                raise ValueError(
+                    f'cam_threshold {cam_threshold} is not on the grid '
+                    f'np.arange(0, 1, {cam_curve_interval})')
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Reduce every image to small per-threshold statistics."""
+        for sample in data_samples:
+            try:
+                self.results.append(self._image_result(sample))
+            except ValueError as e:
+                raise ValueError(
+                    f'{sample.get("img_path", "image")}: {e}') from e
+
+    def _image_result(self, sample: dict) -> dict:
+        scoremap = _numpy(sample[self.cam_key])
+        if scoremap.ndim != 2:
+            raise ValueError(f'{self.cam_key} must be an (H, W) score map, '
+                             f'got shape {scoremap.shape}')
+        label = _numpy(sample['gt_label']).reshape(-1)
+        if label.size != 1:
+            raise ValueError(f'WSOL needs one GT label, got {label.tolist()}')
+        scores = _numpy(sample['pred_score']).reshape(1, -1)
+        result = dict(
+            topk=np.array(
+                [topk_correct(scores, label, k)[0] for k in self.topk]))
+        if 'gt_bboxes' in sample:
+            ori_h, ori_w = sample['ori_shape']
+            gt_boxes = resize_box(
+                _numpy(sample['gt_bboxes']), (ori_w, ori_h),
+                scoremap.shape[::-1])
+            for key, multi_contour in (('box_v1', False), ('box_v2', True)):
+                best_iou = max_box_accuracy([scoremap], [gt_boxes],
+                                            self.thresholds,
+                                            self.iou_thresholds,
+                                            multi_contour)['best_iou'][0]
+                hits = best_iou[None] >= (self.iou_thresholds / 100)[:, None]
+                result[key] = np.packbits(hits)
+        if 'gt_mask' in sample:
+            histograms = pxap_histograms([scoremap],
+                                         [_numpy(sample['gt_mask'])],
+                                         self.thresholds)
+            # Counts never exceed the pixel count: store them compactly.
+            dtype = np.min_scalar_type(scoremap.size)
+            result['pxap_pos'], result['pxap_neg'] = (
+                h.astype(dtype) for h in histograms)
+        return result
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        """Sum the per-image statistics and compute the metrics."""
+        metrics = {}
+        topk_hits = np.stack([r['topk'] for r in results])
+        for k, hits in zip(self.topk, topk_hits.T):
+            metrics[f'Top{k}Cls'] = float(hits.mean() * 100)
+        box_results = [r for r in results if 'box_v1' in r]
+        mask_results = [r for r in results if 'pxap_pos' in r]
+        if not box_results and not mask_results:
+            raise ValueError('WSOLMetric needs gt_bboxes or gt_mask in the '
+                             'data samples (see PackWSOLInputs)')
+        if box_results:
+            metrics.update(self._box_metrics(box_results))
+        if mask_results:
+            metrics['PxAP'] = pxap_from_histograms(
+                sum(r['pxap_pos'].astype(np.float64) for r in mask_results),
+                sum(r['pxap_neg'].astype(np.float64) for r in mask_results))
+        return metrics
+
+    def _box_metrics(self, results: List[dict]) -> dict:
+        num_deltas, num_thresholds = len(self.iou_thresholds), len(
+            self.thresholds)
+        iou50 = int(np.flatnonzero(self.iou_thresholds == 50)[0])
+
+        def unpack(bits: np.ndarray) -> np.ndarray:
+            return np.unpackbits(
+                bits, count=num_deltas * num_thresholds).reshape(
+                    num_deltas, num_thresholds).astype(bool)
+
+        v1 = np.zeros((num_deltas, num_thresholds), dtype=np.int64)
+        v2 = np.zeros_like(v1)
+        topk_loc = np.zeros((len(self.topk), num_thresholds), dtype=np.int64)
+        for r in results:
+            hits = unpack(r['box_v1'])
+            v1 += hits
+            v2 += unpack(r['box_v2'])
+            topk_loc += hits[iou50][None] & r['topk'][:, None]
+        num_images = len(results)
+        acc_v1, acc_v2 = v1 * 100. / num_images, v2 * 100. / num_images
+        topk_loc = topk_loc * 100. / num_images
+
+        metrics = dict(MaxBoxAcc=float(acc_v1[iou50].max()))
+        for delta, curve in zip(self.iou_thresholds, acc_v2):
+            metrics[f'MaxBoxAccV2_IoU{delta}'] = float(curve.max())
+        metrics['MaxBoxAccV2'] = float(acc_v2.max(axis=1).mean())
+        if self.protocol == 'moana':
+            metrics['MaxBoxAccMoANA'] = float(acc_v1.max(axis=1).mean())
+
+        fixed = self.threshold_index
+        if fixed is None:
+            fixed = int(acc_v1[iou50].argmax())
+        curves = {'GTKnownLoc': acc_v1[iou50]}
+        curves.update(
+            (f'Top{k}Loc', curve) for k, curve in zip(self.topk, topk_loc))
+        used = {}
+        for name, curve in curves.items():
+            index = fixed
+            if self.protocol == 'moana' and name != 'Top1Loc':
+                index = int(curve.argmax())
+            metrics[name] = float(curve[index])
+            used[name] = float(self.thresholds[index])
+        metrics['cam_threshold'] = float(self.thresholds[fixed])
+        self._log(metrics, used, acc_v1)
+        return metrics
+
+    def _log(self, metrics: dict, used: dict, acc_v1: np.ndarray) -> None:
+        logger = MMLogger.get_current_instance()
+        if self.protocol == 'moana':
+            logger.info('WSOL protocol: MoANA (tester.py): Top-1 Loc at the '
+                        'fixed threshold, GT-known and Top-k Loc at their '
+                        'best threshold on this split.')
+        elif self.cam_threshold is None:
+            logger.info(
+                'WSOL cam_threshold=None: the localization accuracies use '
+                'the best MaxBoxAcc threshold of this split '
+                f'({metrics["cam_threshold"]:.3f}), an oracle; set '
+                'cam_threshold to a threshold chosen on a validation split '
+                'for standard Top-k Loc numbers.')
+        lines = [
+            f'{name}: {metrics[name]:.2f} (loc error {100 - metrics[name]:.2f}'
+            f', threshold {t:.3f})' for name, t in used.items()
+        ]
+        best = [
+            f'{d}: {self.thresholds[c.argmax()]:.3f}'
+            for d, c in zip(self.iou_thresholds, acc_v1)
+        ]
+        logger.info('WSOL localization\n' + '\n'.join(lines) +
+                    '\nbest largest-contour threshold per IoU '
+                    f'({", ".join(best)})')

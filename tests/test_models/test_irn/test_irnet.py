@@ -1,0 +1,272 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+import copy
+import glob
+import os.path as osp
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmpretrain.structures import DataSample
+
+from mmwsss.engine.hooks import DisplacementMeanShiftHook
+from mmwsss.functional import affinity_labels, get_path_index, irn_losses
+from mmwsss.models.irn import pair_labels
+from mmwsss.registry import MODELS
+from mmwsss.utils import save_npz
+
+init_default_scope('mmpretrain')
+
+TINY = dict(
+    type='mmwsss.IRNet',
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        base_channels=8,
+        strides=(1, 2, 2, 1),
+        out_indices=(0, 1, 2, 3)),
+    # the stem keeps 64 channels, the stages have base_channels * 2**i
+    in_channels=(64, 8, 16, 32, 64),
+    test_pad_size=64)
+
+
+def _model(**kwargs):
+    torch.manual_seed(0)
+    cfg = copy.deepcopy(TINY)
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def _train_batch(model, size=96, batch=2):
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(batch):
+        label = rng.integers(0, 3, (1, size // 4, size // 4)).astype(np.uint8)
+        label[:, :3] = 255
+        sample = DataSample()
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(label))
+        samples.append(sample)
+    inputs = list(
+        torch.randint(0, 255, (batch, 3, size, size), dtype=torch.uint8))
+    return model.data_preprocessor(
+        dict(inputs=inputs, data_samples=samples), True)
+
+
+def test_backbone_frozen_and_output_shapes():
+    model = _model().train()
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    assert not model.backbone.training and model.edge_fuse.training
+    edge, disp = model(torch.randn(2, 3, 64, 80), mode='tensor')
+    assert edge.shape == (2, 1, 16, 20) and disp.shape == (2, 2, 16, 20)
+    # odd sizes: upsampled taps are cropped to the stride-4 map
+    edge, disp = model(torch.randn(1, 3, 70, 90), mode='tensor')
+    assert edge.shape == (1, 1, 18, 23) and disp.shape == (1, 2, 18, 23)
+
+
+def test_loss_matches_irn_losses_and_trains_only_the_branches():
+    model = _model().train()
+    data = _train_batch(model)
+    losses = model(**data, mode='loss')
+    edge, disp = model(data['inputs'], mode='tensor')
+    labels = torch.stack([s.gt_sem_seg.data[0] for s in data['data_samples']])
+    path_index = get_path_index(10, (24, 24))
+    ref = irn_losses(edge, disp, *pair_labels(labels, path_index), path_index)
+    torch.testing.assert_close(losses['loss_aff'] + losses['loss_dp'],
+                               ref['loss_total'])
+    torch.testing.assert_close(losses['dp_fg'], ref['loss_dp_fg'])
+    (losses['loss_aff'] + losses['loss_dp']).backward()
+    assert all(p.grad is None for p in model.backbone.parameters())
+    assert model.edge_fuse.weight.grad.abs().sum() > 0
+    assert model.displacement_head[1].weight.grad.abs().sum() > 0
+
+
+def test_loss_rejects_labels_of_the_wrong_grid():
+    model = _model().train()
+    data = _train_batch(model)
+    for sample in data['data_samples']:
+        sample.gt_sem_seg = PixelData(data=torch.zeros(1, 96, 96))
+    with pytest.raises(ValueError, match='DownsampleLabel'):
+        model(**data, mode='loss')
+
+
+def test_pair_labels_equal_the_functional_affinity_labels():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 4, (2, 20, 24)).astype(np.uint8)
+    labels[labels == 3] = 255
+    path_index = get_path_index(5, (20, 24))
+    ours = pair_labels(torch.from_numpy(labels), path_index)
+    for i in range(2):
+        for mine, ref in zip(ours, affinity_labels(labels[i], path_index)):
+            assert np.array_equal(mine[i].numpy(), ref)
+
+
+def test_displacement_branch_gets_ten_times_the_lr():
+    model = _model()
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            optimizer=dict(type='SGD', lr=0.1, momentum=1e-4),
+            paramwise_cfg=dict(
+                custom_keys={'displacement_': dict(lr_mult=10.0)})))
+    names = {id(p): n for n, p in model.named_parameters()}
+    lrs = {
+        names[id(p)]: group['lr']
+        for group in wrapper.optimizer.param_groups
+        for p in group['params']
+    }
+    assert lrs['displacement_head.1.weight'] == pytest.approx(1.0)
+    assert lrs['displacement_taps.0.0.weight'] == pytest.approx(1.0)
+    assert lrs['edge_fuse.weight'] == pytest.approx(0.1)
+
+
+def _predict(model, img, cam_dir=None):
+    sample = DataSample(
+        metainfo=dict(
+            img_id='im', img_shape=img.shape[1:], ori_shape=img.shape[1:]))
+    data = model.data_preprocessor(
+        dict(inputs=[img], data_samples=[sample]), False)
+    return model(**data, mode='predict')[0]
+
+
+def test_predict_is_flip_equivariant_and_cropped():
+    model = _model().eval()
+    img = torch.randint(0, 255, (3, 37, 50), dtype=torch.uint8)
+    out = _predict(model, img)
+    assert out.irn_edge.shape == (10, 13)
+    assert out.irn_displacement.shape == (2, 10, 13)
+    assert 0 <= out.irn_edge.min() and out.irn_edge.max() <= 1
+    flipped = _predict(model, img.flip(-1))
+    torch.testing.assert_close(flipped.irn_edge, out.irn_edge.flip(-1))
+
+
+def test_mean_shift_is_estimated_subtracted_and_set_by_the_hook():
+    model = _model().train()
+    batches = [
+        dict(
+            inputs=list(
+                torch.randint(0, 255, (2, 3, 64, 64), dtype=torch.uint8)))
+    ]
+    mean = model.estimate_mean_shift(batches)
+    assert model.training and not model.backbone.training
+    model.eval()
+    inputs = model.data_preprocessor(batches[0], False)['inputs']
+    _, disp = model(inputs, mode='tensor')
+    torch.testing.assert_close(
+        disp.mean(dim=(0, 2, 3)), torch.zeros(2), atol=1e-5, rtol=0)
+    model.displacement_mean.zero_()
+    runner = SimpleNamespace(
+        model=model,
+        epoch=2,
+        max_epochs=3,
+        train_loop=object(),
+        logger=SimpleNamespace(info=lambda msg: None))
+    hook = DisplacementMeanShiftHook(dataloader=batches)
+    hook.after_train_epoch(SimpleNamespace(**{**vars(runner), 'epoch': 0}))
+    assert model.displacement_mean.abs().sum() == 0  # not the last epoch
+    hook.after_train_epoch(runner)
+    torch.testing.assert_close(model.displacement_mean, mean)
+
+
+def test_random_walk_pseudo_mask(tmp_path):
+    model = _model(
+        type='mmwsss.IRNetRandomWalk', cam_dir=str(tmp_path),
+        exp_times=3).eval()
+    img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
+    strided = np.zeros((2, 8, 11), np.float32)
+    strided[0, :4, :5] = 1
+    strided[1, 5:, 6:] = 0.8
+    save_npz(
+        str(tmp_path / 'im.npz'), dict(keys=np.array([1, 4]), strided=strided))
+    out = _predict(model, img)
+    label = out.pred_sem_seg.data
+    assert label.shape == (1, 30, 41)
+    assert set(np.unique(label.numpy())) <= {0, 2, 5}
+    assert label[0, 0, 0] == 2 and label[0, -1, -1] == 5
+
+
+def test_random_walk_needs_matching_cams(tmp_path):
+    model = _model(type='mmwsss.IRNetRandomWalk', cam_dir=str(tmp_path))
+    model.eval()
+    img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
+    with pytest.raises(FileNotFoundError, match='im.npz'):
+        _predict(model, img)
+    save_npz(
+        str(tmp_path / 'im.npz'),
+        dict(keys=np.array([0]), strided=np.ones((1, 5, 5), np.float32)))
+    with pytest.raises(ValueError, match='boundary map'):
+        _predict(model, img)
+
+
+def _ir_setup(tmp_path, names=('a', 'b', 'c')):
+    rng = np.random.default_rng(0)
+    inputs, samples = [], []
+    for name in names:
+        img = rng.integers(0, 255, (3, 20, 24)).astype(np.uint8)
+        img[:, 5:15, 6:18] = 250  # a bright object
+        high_res = np.zeros((1, 20, 24), np.float32)
+        high_res[0, 6:14, 7:17] = 0.9
+        high_res[0, 5:15, 6:18] += 0.1
+        save_npz(
+            str(tmp_path / f'{name}.npz'),
+            dict(keys=np.array([2]), high_res=high_res))
+        inputs.append(torch.from_numpy(img))
+        samples.append(DataSample(metainfo=dict(img_id=name)))
+    return inputs, samples
+
+
+@pytest.mark.parametrize('crf', [False, True])
+def test_ir_label_generator(tmp_path, crf):
+    inputs, samples = _ir_setup(tmp_path)
+    model = MODELS.build(
+        dict(type='mmwsss.IRLabelGenerator', cam_dir=str(tmp_path), crf=crf))
+    out = model.test_step(dict(inputs=inputs, data_samples=samples))
+    label = out[0].pred_sem_seg.data[0].numpy()
+    assert label.shape == (20, 24)
+    assert label[10, 12] == 3 and label[0, 0] == 0
+    if not crf:
+        # 0.1 lies between the thresholds: unknown
+        assert label[5, 6] == 255 and (label == 3).sum() == 80
+    pooled = MODELS.build(
+        dict(
+            type='mmwsss.IRLabelGenerator',
+            cam_dir=str(tmp_path),
+            crf=crf,
+            num_workers=2))
+    _, samples2 = _ir_setup(tmp_path)
+    out2 = pooled.test_step(dict(inputs=inputs, data_samples=samples2))
+    for a, b in zip(out, out2):
+        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+
+
+def test_ir_label_generator_checks_inputs_and_ignores_checkpoints(tmp_path):
+    inputs, samples = _ir_setup(tmp_path, names=('a', ))
+    model = MODELS.build(
+        dict(type='mmwsss.IRLabelGenerator', cam_dir=str(tmp_path)))
+    with pytest.raises(TypeError, match='uint8'):
+        model(inputs=[inputs[0].float()], data_samples=samples)
+    with pytest.raises(FileNotFoundError, match='zz.npz'):
+        model(
+            inputs=inputs,
+            data_samples=[DataSample(metainfo=dict(img_id='zz'))])
+    with pytest.raises(ValueError, match='predict'):
+        model(inputs=inputs, data_samples=samples, mode='loss')
+    # no weights: any checkpoint loads, even strictly
+    model.load_state_dict({'backbone.conv1.weight': torch.zeros(1)})
+
+
+def test_irn_configs_build(repo_root):
+    files = sorted(glob.glob(osp.join(repo_root, 'configs/irn/*.py')))
+    assert len(files) == 6
+    for path in files:
+        cfg = Config.fromfile(path)
+        assert cfg.default_scope == 'mmpretrain'
+        model = MODELS.build(cfg.model)
+        assert type(model).__name__ == cfg.model.type.split('.')[-1]
+        if 'train_dataloader' in cfg:
+            assert cfg.optim_wrapper.paramwise_cfg.custom_keys
+        else:
+            assert cfg.test_cfg.type == 'mmwsss.ResumableTestLoop'

@@ -1,0 +1,198 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""End to end with the standard tools and the configs/irn configs: IR labels
+from CAM files (tools/test.py, resumed), IRNet training (tools/train.py) and
+random-walk pseudo-masks (tools/test.py)."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmwsss.datasets.voc_wsss import read_label_map
+from mmwsss.utils import save_npz
+
+pytestmark = pytest.mark.slow
+
+_LOADER = "num_workers=0, persistent_workers=False"
+
+IR_CONFIG = """
+_base_ = ['{repo}/configs/irn/ir-label_cam-r18-os16_synthvoc.py']
+model = dict(cam_dir='{cams}', num_workers=2)
+test_dataloader = dict(batch_size=4, {loader},
+                       dataset=dict(data_root='{data}'))
+test_evaluator = [dict(type='mmwsss.IRLabelWriter', output_dir='{ir}'),
+                  dict(type='mmwsss.IRLabelMetric')]
+"""
+
+IRNET_CONFIG = """
+_base_ = ['{repo}/configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py']
+model = dict(backbone=dict(base_channels=8, init_cfg=None),
+             in_channels=(64, 8, 16, 32, 64))
+_mean = [123.675, 116.28, 103.53]
+train_dataloader = dict(batch_size=4, {loader}, dataset=dict(
+    data_root='{data}', ir_label_dir='{ir}',
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.RandomRescale', scale_range=(0.5, 1.5)),
+              dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+              dict(type='mmwsss.RandomCropPad', crop_size=96, pad_val=_mean),
+              dict(type='mmwsss.DownsampleLabel', scale=0.25),
+              dict(type='mmwsss.PackCAMInputs')]))
+custom_hooks = [dict(
+    type='mmwsss.DisplacementMeanShiftHook',
+    dataloader=dict(
+        batch_size=4, num_workers=0, drop_last=True,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate'),
+        dataset=dict(
+            type='mmwsss.VOCWSSSDataset', data_root='{data}',
+            ann_file='ImageSets/Segmentation/train.txt',
+            data_prefix=dict(img_path='JPEGImages', ann_path='Annotations'),
+            pipeline=[dict(type='mmwsss.LoadImageRGB'),
+                      dict(type='mmwsss.TopLeftCropPad', crop_size=96,
+                           pad_val=_mean),
+                      dict(type='mmwsss.PackCAMInputs')])))]
+param_scheduler = [dict(type='PolyLR', power=0.9, by_epoch=True, begin=0,
+                        end=2, convert_to_iter_based=True)]
+train_cfg = dict(max_epochs=2)
+default_hooks = dict(checkpoint=dict(interval=2))
+"""
+
+RW_CONFIG = """
+_base_ = ['{repo}/configs/irn/irnet-rw_r18_synthvoc.py']
+model = dict(backbone=dict(base_channels=8), in_channels=(64, 8, 16, 32, 64),
+             cam_dir='{cams}', exp_times=6)
+test_dataloader = dict({loader}, dataset=dict(data_root='{data}'))
+test_evaluator = [dict(type='mmwsss.PseudoMaskWriter', output_dir='{masks}'),
+                  dict(type='mmwsss.PseudoMaskMetric')]
+"""
+
+
+def _run(repo, args):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = repo + os.pathsep + env.get('PYTHONPATH', '')
+    env['OMP_NUM_THREADS'] = '1'
+    proc = subprocess.run(
+        [sys.executable] + args,
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _metric(log, key):
+    return float(log.split(key + ': ')[1].split()[0])
+
+
+def _write_cams(root, out):
+    """CAMs made from the ground truth: each class's mask, max 1 - 1e-5."""
+    with open(osp.join(root, 'ImageSets/Segmentation/train.txt')) as f:
+        ids = f.read().split()
+    for img_id in ids:
+        gt = read_label_map(
+            osp.join(root, 'SegmentationClass', img_id + '.png'), 20)
+        keys = np.array([v - 1 for v in np.unique(gt) if 0 < v < 255])
+        high_res = np.stack([(gt == k + 1) for k in keys]).astype(np.float32)
+        strided = F.interpolate(
+            torch.from_numpy(high_res)[None],
+            size=((gt.shape[0] - 1) // 4 + 1, (gt.shape[1] - 1) // 4 + 1),
+            mode='bilinear',
+            align_corners=False)[0].numpy()
+        save_npz(
+            osp.join(out, img_id + '.npz'),
+            dict(keys=keys, strided=strided, high_res=high_res / (1 + 1e-5)))
+    return ids
+
+
+@pytest.fixture(scope='module')
+def setup(tiny_synthvoc, repo_root, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('irn_pipeline')
+    paths = dict(
+        repo=repo_root,
+        data=tiny_synthvoc,
+        loader=_LOADER,
+        cams=str(tmp / 'cams'),
+        ir=str(tmp / 'ir_labels'),
+        masks=str(tmp / 'masks'))
+    ids = _write_cams(tiny_synthvoc, paths['cams'])
+    configs = {}
+    for name, text in (('ir', IR_CONFIG), ('irnet', IRNET_CONFIG),
+                       ('rw', RW_CONFIG)):
+        configs[name] = str(tmp / f'{name}.py')
+        with open(configs[name], 'w') as f:
+            f.write(text.format(**paths))
+    return dict(tmp=tmp, paths=paths, ids=ids, configs=configs)
+
+
+# One fixture per stage, each running on the previous one's outputs.
+@pytest.fixture(scope='module')
+def ir_labels(setup, repo_root):
+    cam_ckpt = str(setup['tmp'] / 'cam.pth')
+    torch.save(dict(state_dict={}), cam_ckpt)
+    cmd = [
+        'tools/test.py', setup['configs']['ir'], cam_ckpt, '--work-dir',
+        str(setup['tmp'] / 'ir_run')
+    ]
+    return dict(
+        cam_ckpt=cam_ckpt,
+        log=_run(repo_root, cmd),
+        resumed_log=_run(repo_root, cmd))
+
+
+@pytest.fixture(scope='module')
+def irnet(setup, ir_labels, repo_root):
+    log = _run(repo_root, [
+        'tools/train.py', setup['configs']['irnet'], '--work-dir',
+        str(setup['tmp'] / 'irnet')
+    ])
+    return dict(log=log, ckpt=str(setup['tmp'] / 'irnet' / 'epoch_2.pth'))
+
+
+@pytest.fixture(scope='module')
+def pseudo_masks(setup, irnet, repo_root):
+    return _run(repo_root, [
+        'tools/test.py', setup['configs']['rw'], irnet['ckpt'], '--work-dir',
+        str(setup['tmp'] / 'rw_run')
+    ])
+
+
+def test_ir_labels_written_scored_and_resumed(setup, ir_labels):
+    ir_dir = setup['paths']['ir']
+    files = sorted(glob.glob(osp.join(ir_dir, '*.png')))
+    assert [osp.basename(f)[:-4] for f in files] == sorted(setup['ids'])
+    for f in files:
+        assert set(np.unique(read_label_map(f, 3))) <= {0, 1, 2, 3, 255}
+    # CAMs equal to the masks: confident labels are nearly all right
+    assert _metric(ir_labels['log'], 'ir_label/precision') > 90
+    manifest = json.load(open(osp.join(ir_dir, 'manifest.json')))
+    assert manifest['checkpoint'] == ir_labels['cam_ckpt']
+    assert manifest['skipped_existing'] == len(files)
+    assert _metric(ir_labels['resumed_log'], 'ir_label/precision') == \
+        _metric(ir_labels['log'], 'ir_label/precision')
+
+
+def test_irnet_trains_and_stores_the_mean_shift(irnet):
+    assert 'loss_aff' in irnet['log']
+    assert 'IRNet displacement mean' in irnet['log']
+    state = torch.load(irnet['ckpt'], map_location='cpu')['state_dict']
+    assert state['displacement_mean'].abs().sum() > 0
+
+
+def test_pseudo_masks_written_and_scored(setup, pseudo_masks):
+    masks = sorted(glob.glob(osp.join(setup['paths']['masks'], '*.png')))
+    assert len(masks) == len(setup['ids'])
+    data = setup['paths']['data']
+    for f in masks:
+        gt = read_label_map(
+            osp.join(data, 'SegmentationClass', osp.basename(f)), 3)
+        assert read_label_map(f, 3).shape == gt.shape
+    assert 0 < _metric(pseudo_masks, 'pseudo_mask/mIoU') <= 100
