@@ -50,8 +50,15 @@ test_evaluator = val_evaluator
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
+# An explicit `end`: a shorter first run of a resume test keeps the schedule.
 param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=False, milestones=[3], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end={max_iters},
+        milestones=[3],
+        gamma=0.1)
 ]
 train_cfg = dict(
     by_epoch=False, max_iters={max_iters}, val_interval={max_iters})
@@ -111,10 +118,11 @@ def write_tiny_mmpretrain_config(path: str,
                                  max_iters: int = 4) -> str:
     """Write a fast, deterministic mmpretrain classification config.
 
-    A ResNet-18 with 8 base channels trained by iteration with SGD, no
-    shuffling, ``num_workers=0``, a checkpoint every 2 iterations and
-    ``randomness=dict(seed=0, deterministic=True)``, so that runs are
-    reproducible on CPU. Distributed runs use the gloo backend.
+    A ResNet-18 with 8 base channels trained by iteration with SGD (the
+    learning rate drops at iteration 3), no shuffling, ``num_workers=0``, a
+    checkpoint every 2 iterations and ``randomness=dict(seed=0,
+    deterministic=True)``, so that runs are reproducible on CPU. Distributed
+    runs use the gloo backend.
 
     Args:
         path (str): Where to write the config (``.py``).

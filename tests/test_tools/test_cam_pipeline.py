@@ -150,3 +150,32 @@ def test_killed_job_resumes_to_identical_files(trained, repo_root):
         assert open(osp.join(out, name), 'rb').read() == open(
             osp.join(trained['cams'], name), 'rb').read(), name
     shutil.rmtree(out)
+
+
+def test_bad_image_is_recorded_and_the_job_goes_on(trained, repo_root,
+                                                    tiny_synthvoc):
+    data = str(trained['tmp'] / 'broken_voc')
+    shutil.copytree(tiny_synthvoc, data)
+    ids = open(osp.join(data, 'ImageSets/Segmentation/train.txt')).read(
+    ).split()
+    with open(osp.join(data, 'JPEGImages', ids[2] + '.jpg'), 'wb') as f:
+        f.write(b'truncated')
+    out = str(trained['tmp'] / 'cams_broken')
+    _run(repo_root, _test_cmd(
+        trained['cfg'], trained['ckpt'], out, str(trained['tmp'] / 'test4'),
+        [f'test_dataloader.dataset.data_root={data}']))
+    manifest = json.load(open(osp.join(out, 'manifest.json')))
+    assert len(manifest['failures']) == 1
+    assert ids[2] + '.jpg' in manifest['failures'][0]['error']
+    written = sorted(osp.basename(f)[:-4]
+                     for f in glob.glob(osp.join(out, '*.npz')))
+    assert written == sorted(ids[:2] + ids[3:])
+    # stop_on_error turns the same input into a hard failure
+    proc = subprocess.run(
+        [sys.executable] + _test_cmd(
+            trained['cfg'], trained['ckpt'], str(trained['tmp'] / 'c5'),
+            str(trained['tmp'] / 'test5'),
+            [f'test_dataloader.dataset.data_root={data}',
+             'test_cfg.stop_on_error=True']),
+        cwd=repo_root, env=_env(repo_root), capture_output=True, text=True)
+    assert proc.returncode != 0 and ids[2] + '.jpg' in proc.stderr

@@ -22,7 +22,7 @@ def test_shapes_and_contract(cls):
     out.sum().backward()
     assert all(p.grad is not None for p in neck.parameters())
     assert isinstance(
-        MODELS.build(dict(type=cls.__name__, in_channels=32)), cls)
+        MODELS.build(dict(type=f'mmwsss.{cls.__name__}', in_channels=32)), cls)
 
 
 def test_se_formula():

@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 import importlib.util
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,6 @@ import pytest
 import torch
 
 from mmwsss.models.necks import MoANA
-from mmwsss.registry import MODELS
 
 REPO = Path(__file__).parents[3]
 GOLDEN = REPO / 'tests' / 'data' / 'moana_module.npz'
@@ -166,11 +166,14 @@ def test_moana_invalid_arguments(kwargs):
         MoANA(in_channels=4, **kwargs)
 
 
-def test_moana_registry():
-    neck = MODELS.build(dict(type='MoANA', in_channels=4))
-    assert isinstance(neck, MoANA)
-    # Host codebases reach it through the scope prefix.
-    from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-    neck = MMPRETRAIN_MODELS.build(
-        dict(type='mmwsss.MoANA', in_channels=4, calibration='affine'))
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmseg', 'mmdet'])
+def test_moana_builds_in_every_host_scope(scope):
+    """Configs of the three hosts reach the neck through the prefix."""
+    from mmengine.registry import DefaultScope, init_default_scope
+    host = import_module(f'{scope}.registry').MODELS
+    init_default_scope(scope)
+    with DefaultScope.overwrite_default_scope(scope):
+        neck = host.build(
+            dict(type='mmwsss.MoANA', in_channels=4, calibration='affine'))
     assert isinstance(neck, MoANA) and neck.affine == (0.35, 0.65)
+    assert neck(torch.randn(2, 4, 3, 5)).shape == (2, 4, 3, 5)
