@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CAM_CONFIG = 'configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
 
@@ -56,6 +58,31 @@ def last_scalars(work_dir, key):
     if found is None:
         sys.exit(f'demo: no "{key}" logged under {work_dir}')
     return found
+
+
+def chance_seed_miou(data_root, cam_dir, seed=0):
+    """Seed mIoU of uniformly random CAMs (same classes, same threshold
+    sweep and metric): the chance level the real seeds are compared with."""
+    from mmwsss.datasets.voc_wsss import VOCWSSSDataset, read_label_map
+    from mmwsss.evaluation import CAMSeedMetric
+    from mmwsss.utils import load_npz
+    dataset = VOCWSSSDataset(
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/train.txt',
+        data_prefix=dict(img_path='JPEGImages',
+                         seg_map_path='SegmentationClass',
+                         ann_path='Annotations'))
+    metric = CAMSeedMetric()
+    metric.dataset_meta = dataset.metainfo
+    rng = np.random.default_rng(seed)
+    num_classes = len(dataset.metainfo['classes'])
+    for info in dataset.load_data_list():
+        keys = load_npz(osp.join(cam_dir, info['img_id'] + '.npz'))['keys']
+        gt = read_label_map(info['seg_map_path'], num_classes)
+        metric.process(None, [dict(
+            cam_high_res=rng.random((len(keys), ) + gt.shape),
+            cam_keys=keys, gt_sem_seg=dict(data=gt[None]))])
+    return metric.compute_metrics(metric.results)['mIoU']
 
 
 def main():
@@ -104,6 +131,11 @@ def main():
     summary['cam_seed_recall'] = round(seeds['mean_recall'], 2)
     summary['cam_seed_per_class_iou'] = {
         name: round(s['iou'], 2) for name, s in seeds['per_class'].items()}
+    summary['cam_seed_fg_recall'] = round(float(np.mean(
+        [s['recall'] for name, s in seeds['per_class'].items()
+         if name != 'background'])), 2)
+    summary['cam_seed_chance_miou'] = round(
+        chance_seed_miou(data_root, osp.join(work_dir, 'cams')), 2)
     summary['cam_seed_miou_seconds'] = round(time.time() - t0, 1)
 
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:

@@ -102,6 +102,7 @@ def test_test_tool_prints_metrics_and_dumps(tiny_config, straight_work_dir,
             'tools/test.py', tiny_config, checkpoint, '--work-dir',
             str(tmp_path / 'tta'), '--tta'
         ]))
+    assert "type='AverageClsScoreTTA'" in output
     assert 'accuracy/top1' in output
 
 
@@ -133,7 +134,9 @@ def test_dist_train_two_cpu_processes(tiny_config, tmp_path):
              str(tmp_path)],
             env=dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'),
             program='bash'))
+    # mmengine reports the world size as the GPU number.
     assert 'Distributed launcher: pytorch' in output
+    assert 'GPU number: 2' in output
     assert 'Iter(train) [4/4]' in output
     checkpoint = safe_torch_load(tmp_path / 'iter_4.pth')
     assert checkpoint['meta']['iter'] == 4

@@ -1,0 +1,59 @@
+# CPU-sized WSOL CAM baseline on SynthVOC's `wsol/` set (10 classes, one
+# object per image, masks for PxAP): a half-width ResNet-18 (base 32 channels)
+# from scratch (no pretrained weights offline) with layer3/layer4 at stride 1
+# as the MoANA ResNet-50 (output stride 8: 14 x 14 maps at 112), the CUB
+# model's head (1x1 conv with bias, softmax cross-entropy), crop 112, batch 16.
+# From scratch it needs momentum and a larger lr than the fine-tuning recipes:
+# the SGD / poly settings of the SynthVOC CAM classifier.
+_base_ = [
+    '../_base_/datasets/synthvoc_wsol.py',
+    '../_base_/default_runtime_cls.py',
+]
+
+model = dict(
+    type='mmwsss.WSOLClassifier',
+    data_preprocessor=dict(
+        type='mmwsss.CAMDataPreprocessor',
+        num_classes=10,
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=False),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        base_channels=32,
+        strides=(1, 2, 1, 1),
+        out_indices=(3, ),
+        style='pytorch',
+        init_cfg=[
+            dict(type='Kaiming', layer=['Conv2d']),
+            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+        ]),
+    head=dict(
+        type='mmwsss.CAMHead',
+        num_classes=10,
+        in_channels=256,
+        multi_label=False,
+        bias=True,
+        loss=dict(type='mmpretrain.CrossEntropyLoss'),
+        init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_out')))
+
+max_epochs = 40
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
+param_scheduler = dict(
+    type='PolyLR',
+    power=0.9,
+    eta_min=0.0,
+    by_epoch=True,
+    begin=0,
+    end=max_epochs,
+    convert_to_iter_based=True)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+randomness = dict(seed=0)
