@@ -13,19 +13,14 @@ The config's ``default_scope`` selects the host codebase and with it how
 """
 import argparse
 import inspect
-import logging
-import os
-import os.path as osp
 from copy import deepcopy
 
-import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.evaluator import DumpResults
-from mmengine.logging import print_log
-from mmengine.registry import HOOKS, RUNNERS
-from mmengine.runner import Runner
+from mmengine.registry import HOOKS
 
 import mmwsss  # noqa: F401
+from mmwsss.utils.launch import add_common_args, build_runner, load_config
 
 # TTA models of the hosts that can be synthesised when a config has none.
 DEFAULT_TTA_MODELS = {
@@ -49,8 +44,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--work-dir', help='the dir to save the file with the metrics')
-    parser.add_argument(
         '--out',
         help='dump the predictions: a .pkl file (mmpretrain, mmdet, mmwsss) '
         'or, for mmseg configs, a directory of PNG label maps')
@@ -66,25 +59,9 @@ def parse_args() -> argparse.Namespace:
         default=2,
         help='seconds each shown image stays on screen')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, e.g. key=value or '
-        'key="[a,b]"; nested keys are dotted, no spaces inside a value')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
         '--tta', action='store_true', help='enable test-time augmentation')
-    # torch.distributed.launch passes --local-rank, older versions
-    # --local_rank; torchrun sets LOCAL_RANK itself.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser.parse_args()
 
 
 def _hook_init_params(hook_cfg: dict, default_scope: str) -> set:
@@ -231,57 +208,16 @@ def set_seg_output_dir(cfg: Config, out_dir: str) -> None:
         evaluator['keep_results'] = True
 
 
-def init_cpu_distributed(cfg: Config) -> None:
-    """Let ``--launcher pytorch`` run on machines without CUDA (gloo).
-
-    mmengine 0.10.7 pins a CUDA device while initialising the process group
-    and passes ``device_ids`` to DDP, which refuses them for CPU modules.
-    Without CUDA the group is initialised here (the runner then skips its
-    own initialisation) and a DDP wrapper without ``device_ids`` is set.
-
-    Args:
-        cfg (Config): The config, modified in place.
-    """
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
-        return
-    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
-    if dist_cfg.get('backend', 'nccl') != 'gloo':
-        print_log(
-            'No CUDA device: using the gloo backend.',
-            logger='current',
-            level=logging.WARNING)
-    dist_cfg['backend'] = 'gloo'
-    torch.distributed.init_process_group(**dist_cfg)
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel',
-        broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
-    if str(wrapper['type']).split('.')[-1] == 'MMDistributedDataParallel':
-        wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
-
-
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command line to the config.
+    """Apply the test options of the command line to the config.
 
     Args:
-        cfg (Config): The loaded config.
+        cfg (Config): The config from :func:`load_config`.
         args (argparse.Namespace): The parsed command line.
 
     Returns:
         Config: The updated config.
     """
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # Work-dir priority: command line > config > ./work_dirs/<config stem>.
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-
     cfg.load_from = args.checkpoint
     codebase = cfg.get('default_scope')
     if args.show or args.show_dir:
@@ -296,12 +232,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     """Entry point."""
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
-    init_cpu_distributed(cfg)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    cfg = merge_args(load_config(args), args)
+    runner = build_runner(cfg)
     if args.out is not None and cfg.get('default_scope') != 'mmseg':
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
