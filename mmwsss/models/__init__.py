@@ -1,7 +1,10 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Models of mmwsss: classifiers, heads, necks and their building blocks."""
+from .bbam import BBAM, SeedGrowingMaskHead  # noqa: F401
 from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
+from .decode_heads import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .irn import IRLabelGenerator, IRNet, IRNetRandomWalk  # noqa: F401
 from .necks import *  # noqa: F401,F403
+from .segmentors import *  # noqa: F401,F403

@@ -180,6 +180,21 @@ def test_ir_labels_written_scored_and_resumed(setup, ir_labels):
         _metric(ir_labels['log'], 'ir_label/precision')
 
 
+def test_ir_labels_two_processes_equal_one(setup, ir_labels, repo_root):
+    out = str(setup['tmp'] / 'ir_labels_2proc')
+    _run(repo_root, [
+        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port', '29541', 'tools/test.py', setup['configs']['ir'],
+        ir_labels['cam_ckpt'], '--work-dir',
+        str(setup['tmp'] / 'ir_run_2proc'), '--launcher', 'pytorch',
+        '--cfg-options', f'test_evaluator.0.output_dir={out}'
+    ])
+    for name in setup['ids']:
+        one = osp.join(setup['paths']['ir'], name + '.png')
+        two = osp.join(out, name + '.png')
+        assert open(one, 'rb').read() == open(two, 'rb').read(), name
+
+
 def test_irnet_trains_and_stores_the_mean_shift(irnet):
     assert 'loss_aff' in irnet['log']
     assert 'IRNet displacement mean' in irnet['log']

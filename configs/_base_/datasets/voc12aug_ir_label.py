@@ -11,7 +11,8 @@ ir_label_pipeline = [
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
     dict(type='mmwsss.PackCAMInputs'),
 ]
-# The CRFs run in the model's worker processes, one image each.
+# The CRFs run in the model's processes (IRLabelGenerator.num_workers).
+# Without ground truth, drop LoadLabelMap and IRLabelMetric.
 test_dataloader = dict(
     batch_size=8,
     num_workers=2,
@@ -30,3 +31,6 @@ test_evaluator = [
     dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
     dict(type='mmwsss.IRLabelMetric'),
 ]
+# The generator has no weights, which plain DDP refuses; this wrapper lets
+# tools/dist_test.sh split the images over processes.
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')

@@ -49,7 +49,10 @@ class IRLabelGenerator(BaseModel):
     The CRFs run on the CPU. With ``num_workers > 0`` the images of a batch
     are processed by that many forked processes, as the reference's
     ``cam_to_ir_label`` does; use a test batch size of at least
-    ``num_workers``. The inputs must be the uint8 RGB images (the default
+    ``num_workers``. Plain DDP refuses a model without weights: distributed
+    runs need ``model_wrapper_cfg =
+    dict(type='MMSeparateDistributedDataParallel')`` (set in the configs).
+    The inputs must be the uint8 RGB images (the default
     ``BaseDataPreprocessor`` with :class:`mmwsss.LoadImageRGB` and
     :class:`mmwsss.PackCAMInputs`).
 

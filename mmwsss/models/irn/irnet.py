@@ -1,7 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """IRNet: class-boundary and displacement fields on a frozen backbone."""
 import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn

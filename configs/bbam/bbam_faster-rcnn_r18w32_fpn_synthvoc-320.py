@@ -1,0 +1,45 @@
+# BBAM pseudo-masks of the SynthVOC training images from the detector of
+# ./faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320.py, with fewer proposals and
+# iterations than the paper (300 / 50 instead of 1000 / 300) to fit a CPU.
+# The generator's ground-truth masks score the pseudo-masks in the same run
+# (mmwsss.BoxPseudoMaskMetric, with the filled-box baseline).
+#   python tools/test.py configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-320.py \
+#       work_dirs/faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320/epoch_24.pth
+# Resumable (rerun the same command) and distributed (tools/dist_test.sh).
+_base_ = ['./faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320.py']
+
+bbam_dir = 'work_dirs/bbam/synthvoc'
+model = dict(
+    _delete_=True,
+    type='mmwsss.BBAM',
+    detector=_base_.model,
+    num_proposals=300,
+    num_iters=50,
+    max_objects_per_batch=8)
+
+bbam_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
+    # after Resize: boxes and masks stay in the original frame
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+test_dataloader = dict(
+    persistent_workers=False,
+    dataset=dict(
+        ann_file='annotations/instances_train.json',
+        pipeline=bbam_pipeline))
+test_evaluator = [
+    dict(type='mmwsss.BBAMWriter', output_dir=bbam_dir + '/maps'),
+    dict(
+        type='mmwsss.BBAMPseudoMaskWriter',
+        output_dir=bbam_dir + '/masks',
+        fg_ann_file=bbam_dir + '/instances_train_fg85.json',
+        ignore_ann_file=bbam_dir + '/instances_train_ignore20.json',
+        semantic_dir=bbam_dir + '/semantic'),
+    dict(type='mmwsss.BoxPseudoMaskMetric'),
+]
+test_cfg = dict(type='mmwsss.ResumableTestLoop')

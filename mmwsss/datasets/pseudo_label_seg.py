@@ -1,0 +1,202 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Semantic segmentation on pseudo-masks (the DeepLab stage of WSSS)."""
+import json
+import os.path as osp
+from typing import List, Optional, Sequence
+
+from mmcv.transforms import BaseTransform
+from mmseg.datasets import BaseSegDataset
+from PIL import Image
+
+from mmwsss.registry import DATASETS, TRANSFORMS
+from .voc_wsss import VOC_CLASSES, VOC_PALETTE, read_label_map
+
+# How many missing files a start-up error lists.
+_MAX_LISTED = 5
+
+
+def _check_size(label_path: str, label_hw: Sequence[int], img_path: str,
+                img_hw: Sequence[int]) -> None:
+    if tuple(label_hw) != tuple(img_hw):
+        raise ValueError(
+            f'Label map {label_path} is {label_hw[0]}x{label_hw[1]} (HxW) but '
+            f'its image {img_path} is {img_hw[0]}x{img_hw[1]}; pseudo-masks '
+            'must have the size of the original image')
+
+
+@TRANSFORMS.register_module()
+class LoadPseudoLabel(BaseTransform):
+    """Load a pseudo-mask (or ground-truth) label PNG as ``gt_seg_map``.
+
+    The PNG holds class indices (palette or grey): 0 = background, ``k`` =
+    class ``k`` of the dataset's ``classes``, 255 = ignore, i.e. what
+    :class:`mmwsss.LabelMapWriter` and the pseudo-mask writers produce and
+    what VOC's ``SegmentationClass`` holds. The indices are used as they are
+    (no ``label_map``, no ``reduce_zero_label``).
+
+    Every load is checked, so a bad file stops training with an error that
+    names it instead of a CUDA assert or silently wrong labels:
+
+    - missing or undecodable file: ``FileNotFoundError`` / ``ValueError``;
+    - values outside ``0..num_classes - 1`` and 255: ``ValueError``;
+    - a size different from the image's (``ori_shape``): ``ValueError``.
+
+    Place it right after ``LoadImageFromFile`` (it needs ``ori_shape``).
+    :class:`PseudoLabelSegDataset` checks that every file exists when it is
+    built and, with ``check_files=True``, runs these checks on all files.
+
+    Required keys: ``seg_map_path``, ``img_path``, ``ori_shape``.
+    Added keys: ``gt_seg_map`` (uint8 (H, W)); ``seg_fields`` gets
+    ``'gt_seg_map'``.
+
+    Args:
+        num_classes (int): Number of classes including the background, as
+            ``decode_head.num_classes`` (21 for VOC).
+    """
+
+    def __init__(self, num_classes: int):
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be positive, got {num_classes}')
+        self.num_classes = num_classes
+
+    def transform(self, results: dict) -> dict:
+        path = results['seg_map_path']
+        label = read_label_map(path, self.num_classes - 1)
+        _check_size(path, label.shape, results['img_path'],
+                    results['ori_shape'][:2])
+        results['gt_seg_map'] = label
+        results.setdefault('seg_fields', []).append('gt_seg_map')
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(num_classes={self.num_classes})'
+
+
+@DATASETS.register_module()
+class PseudoLabelSegDataset(BaseSegDataset):
+    """Images of a VOC-layout dataset with labels from a pseudo-mask folder.
+
+    The training set of the segmentation stage of weakly supervised semantic
+    segmentation: the images of the source dataset (PASCAL VOC 2012 or
+    SynthVOC) and, for each image id of ``ann_file``, the PNG
+    ``<pseudo_mask_dir>/<id>.png`` written by a pseudo-label stage (IRN,
+    AdvCAM, BBAM, ...). Without ``pseudo_mask_dir`` the labels come from
+    ``data_prefix['seg_map_path']`` below ``data_root``, e.g. the real
+    ``SegmentationClass`` for validation.
+
+    Classes: VOC's 21 (``background`` + 20) by default, or ``background``
+    followed by ``classes`` of ``<data_root>/meta.json`` when that file
+    exists (SynthVOC), with its palette. Label indices are used as stored;
+    renaming classes through ``metainfo`` is allowed, remapping is not.
+
+    Checks: when built, the dataset raises ``FileNotFoundError`` listing the
+    missing label files (an incomplete pseudo-mask folder is the usual
+    failure and should not surface hours into training). With
+    ``check_files=True`` it also decodes every label PNG and compares its
+    size with the image header and its values with the classes (a few
+    seconds per thousand images). Use :class:`LoadPseudoLabel` in the
+    pipeline to run the same checks on every load.
+
+    Args:
+        data_root (str): The VOC2012 (or SynthVOC) folder.
+        ann_file (str): Split list (one image id per line), relative to
+            ``data_root``, e.g. ``'ImageSets/Segmentation/train_aug.txt'``.
+        pseudo_mask_dir (str, optional): Folder of the pseudo-masks, absolute
+            or relative to the current directory (like ``work_dir`` and the
+            writers' ``output_dir``, not to ``data_root``). It replaces
+            ``data_prefix['seg_map_path']``. Defaults to None.
+        data_prefix (dict): ``img_path`` and ``seg_map_path`` folders
+            relative to ``data_root``. Defaults to
+            ``dict(img_path='JPEGImages', seg_map_path='SegmentationClass')``.
+        check_files (bool): Validate the size and values of every label file
+            when the dataset is built. Defaults to False.
+        metainfo (dict, optional): Overrides of the classes/palette read from
+            the source. Defaults to None.
+        **kwargs: Other arguments of :class:`mmseg.datasets.BaseSegDataset`
+            (``reduce_zero_label`` must stay False).
+    """
+
+    METAINFO = dict(classes=('background', ) + VOC_CLASSES, palette=VOC_PALETTE)
+
+    def __init__(self,
+                 data_root: str,
+                 ann_file: str,
+                 pseudo_mask_dir: Optional[str] = None,
+                 data_prefix: Optional[dict] = None,
+                 check_files: bool = False,
+                 metainfo: Optional[dict] = None,
+                 **kwargs):
+        if not ann_file:
+            raise ValueError('PseudoLabelSegDataset needs a split list '
+                             '(ann_file)')
+        if kwargs.get('reduce_zero_label'):
+            raise ValueError('Pseudo-masks keep background at 0: '
+                             'reduce_zero_label must be False')
+        data_prefix = dict(
+            data_prefix if data_prefix is not None else dict(
+                img_path='JPEGImages', seg_map_path='SegmentationClass'))
+        if pseudo_mask_dir is not None:
+            data_prefix['seg_map_path'] = osp.abspath(pseudo_mask_dir)
+        if not data_prefix.get('seg_map_path'):
+            raise ValueError('Give pseudo_mask_dir or '
+                             "data_prefix['seg_map_path']")
+        self.check_files = check_files
+        source = self._metainfo_from_meta_json(data_root)
+        if metainfo is not None:
+            source = dict(source or {}, **metainfo)
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            metainfo=source,
+            **kwargs)
+
+    @staticmethod
+    def _metainfo_from_meta_json(data_root: str) -> Optional[dict]:
+        meta_file = osp.join(data_root, 'meta.json')
+        if not osp.isfile(meta_file):
+            return None
+        with open(meta_file) as f:
+            meta = json.load(f)
+        # meta.json lists the foreground classes; its palette includes the
+        # background colour.
+        return dict(
+            classes=('background', ) + tuple(meta['classes']),
+            palette=meta['palette'])
+
+    @classmethod
+    def get_label_map(cls, new_classes: Optional[Sequence] = None) -> None:
+        """Return None: label indices are used as stored (no remapping).
+
+        BaseSegDataset remaps labels when ``classes`` differ from
+        ``METAINFO``; here the classes come from the source dataset and the
+        pseudo-masks already use their indices.
+        """
+        return None
+
+    def load_data_list(self) -> List[dict]:
+        """Read the split list and check the label files."""
+        data_list = super().load_data_list()
+        missing = [
+            info['seg_map_path'] for info in data_list
+            if not osp.isfile(info['seg_map_path'])
+        ]
+        if missing:
+            listed = ', '.join(missing[:_MAX_LISTED])
+            more = (f' and {len(missing) - _MAX_LISTED} more'
+                    if len(missing) > _MAX_LISTED else '')
+            raise FileNotFoundError(
+                f'{len(missing)} of {len(data_list)} label maps of '
+                f'{self.ann_file} are missing: {listed}{more}')
+        if self.check_files:
+            num_classes = len(self._metainfo['classes'])
+            for info in data_list:
+                label = read_label_map(info['seg_map_path'], num_classes - 1)
+                if not osp.isfile(info['img_path']):
+                    raise FileNotFoundError(
+                        f'Image not found: {info["img_path"]}')
+                with Image.open(info['img_path']) as img:
+                    width, height = img.size
+                _check_size(info['seg_map_path'], label.shape,
+                            info['img_path'], (height, width))
+        return data_list

@@ -1,0 +1,495 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""BBAM attributor: explain a trained two-stage detector's boxes with masks.
+
+For every ground-truth box of an image, :class:`BBAM` finds the smallest mask
+of the image that keeps the detector's class probability and box deltas on
+jittered copies of the box (Lee et al., CVPR 2021; dissertation Ch. 5). It
+follows the official training-image code (``BBAM_training_images_multi.py``)
+step for step, with the speed-ups that keep its numerics: the normalised image
+is computed once, the RPN is never run, the detector's parameters are frozen
+(no weight gradients) and the objects of an image are optimised together as a
+batch of independent masks.
+"""
+import copy
+import os.path as osp
+import zlib
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModel
+from mmengine.runner import load_checkpoint
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmwsss.registry import MODELS
+from .mask import bbam_loss, bbam_stride, init_bbam_mask, perturb_with_mask
+from .proposals import (jitter_boxes, sample_jitter_draws,
+                        select_positive_proposals)
+
+
+class _ObjectTask:
+    """What the mask optimisation of one object needs (network frame)."""
+
+    def __init__(self, index: int, label: int, proposals: Tensor,
+                 deltas: Tensor, probs: Tensor, init_mask: Tensor):
+        self.index = index
+        self.label = label
+        self.proposals = proposals
+        self.deltas = deltas
+        self.probs = probs
+        self.init_mask = init_mask
+
+
+def _box_tensor(instances: InstanceData) -> Tensor:
+    # gt boxes are mmdet BaseBoxes after LoadAnnotations(box_type='hbox').
+    boxes = instances.bboxes
+    return getattr(boxes, 'tensor', boxes).reshape(-1, 4)
+
+
+@MODELS.register_module()
+class BBAM(BaseModel):
+    """Bounding box attribution maps of a two-stage detector.
+
+    ``detector`` is the config of an mmdet two-stage detector with a
+    ``StandardRoIHead`` (Faster R-CNN, its Mask R-CNN and Cascade relatives
+    use the first stage only), built as is under the mmdet scope. Its
+    weights come from ``detector_checkpoint`` or, through ``tools/test.py``,
+    from the checkpoint argument: a plain detector checkpoint loads into
+    :attr:`detector`. The detector is kept in eval mode with every parameter
+    frozen.
+
+    Prediction (``tools/test.py``; the test loop's ``no_grad`` is lifted
+    inside) explains every ground-truth box of each image, in the network
+    input frame (the resized, unpadded image):
+
+    1. ``num_proposals`` proposals jitter each coordinate by
+       ``U(-jitter_ratio, jitter_ratio)`` times the box width / height
+       (:func:`sample_jitter_draws`, :func:`jitter_boxes`);
+    2. one forward of the RoI head on the clean features with these fixed
+       proposals (no RPN) gives logits, softmax probabilities and deltas;
+    3. :func:`select_positive_proposals` keeps the proposals classified as
+       the box's class whose decoded box overlaps it (cascade
+       ``iou_cascade``, at most ``max_positives``);
+    4. the mask, on a grid of stride :func:`bbam_stride` initialised by
+       :func:`init_bbam_mask`, is optimised with Adam (``lr``) for
+       ``num_iters`` iterations of :func:`bbam_loss` on the image perturbed
+       by :func:`perturb_with_mask`, fed to backbone and RoI head with the
+       positives as proposals, and clamped to [0, 1] after each step.
+
+    The objects of an image are optimised in batches of up to
+    ``max_objects_per_batch`` perturbed copies of the image, one mask per
+    copy. In eval mode the detector treats every copy independently and
+    Adam is element-wise, so each mask follows the same steps as when
+    optimised alone (up to float rounding of batched convolutions).
+
+    Special cases, each giving an all-zero map with ``num_positives`` 0
+    (the pseudo-mask stage then falls back to filling the box, as the
+    reference does):
+
+    - a box narrower or lower than ``min_box_size`` pixels in the network
+      frame is not explained at all (``iou_threshold`` NaN);
+    - a box without positive proposals, e.g. a tiny box whose jittered
+      copies never reach the IoU cascade, or a class the detector misses.
+
+    Boxes touching the image border need nothing special: proposals are
+    clipped to the image and the mask grid covers the whole image.
+
+    The prediction of each image is ``pred_instances`` with, per object, in
+    the order of ``gt_instances`` followed (``explain_ignored``) by
+    ``ignored_instances`` (VOC's difficult objects, which the reference
+    explains too):
+
+    - ``bboxes`` (K, 4) and ``labels`` (K,): the explained boxes in the
+      original image frame and their classes;
+    - ``bbams``: list of K float32 maps (h_k, w_k) in [0, 1], the masks on
+      their own grids, covering the whole image;
+    - ``num_positives`` (K,), ``iou_thresholds`` (K,) and ``strides`` (K,):
+      the positive count, the cascade threshold that produced it and the
+      mask stride in network pixels;
+    - ``from_ignored`` (K,): whether the object came from
+      ``ignored_instances``.
+
+    The ground truth must be in the original image frame, i.e. loaded after
+    ``Resize`` as in mmdet's test pipelines; boxes are scaled by the
+    sample's ``scale_factor``.
+
+    Args:
+        detector (dict): Config of the mmdet two-stage detector.
+        detector_checkpoint (str, optional): Detector weights to load at
+            construction. Defaults to None.
+        num_proposals (int): Jittered proposals per box. Defaults to 1000.
+        jitter_ratio (float): Maximum jitter as a fraction of the box width
+            or height. Defaults to 0.3.
+        iou_cascade (Sequence[float]): IoU thresholds of the positives.
+            Defaults to (0.9, 0.85, 0.8).
+        max_positives (int): Cap on the positives. Defaults to 100.
+        num_iters (int): Adam iterations. Defaults to 300.
+        lr (float): Adam learning rate. Defaults to 0.02.
+        l1_coeff (float): Weight of the mask's L1 sum. Defaults to 0.007.
+        tv_coeff (float): Weight of the TV term. Defaults to 1e-4.
+        tv_beta (float): TV exponent. Defaults to 3.0.
+        box_weight (float): Weight of the box-head term. Defaults to 0.5.
+        cls_weight (float): Weight of the cls-head term. Defaults to 0.5.
+        max_objects_per_batch (int, optional): Most masks optimised at once
+            (memory grows linearly with it); None optimises all objects of
+            an image together. Defaults to 8.
+        min_box_size (float): Smallest explained box side, network pixels.
+            Defaults to 1.0.
+        explain_ignored (bool): Also explain ``ignored_instances``.
+            Defaults to True.
+        seed (int, optional): Seed of the jitter. Each image gets its own
+            generator from the seed and its file name, so results do not
+            depend on the order, the number of processes or a resume.
+            None draws fresh randomness. Defaults to 0.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 detector: dict,
+                 detector_checkpoint: Optional[str] = None,
+                 num_proposals: int = 1000,
+                 jitter_ratio: float = 0.3,
+                 iou_cascade: Sequence[float] = (0.9, 0.85, 0.8),
+                 max_positives: int = 100,
+                 num_iters: int = 300,
+                 lr: float = 0.02,
+                 l1_coeff: float = 0.007,
+                 tv_coeff: float = 1e-4,
+                 tv_beta: float = 3.0,
+                 box_weight: float = 0.5,
+                 cls_weight: float = 0.5,
+                 max_objects_per_batch: Optional[int] = 8,
+                 min_box_size: float = 1.0,
+                 explain_ignored: bool = True,
+                 seed: Optional[int] = 0,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if num_proposals < 1:
+            raise ValueError(
+                f'num_proposals must be positive, got {num_proposals}.')
+        if num_iters < 0:
+            raise ValueError(
+                f'num_iters must be non-negative, got {num_iters}.')
+        if max_objects_per_batch is not None and max_objects_per_batch < 1:
+            raise ValueError('max_objects_per_batch must be positive or None, '
+                             f'got {max_objects_per_batch}.')
+        # mmdet reads nested configs by attribute (train_cfg.rpn).
+        detector = ConfigDict(copy.deepcopy(detector))
+        # Nested mmdet types must resolve in mmdet whatever the default scope.
+        detector.setdefault('_scope_', 'mmdet')
+        self.detector = MODELS.build(detector)
+        roi_head = getattr(self.detector, 'roi_head', None)
+        if not (hasattr(self.detector, 'extract_feat')
+                and hasattr(roi_head, '_bbox_forward')
+                and hasattr(roi_head, 'bbox_head')):
+            raise TypeError(
+                'BBAM needs a two-stage detector with a StandardRoIHead '
+                f'(extract_feat, roi_head._bbox_forward); got '
+                f'{type(self.detector).__name__}.')
+        self.data_preprocessor = self.detector.data_preprocessor
+        if detector_checkpoint is not None:
+            load_checkpoint(
+                self.detector, detector_checkpoint, map_location='cpu')
+        self.detector.requires_grad_(False)
+        self.detector.eval()
+
+        self.num_proposals = num_proposals
+        self.jitter_ratio = jitter_ratio
+        self.iou_cascade = tuple(iou_cascade)
+        self.max_positives = max_positives
+        self.num_iters = num_iters
+        self.lr = lr
+        self.l1_coeff = l1_coeff
+        self.tv_coeff = tv_coeff
+        self.tv_beta = tv_beta
+        self.box_weight = box_weight
+        self.cls_weight = cls_weight
+        self.max_objects_per_batch = max_objects_per_batch
+        self.min_box_size = min_box_size
+        self.explain_ignored = explain_ignored
+        self.seed = seed
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A plain detector checkpoint (keys "backbone.", "roi_head.", ...)
+        # loads into self.detector; a BBAM checkpoint loads as is.
+        own = [k for k in state_dict if k.startswith(prefix)]
+        if own and not any(
+                k.startswith(prefix + 'detector.') for k in own):
+            for key in own:
+                state_dict[prefix + 'detector.' +
+                           key[len(prefix):]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> 'BBAM':
+        """Set the mode; the detector always stays in eval mode."""
+        super().train(mode)
+        self.detector.eval()
+        return self
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[list] = None,
+                mode: str = 'predict'):
+        """Only ``mode='predict'`` exists: BBAM is not trained."""
+        if mode != 'predict':
+            raise RuntimeError(
+                f'BBAM only predicts (mode="predict"), got mode="{mode}"; '
+                'train the detector with its own config.')
+        return self.predict(inputs, data_samples)
+
+    def predict(self, inputs: Tensor, data_samples: list) -> list:
+        """Explain the ground-truth boxes of a batch (see the class doc).
+
+        Args:
+            inputs (Tensor): (N, C, H, W) normalised, padded images from the
+                detector's data preprocessor.
+            data_samples (list[DetDataSample]): Their samples with
+                ``gt_instances`` (and ``ignored_instances``) in the original
+                image frame.
+
+        Returns:
+            list[DetDataSample]: The samples with ``pred_instances``.
+        """
+        self.detector.eval()
+        with torch.enable_grad():
+            for image, sample in zip(inputs, data_samples):
+                sample.pred_instances = self._predict_sample(image, sample)
+        return data_samples
+
+    def _predict_sample(self, image: Tensor, sample) -> InstanceData:
+        groups = [sample.gt_instances]
+        if self.explain_ignored and 'ignored_instances' in sample:
+            groups.append(sample.ignored_instances)
+        boxes, labels, from_ignored = [], [], []
+        for flag, instances in enumerate(groups):
+            if 'bboxes' not in instances:
+                continue
+            boxes.append(_box_tensor(instances).float())
+            labels.append(instances.labels.long())
+            from_ignored.append(
+                torch.full((len(instances), ), bool(flag), dtype=torch.bool))
+        boxes = torch.cat(boxes) if boxes else image.new_zeros((0, 4))
+        labels = torch.cat(labels) if labels else torch.zeros(
+            0, dtype=torch.long)
+
+        scale_w, scale_h = sample.get('scale_factor', (1.0, 1.0))
+        scale = boxes.new_tensor([scale_w, scale_h, scale_w, scale_h])
+        height, width = sample.img_shape[:2]
+        result = self.explain(
+            image[:, :height, :width],
+            boxes.to(image.device) * scale.to(image.device),
+            labels,
+            padded_shape=tuple(image.shape[-2:]),
+            generator=self._generator(sample))
+        result.bboxes = boxes.cpu()
+        result.from_ignored = (
+            torch.cat(from_ignored) if from_ignored else torch.zeros(
+                0, dtype=torch.bool))
+        return result
+
+    def _generator(self, sample) -> np.random.Generator:
+        if self.seed is None:
+            return np.random.default_rng()
+        img_path = sample.get('img_path')
+        name = (
+            osp.splitext(osp.basename(img_path))[0]
+            if img_path else str(sample.get('img_id')))
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+
+    def explain(self,
+                image: Tensor,
+                boxes: Tensor,
+                labels: Tensor,
+                padded_shape: Optional[Tuple[int, int]] = None,
+                generator: Optional[np.random.Generator] = None
+                ) -> InstanceData:
+        """BBAMs of the boxes of one image, in the network frame.
+
+        Args:
+            image (Tensor): (C, H, W) normalised image, unpadded.
+            boxes (Tensor): (K, 4) boxes ``[x0, y0, x1, y1]`` in the frame of
+                ``image``.
+            labels (Tensor): (K,) class indices of the detector.
+            padded_shape (tuple[int, int], optional): Size the detector input
+                is zero-padded to, as the data preprocessor pads the clean
+                image. Defaults to None (no padding).
+            generator (np.random.Generator, optional): Source of the jitter.
+                Defaults to None (a fresh generator).
+
+        Returns:
+            InstanceData: ``labels``, ``bbams`` (list of (h_k, w_k) maps),
+            ``num_positives``, ``iou_thresholds`` and ``strides`` of the K
+            boxes.
+        """
+        height, width = image.shape[-2:]
+        padded_shape = tuple(padded_shape or (height, width))
+        if padded_shape[0] < height or padded_shape[1] < width:
+            raise ValueError(f'padded_shape {padded_shape} is smaller than '
+                             f'the image ({height}, {width}).')
+        boxes = boxes.detach().float().reshape(-1, 4)
+        labels = torch.as_tensor(labels).long().reshape(-1)
+        if labels.shape[0] != boxes.shape[0]:
+            raise ValueError(f'{boxes.shape[0]} boxes but '
+                             f'{labels.shape[0]} labels.')
+        generator = generator or np.random.default_rng()
+        clean = self._pad(image.detach()[None], padded_shape)
+
+        num = boxes.shape[0]
+        strides = np.zeros(num)
+        thresholds = np.full(num, np.nan)
+        num_positives = np.zeros(num, dtype=np.int64)
+        maps: List[Tensor] = []
+        tasks: List[_ObjectTask] = []
+        feats = None
+        for k in range(num):
+            box = boxes[k].cpu().numpy()
+            box_w, box_h = box[2] - box[0], box[3] - box[1]
+            # An inverted box has no area (and gets no positives).
+            strides[k] = bbam_stride([
+                box[0], box[1],
+                max(box[0], box[2]),
+                max(box[1], box[3])
+            ], (height, width))
+            grid = (max(int(height / strides[k]),
+                        1), max(int(width / strides[k]), 1))
+            maps.append(torch.zeros(grid))
+            if min(box_w, box_h) < self.min_box_size:
+                continue
+            if feats is None:
+                with torch.no_grad():
+                    feats = self.detector.extract_feat(clean)
+            task, thresholds[k] = self._positives(feats, k, box,
+                                                  int(labels[k]),
+                                                  (height, width), strides[k],
+                                                  generator)
+            if task is not None:
+                num_positives[k] = task.proposals.shape[0]
+                tasks.append(task)
+
+        chunk = self.max_objects_per_batch or max(len(tasks), 1)
+        for start in range(0, len(tasks), chunk):
+            batch = tasks[start:start + chunk]
+            for task, bbam in zip(batch, self._optimise(clean, batch,
+                                                        (height, width))):
+                maps[task.index] = bbam.float().cpu()
+        return InstanceData(
+            labels=labels.cpu(),
+            bbams=maps,
+            num_positives=torch.from_numpy(num_positives),
+            iou_thresholds=torch.from_numpy(thresholds).float(),
+            strides=torch.from_numpy(strides).float())
+
+    @staticmethod
+    def _pad(images: Tensor, padded_shape: Tuple[int, int]) -> Tensor:
+        # Zero in normalised space is the mean colour, as the preprocessor's
+        # padding.
+        return F.pad(images, (0, padded_shape[1] - images.shape[-1], 0,
+                              padded_shape[0] - images.shape[-2]))
+
+    def _roi_forward(self, feats: Tuple[Tensor], rois: Tensor,
+                     labels: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Logits, raw deltas, class probabilities and class deltas."""
+        out = self.detector.roi_head._bbox_forward(feats, rois)
+        logits, raw = out['cls_score'], out['bbox_pred']
+        index = torch.arange(rois.shape[0], device=rois.device)
+        probs = logits.softmax(dim=1)[index, labels]
+        deltas = raw.view(rois.shape[0], -1, 4)
+        # Class-agnostic heads have one set of deltas.
+        deltas = deltas[index, labels] if deltas.shape[1] > 1 else deltas[:, 0]
+        return logits, raw, probs, deltas
+
+    def _positives(self, feats: Tuple[Tensor], index: int, box: np.ndarray,
+                   label: int, image_hw: Tuple[int, int], stride: float,
+                   generator: np.random.Generator
+                   ) -> Tuple[Optional[_ObjectTask], float]:
+        """Jitter a box, run the clean RoI head and select the positives."""
+        bbox_head = self.detector.roi_head.bbox_head
+        device, dtype = feats[0].device, feats[0].dtype
+        draws = sample_jitter_draws(self.num_proposals, self.jitter_ratio,
+                                    generator)
+        # float32 proposals, as the reference, in the features' dtype.
+        proposals = torch.from_numpy(jitter_boxes(box, image_hw, draws)).to(
+            device=device, dtype=dtype)
+        rois = torch.cat([proposals.new_zeros(len(proposals), 1), proposals],
+                         dim=1)
+        label_t = torch.full((len(proposals), ),
+                             label,
+                             dtype=torch.long,
+                             device=device)
+        with torch.no_grad():
+            logits, raw, probs, deltas = self._roi_forward(
+                feats, rois, label_t)
+            # Unclipped decoded boxes, as the reference's
+            # after_regression_proposal.
+            decoded = bbox_head.bbox_coder.decode(proposals, raw).view(
+                len(proposals), -1, 4)
+        num_logits = logits.shape[1]
+        if decoded.shape[1] == 1:
+            class_boxes = decoded.expand(-1, num_logits, -1)
+        else:
+            # The background logit (last) has no box; it never is the label.
+            class_boxes = torch.cat([decoded, decoded.new_zeros(
+                len(proposals), num_logits - decoded.shape[1], 4)], dim=1)
+        positives, threshold = select_positive_proposals(
+            logits, class_boxes, box, label, self.iou_cascade,
+            self.max_positives)
+        if positives.size == 0:
+            return None, threshold
+        keep = torch.from_numpy(positives).to(device)
+        init = init_bbam_mask(class_boxes[keep, label], image_hw, stride)
+        return _ObjectTask(index, label, proposals[keep], deltas[keep],
+                           probs[keep], init.to(device=device,
+                                                      dtype=dtype)), threshold
+
+    def _optimise(self, clean: Tensor, tasks: List[_ObjectTask],
+                  image_hw: Tuple[int, int]) -> List[Tensor]:
+        """Optimise the masks of ``tasks`` together; one image copy each."""
+        if not tasks:
+            return []
+        height, width = image_hw
+        device = clean.device
+        image = clean[0, :, :height, :width]
+        masks = [
+            task.init_mask.clone().requires_grad_(True) for task in tasks
+        ]
+        mask_index = torch.cat([
+            torch.full((len(task.proposals), ), i, device=device)
+            for i, task in enumerate(tasks)
+        ])
+        proposals = torch.cat([task.proposals for task in tasks])
+        rois = torch.cat([mask_index[:, None].to(proposals), proposals],
+                         dim=1)
+        roi_labels = torch.cat([
+            torch.full((len(task.proposals), ), task.label, device=device)
+            for task in tasks
+        ])
+        ref_deltas = torch.cat([task.deltas for task in tasks])
+        ref_probs = torch.cat([task.probs for task in tasks])
+        optimizer = torch.optim.Adam(masks, lr=self.lr)
+        for _ in range(self.num_iters):
+            perturbed = self._pad(
+                perturb_with_mask(image, masks), tuple(clean.shape[-2:]))
+            feats = self.detector.extract_feat(perturbed)
+            _, _, probs, deltas = self._roi_forward(feats, rois, roi_labels)
+            loss = bbam_loss(
+                ref_deltas,
+                deltas,
+                ref_probs,
+                probs,
+                masks,
+                self.l1_coeff,
+                self.tv_coeff,
+                self.tv_beta,
+                mask_index=mask_index,
+                box_weight=self.box_weight,
+                cls_weight=self.cls_weight)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for mask in masks:
+                    mask.clamp_(0, 1)
+        return [mask.detach()[0] for mask in masks]

@@ -1,0 +1,95 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Mask R-CNN mask head trained on BBAM pseudo-masks with ignore regions."""
+from typing import List
+
+import torch
+from mmdet.models.roi_heads.mask_heads import FCNMaskHead
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmwsss.registry import MODELS
+from .losses import seed_growing_mask_loss
+
+
+@MODELS.register_module()
+class SeedGrowingMaskHead(FCNMaskHead):
+    """FCN mask head with BBAM's seed-growing loss and ignore regions.
+
+    The loss of the official BBAM Mask R-CNN (reference
+    ``roi_heads/mask_head/loss.py``): for each positive RoI, the foreground
+    pseudo-mask (rank fraction 0.85, ``gt_instances.masks``) and the ignore
+    pseudo-mask (rank fraction 0.2, ``gt_instances.ignore_masks``) are both
+    projected onto the RoI as mmdet projects mask targets (``get_targets``,
+    RoIAlign then binarisation); the projected foreground gives foreground
+    seeds, the complement of the projected ignore mask background seeds,
+    and :func:`mmwsss.models.bbam.seed_growing_mask_loss` grows them with the
+    head's own predictions (``grow_threshold``), keeps pixels with an
+    8-neighbour of the same set and takes a balanced BCE.
+
+    Without ignore masks (a plain COCO json, e.g. real masks) the loss is
+    the balanced BCE of the foreground masks, as in the reference. Ignore
+    masks come from :class:`mmwsss.BoxPseudoCocoDataset` with
+    :class:`mmwsss.LoadBoxPseudoAnnotations` and
+    :class:`mmwsss.PackBoxPseudoInputs`; a batch where only some images
+    have them raises ``ValueError``.
+
+    Args:
+        grow_threshold (float): Probability above which a pixel joins the
+            foreground seeds (below ``1 - grow_threshold`` the background).
+            Defaults to 0.9.
+        loss_weight (float): Weight of the mask loss. Defaults to 1.0.
+        **kwargs: Arguments of mmdet's ``FCNMaskHead``; its ``loss_mask`` is
+            not used.
+    """
+
+    def __init__(self,
+                 grow_threshold: float = 0.9,
+                 loss_weight: float = 1.0,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.grow_threshold = grow_threshold
+        self.loss_weight = loss_weight
+
+    def loss_and_target(self, mask_preds: Tensor, sampling_results: list,
+                        batch_gt_instances: List[InstanceData],
+                        rcnn_train_cfg: ConfigDict) -> dict:
+        """Seed-growing mask loss of the positive RoIs.
+
+        Args:
+            mask_preds (Tensor): (P, num_classes, M, M) mask logits.
+            sampling_results (list[SamplingResult]): Sampling results of the
+                images of the batch.
+            batch_gt_instances (list[InstanceData]): Ground truth with
+                ``masks`` and optionally ``ignore_masks``.
+            rcnn_train_cfg (ConfigDict): ``train_cfg`` of the R-CNN stage.
+
+        Returns:
+            dict: ``loss_mask`` (dict with the loss) and ``mask_targets``
+            (the projected foreground masks).
+        """
+        targets_fg = self.get_targets(sampling_results, batch_gt_instances,
+                                      rcnn_train_cfg)
+        with_ignore = ['ignore_masks' in gt for gt in batch_gt_instances]
+        targets_ignore = None
+        if all(with_ignore):
+            targets_ignore = self.get_targets(
+                sampling_results,
+                [InstanceData(masks=gt.ignore_masks)
+                 for gt in batch_gt_instances], rcnn_train_cfg)
+        elif any(with_ignore):
+            raise ValueError(
+                'Some images of the batch have ignore masks and others do '
+                'not; mix pseudo-mask and plain datasets in separate runs.')
+
+        pos_labels = torch.cat([res.pos_gt_labels for res in sampling_results])
+        if mask_preds.size(0) == 0:
+            loss_mask = mask_preds.sum()
+        else:
+            index = torch.arange(mask_preds.size(0), device=mask_preds.device)
+            logits = mask_preds[index, 0 if self.class_agnostic else
+                                pos_labels]
+            loss_mask = self.loss_weight * seed_growing_mask_loss(
+                logits, targets_fg, targets_ignore, self.grow_threshold)
+        return dict(
+            loss_mask=dict(loss_mask=loss_mask), mask_targets=targets_fg)

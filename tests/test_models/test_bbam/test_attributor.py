@@ -1,0 +1,348 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""mmwsss.BBAM on a tiny random Faster R-CNN, and the configs/bbam configs."""
+import copy
+import glob
+import os.path as osp
+
+import mmdet
+import numpy as np
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import HorizontalBoxes
+from mmengine.config import Config
+from mmdet.registry import DATASETS, METRICS, MODELS, TRANSFORMS
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmengine.structures import InstanceData
+
+from mmwsss.models.bbam import BBAM, bbam_stride
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+FASTER_RCNN = osp.join(
+    osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_', 'models',
+    'faster-rcnn_r50_fpn.py')
+BBAM_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'bbam', '*.py')))
+
+
+def tiny_detector_cfg(num_classes: int = 3) -> dict:
+    """Faster R-CNN from mmdet's base config, ResNet-18 at 1/8 width."""
+    model = copy.deepcopy(Config.fromfile(FASTER_RCNN).model.to_dict())
+    model['backbone'].update(depth=18, base_channels=8, init_cfg=None)
+    model['neck'].update(in_channels=[8, 16, 32, 64], out_channels=16)
+    model['rpn_head'].update(in_channels=16, feat_channels=16)
+    model['roi_head']['bbox_roi_extractor']['out_channels'] = 16
+    model['roi_head']['bbox_head'].update(
+        in_channels=16, fc_out_channels=32, num_classes=num_classes)
+    return model
+
+
+def tiny_bbam(**kwargs) -> BBAM:
+    """A BBAM over a tiny Faster R-CNN with random weights."""
+    torch.manual_seed(0)
+    kwargs.setdefault('num_proposals', 1000)
+    kwargs.setdefault('num_iters', 2)
+    model = BBAM(tiny_detector_cfg(), **kwargs)
+    model.detector.init_weights()
+    return model.eval()
+
+
+def fit_classifier(model: BBAM, image: torch.Tensor, boxes, labels,
+                   background: bool = False) -> None:
+    """Make the random classifier recognise each box as its label.
+
+    Class ``c`` scores the projection of the RoI feature, centred on the
+    mean feature of the boxes, on the unit direction of its boxes' mean
+    feature, so that a box's own class wins on it and on proposals close to
+    it, as with a trained detector. The background logit is -10, or +10
+    with ``background`` (nothing is ever positive).
+    """
+    bbox_head = model.detector.roi_head.bbox_head
+    captured = []
+    hook = bbox_head.fc_cls.register_forward_hook(
+        lambda module, args, out: captured.append(args[0]))
+    with torch.no_grad():
+        feats = model.detector.extract_feat(image[None])
+        rois = torch.cat([torch.zeros(len(boxes), 1),
+                          torch.tensor(boxes, dtype=torch.float32)], dim=1)
+        model.detector.roi_head._bbox_forward(feats, rois)
+    hook.remove()
+    features = captured[0]
+    centre = features.mean(dim=0)
+    with torch.no_grad():
+        bbox_head.fc_cls.weight.zero_()
+        bbox_head.fc_cls.bias.zero_()
+        for label in set(labels):
+            rows = [i for i, lab in enumerate(labels) if lab == label]
+            direction = features[rows].mean(dim=0) - centre
+            direction = direction / direction.norm()
+            bbox_head.fc_cls.weight[label] = direction
+            bbox_head.fc_cls.bias[label] = -centre @ direction
+        bbox_head.fc_cls.bias[-1] = 10 if background else -10
+
+
+HEIGHT, WIDTH = 48, 72
+BOXES = [[4., 4., 38., 33.], [22., 15., 69., 45.], [34., 2., 56., 23.]]
+LABELS = [0, 1, 2]
+
+
+def _image() -> torch.Tensor:
+    return torch.randn(
+        3, HEIGHT, WIDTH, generator=torch.Generator().manual_seed(1))
+
+
+def _explain(model, boxes, labels, seed=0):
+    dtype = next(model.parameters()).dtype
+    return model.explain(
+        _image().to(dtype),
+        torch.tensor(boxes, dtype=dtype),
+        torch.tensor(labels),
+        padded_shape=(HEIGHT, WIDTH + 32),
+        generator=np.random.default_rng(seed))
+
+
+@pytest.fixture(scope='module')
+def model():
+    model = tiny_bbam()
+    fit_classifier(model, _image(), BOXES, LABELS)
+    return model
+
+
+def test_batched_masks_follow_the_one_at_a_time_loop():
+    # float64: float32 rounding of batched convolutions can flip the
+    # subgradient of an L1 residual that is zero up to rounding.
+    model = tiny_bbam()
+    fit_classifier(model, _image(), BOXES, LABELS)
+    model.double()
+    model.max_objects_per_batch = None
+    batched = _explain(model, BOXES, LABELS)
+    model.max_objects_per_batch = 1
+    single = _explain(model, BOXES, LABELS)
+    assert (batched.num_positives > 0).all()
+    assert torch.equal(batched.num_positives, single.num_positives)
+    for a, b in zip(batched.bbams, single.bbams):
+        assert torch.equal(a, b)
+    # two iterations moved the masks off their binary initialisation
+    assert any(((m > 0) & (m < 1)).any() for m in batched.bbams)
+
+
+def test_outputs_strides_grids_and_frozen_detector(model):
+    result = _explain(model, BOXES, LABELS)
+    for k, box in enumerate(BOXES):
+        stride = bbam_stride(box, (HEIGHT, WIDTH))
+        assert result.strides[k].item() == pytest.approx(stride, rel=1e-6)
+        assert result.bbams[k].shape == (int(HEIGHT / stride),
+                                         int(WIDTH / stride))
+        assert 0 <= result.bbams[k].min() and result.bbams[k].max() <= 1
+    assert set(np.round(result.iou_thresholds.tolist(),
+                        2)) <= {0.9, 0.85, 0.8}
+    assert all(not p.requires_grad and p.grad is None
+               for p in model.detector.parameters())
+
+
+def test_same_seed_same_result(model):
+    model.num_iters = 1
+    try:
+        first, again, other = (
+            _explain(model, BOXES, LABELS, seed=seed) for seed in (3, 3, 4))
+    finally:
+        model.num_iters = 2
+    assert torch.equal(first.num_positives, again.num_positives)
+    assert all(torch.equal(a, b) for a, b in zip(first.bbams, again.bbams))
+    # other jitter, other positives
+    assert not torch.equal(first.num_positives, other.num_positives)
+
+
+def test_box_without_positives_gets_a_zero_map():
+    model = tiny_bbam()
+    fit_classifier(model, _image(), BOXES, LABELS, background=True)
+    result = _explain(model, BOXES, LABELS)
+    assert result.num_positives.tolist() == [0, 0, 0]
+    assert all(not m.any() for m in result.bbams)
+    # the cascade ran to its last threshold
+    assert result.iou_thresholds.tolist() == pytest.approx([0.8] * 3)
+
+
+def test_border_tiny_and_degenerate_boxes():
+    boxes = [
+        [0., 0., 30., 24.],  # touches the top-left corner
+        [44., 24., 72., 48.],  # touches the bottom-right corner
+        [30., 30., 34., 34.],  # 4 x 4 pixels
+        [20., 10., 20.5, 40.],  # narrower than min_box_size
+    ]
+    labels = [0, 1, 2, 0]
+    model = tiny_bbam()
+    fit_classifier(model, _image(), boxes[:3], labels[:3])
+    result = _explain(model, boxes, labels)
+    assert result.num_positives[:2].min() > 0
+    assert result.num_positives[3] == 0
+    assert np.isnan(result.iou_thresholds[3].item())
+    assert not result.bbams[3].any()
+    for bbam in result.bbams:
+        assert torch.isfinite(bbam).all()
+        assert 0 <= bbam.min() and bbam.max() <= 1
+
+
+def test_twenty_boxes_in_chunks_equal_one_batch():
+    rng = np.random.default_rng(0)
+    corners = rng.uniform(0, 30, size=(20, 2))
+    sizes = rng.uniform(12, 36, size=(20, 2))
+    boxes = np.concatenate(
+        [corners, np.minimum(corners + sizes, [WIDTH, HEIGHT])],
+        axis=1).tolist()
+    labels = rng.integers(0, 3, size=20).tolist()
+    model = tiny_bbam(num_iters=1)
+    fit_classifier(model, _image(), boxes, labels)
+    model.double()
+    model.max_objects_per_batch = None
+    whole = _explain(model, boxes, labels)
+    model.max_objects_per_batch = 8
+    chunks = _explain(model, boxes, labels)
+    assert len(whole.bbams) == len(chunks.bbams) == 20
+    assert (whole.num_positives > 0).sum() >= 10
+    for a, b in zip(whole.bbams, chunks.bbams):
+        assert torch.equal(a, b)
+
+
+def _sample(boxes, labels, ignored=None, scale=2.0):
+    sample = DetDataSample(
+        metainfo=dict(
+            img_path='/data/some_image.jpg',
+            img_id=7,
+            ori_shape=(HEIGHT // 2, WIDTH // 2),
+            img_shape=(HEIGHT, WIDTH),
+            scale_factor=(scale, scale)))
+    sample.gt_instances = InstanceData(
+        bboxes=HorizontalBoxes(torch.tensor(boxes)),
+        labels=torch.tensor(labels))
+    sample.ignored_instances = InstanceData(
+        bboxes=HorizontalBoxes(
+            torch.tensor(ignored or [], dtype=torch.float32).reshape(-1, 4)),
+        labels=torch.zeros(len(ignored or []), dtype=torch.long))
+    return sample
+
+
+def test_predict_under_no_grad_maps_frames_and_ignored(model):
+    # boxes in the original frame; the network sees them x2
+    original = (np.array(BOXES[:2]) / 2).tolist()
+    ignored = (np.array(BOXES[2:]) / 2).tolist()
+    sample = _sample(original, [0, 1], ignored=ignored)
+    inputs = torch.nn.functional.pad(_image()[None], (0, 32, 0, 0))
+    with torch.no_grad():
+        (out, ) = model.predict(inputs, [sample])
+    pred = out.pred_instances
+    assert torch.equal(pred.bboxes, torch.tensor(original + ignored))
+    assert pred.from_ignored.tolist() == [False, False, True]
+    assert pred.labels.tolist() == [0, 1, 0]
+    assert len(pred.bbams) == 3 and (pred.num_positives[:2] > 0).all()
+    # the network frame is the original frame times scale_factor
+    assert pred.strides[0].item() == pytest.approx(
+        bbam_stride(BOXES[0], (HEIGHT, WIDTH)), rel=1e-6)
+
+    model.explain_ignored = False
+    try:
+        (only_gt, ) = model.predict(
+            inputs, [_sample(original, [0, 1], ignored=ignored)])
+    finally:
+        model.explain_ignored = True
+    assert len(only_gt.pred_instances) == 2
+    # the jitter is seeded by the file name: the same maps again
+    for a, b in zip(pred.bbams[:2], only_gt.pred_instances.bbams):
+        assert torch.equal(a, b)
+
+
+def test_image_without_boxes(model):
+    sample = _sample([], [])
+    sample.gt_instances = InstanceData(
+        bboxes=HorizontalBoxes(torch.zeros(0, 4)),
+        labels=torch.zeros(0, dtype=torch.long))
+    (out, ) = model.predict(_image()[None], [sample])
+    assert len(out.pred_instances) == 0
+
+
+def test_detector_checkpoint_loads_into_the_wrapper(tmp_path):
+    source = tiny_bbam()
+    path = str(tmp_path / 'detector.pth')
+    torch.save(dict(state_dict=source.detector.state_dict()), path)
+    expected = source.detector.roi_head.bbox_head.fc_cls.bias
+
+    by_arg = BBAM(tiny_detector_cfg(), detector_checkpoint=path)
+    assert torch.equal(by_arg.detector.roi_head.bbox_head.fc_cls.bias,
+                       expected)
+    # what tools/test.py does with its checkpoint argument
+    by_runner = BBAM(tiny_detector_cfg())
+    load_checkpoint(by_runner, path, strict=True)
+    assert torch.equal(by_runner.detector.roi_head.bbox_head.fc_cls.bias,
+                       expected)
+    # a BBAM checkpoint loads as is
+    wrapped = str(tmp_path / 'bbam.pth')
+    torch.save(dict(state_dict=by_runner.state_dict()), wrapped)
+    again = BBAM(tiny_detector_cfg())
+    load_checkpoint(again, wrapped, strict=True)
+    assert torch.equal(again.detector.roi_head.bbox_head.fc_cls.bias,
+                       expected)
+    assert not any(p.requires_grad for p in again.parameters())
+
+
+def test_training_is_refused(model):
+    with pytest.raises(RuntimeError, match='only predicts'):
+        model(torch.zeros(1, 3, 32, 32), [], mode='loss')
+    tiny = tiny_detector_cfg()
+    rpn_only = dict(
+        type='RPN',
+        data_preprocessor=tiny['data_preprocessor'],
+        backbone=tiny['backbone'],
+        neck=tiny['neck'],
+        rpn_head=tiny['rpn_head'],
+        train_cfg=tiny['train_cfg'],
+        test_cfg=tiny['test_cfg'])
+    with pytest.raises(TypeError, match='StandardRoIHead'):
+        BBAM(rpn_only)
+
+
+def _types(node):
+    # Every registry type named in a config subtree.
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield node
+        for value in node.values():
+            yield from _types(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _types(value)
+
+
+@pytest.mark.parametrize('path', BBAM_CONFIGS, ids=osp.basename)
+def test_config_builds(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmdet'
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    assert isinstance(model, torch.nn.Module)
+    for key, registry in (('test_dataloader', DATASETS),
+                          ('train_dataloader', DATASETS)):
+        if key not in cfg:
+            continue
+        dataset = cfg[key]['dataset']
+        assert registry.get(dataset['type']) is not None, dataset['type']
+        for step in dataset['pipeline']:
+            assert TRANSFORMS.get(step['type']) is not None, step['type']
+    evaluators = cfg.test_evaluator
+    for evaluator in (evaluators if isinstance(evaluators, list) else
+                      [evaluators]):
+        assert METRICS.get(evaluator['type']) is not None
+
+
+@pytest.mark.parametrize('path', [p for p in BBAM_CONFIGS if 'synthvoc' in p],
+                         ids=osp.basename)
+def test_synthvoc_config_datasets_build(path, tiny_synthvoc):
+    cfg = Config.fromfile(path)
+    init_default_scope('mmdet')
+    dataset = copy.deepcopy(cfg.test_dataloader.dataset)
+    dataset.update(data_root=tiny_synthvoc + '/', data_prefix=dict(
+        img='JPEGImages/'))
+    built = DATASETS.build(dataset)
+    sample = built[0]
+    assert 'gt_instances' in sample['data_samples']
+    assert sample['data_samples'].scale_factor[0] > 1
