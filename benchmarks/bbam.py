@@ -40,8 +40,7 @@ from mmengine.registry import init_default_scope
 
 from mmwsss.models.bbam import (BBAM, bbam_loss, bbam_stride, init_bbam_mask,
                                 jitter_boxes, perturb_with_mask,
-                                sample_jitter_draws,
-                                select_positive_proposals)
+                                sample_jitter_draws, select_positive_proposals)
 
 COCO128 = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'shared',
@@ -67,8 +66,9 @@ def coco_boxes(root: str, file_name: str, max_objects: int) -> np.ndarray:
     """The largest non-crowd boxes of an image, xyxy, original frame."""
     with open(osp.join(root, 'annotations', 'instances_train2017.json')) as f:
         coco = json.load(f)
-    (image_id, ) = [i['id'] for i in coco['images']
-                    if i['file_name'] == file_name]
+    (image_id, ) = [
+        i['id'] for i in coco['images'] if i['file_name'] == file_name
+    ]
     anns = sorted((a for a in coco['annotations']
                    if a['image_id'] == image_id and not a['iscrowd']),
                   key=lambda a: -a['area'])[:max_objects]
@@ -81,8 +81,7 @@ def build_model(proposals: int, iters: int) -> BBAM:
     detector = copy.deepcopy(Config.fromfile(FASTER_RCNN).model.to_dict())
     detector['backbone']['init_cfg'] = None
     torch.manual_seed(0)
-    model = BBAM(
-        detector, num_proposals=proposals, num_iters=iters, seed=None)
+    model = BBAM(detector, num_proposals=proposals, num_iters=iters, seed=None)
     model.detector.init_weights()
     fc_cls = model.detector.roi_head.bbox_head.fc_cls
     with torch.no_grad():
@@ -137,10 +136,10 @@ def reference_loop(model: BBAM, pipeline: Compose, img_path: str,
         pos_rois = rois[keep]
         for _ in range(model.num_iters):
             inputs, samples = make_input(model, pipeline, img_path)
-            perturbed = perturb_with_mask(inputs[0, :, :height, :width],
-                                          mask)
-            perturbed = F.pad(perturbed, (0, inputs.shape[-1] - width, 0,
-                                          inputs.shape[-2] - height))
+            perturbed = perturb_with_mask(inputs[0, :, :height, :width], mask)
+            perturbed = F.pad(
+                perturbed,
+                (0, inputs.shape[-1] - width, 0, inputs.shape[-2] - height))
             feats = detector.extract_feat(perturbed[None])
             detector.rpn_head.predict(feats, samples, rescale=False)
             out = roi_head._bbox_forward(feats, pos_rois)
@@ -208,12 +207,13 @@ def main():
     model.num_iters = args.iters
 
     timings, outputs = {}, {}
-    runs = (('reference', lambda g: reference_loop(
-        model, pipeline, img_path, boxes, labels, g)),
-            ('mmwsss, one object per batch', lambda g: mmwsss_run(
-                model, pipeline, img_path, boxes, labels, g, 1)),
-            ('mmwsss, batched', lambda g: mmwsss_run(
-                model, pipeline, img_path, boxes, labels, g, None)))
+    runs = ((
+        'reference',
+        lambda g: reference_loop(model, pipeline, img_path, boxes, labels, g)
+    ), ('mmwsss, one object per batch',
+        lambda g: mmwsss_run(model, pipeline, img_path, boxes, labels, g, 1)),
+            ('mmwsss, batched', lambda g: mmwsss_run(model, pipeline, img_path,
+                                                     boxes, labels, g, None)))
     for name, run in runs:
         start = time.perf_counter()
         outputs[name] = run(np.random.default_rng(0))
@@ -222,9 +222,9 @@ def main():
     base = timings['reference']
     for name in timings:
         print(f'speed-up of {name:<30} x{base / timings[name]:.2f}')
-    diff = max((a - b).abs().max().item()
-               for a, b in zip(outputs['reference'],
-                               outputs['mmwsss, batched']))
+    diff = max(
+        (a - b).abs().max().item()
+        for a, b in zip(outputs['reference'], outputs['mmwsss, batched']))
     print(f'max |reference - batched| over the maps: {diff:.2e}')
 
 

@@ -4,7 +4,8 @@
 # cascade 0.9/0.85/0.8 (at most 100), Adam lr 0.02 for 300 iterations,
 # lambda 0.007, TV 1e-4, adaptive stride 16 + 48 sqrt(a); test scale 800.
 # Every object is explained, difficult ones included (as the reference).
-#   bash tools/dist_test.sh configs/bbam/bbam_faster-rcnn_r101-caffe_fpn_voc12aug.py \
+#   bash tools/dist_test.sh \
+#       configs/bbam/bbam_faster-rcnn_r101-caffe_fpn_voc12aug.py \
 #       work_dirs/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug/iter_18000.pth 8
 # Resumable: rerun the same command after an interruption. Outputs under
 # work_dirs/bbam/voc12aug: maps/ (BBAMs), masks/ (per image), semantic/ (PNG
@@ -33,3 +34,6 @@ test_evaluator = [
         semantic_dir=bbam_dir + '/semantic'),
 ]
 test_cfg = dict(type='mmwsss.ResumableTestLoop')
+# Distributed runs: the frozen detector has nothing for DDP to synchronise
+# (DDP refuses a module without trainable parameters).
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')

@@ -3,7 +3,8 @@
 # iterations than the paper (300 / 50 instead of 1000 / 300) to fit a CPU.
 # The generator's ground-truth masks score the pseudo-masks in the same run
 # (mmwsss.BoxPseudoMaskMetric, with the filled-box baseline).
-#   python tools/test.py configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-320.py \
+#   python tools/test.py \
+#       configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-320.py \
 #       work_dirs/faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320/epoch_24.pth
 # Resumable (rerun the same command) and distributed (tools/dist_test.sh).
 _base_ = ['./faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320.py']
@@ -30,8 +31,7 @@ bbam_pipeline = [
 test_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
-        ann_file='annotations/instances_train.json',
-        pipeline=bbam_pipeline))
+        ann_file='annotations/instances_train.json', pipeline=bbam_pipeline))
 test_evaluator = [
     dict(type='mmwsss.BBAMWriter', output_dir=bbam_dir + '/maps'),
     dict(
@@ -43,3 +43,6 @@ test_evaluator = [
     dict(type='mmwsss.BoxPseudoMaskMetric'),
 ]
 test_cfg = dict(type='mmwsss.ResumableTestLoop')
+# Distributed runs: the frozen detector has nothing for DDP to synchronise
+# (DDP refuses a module without trainable parameters).
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')

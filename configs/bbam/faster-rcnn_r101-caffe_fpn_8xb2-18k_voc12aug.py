@@ -6,7 +6,8 @@
 # lr 0.01 with 500 linear warm-up iterations from 1/3, steps at 12k and 16k,
 # 18k iterations. Deviation: mmdet's VOCDataset marks difficult objects as
 # ignored in training (the reference trains on them).
-#   bash tools/dist_train.sh configs/bbam/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug.py 8
+#   bash tools/dist_train.sh \
+#       configs/bbam/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug.py 8
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     'mmdet::_base_/default_runtime.py'
@@ -18,7 +19,8 @@ image_scale = (1333, 800)
 
 model = dict(
     data_preprocessor=dict(
-        mean=[103.530, 116.280, 123.675], std=[1.0, 1.0, 1.0],
+        mean=[103.530, 116.280, 123.675],
+        std=[1.0, 1.0, 1.0],
         bgr_to_rgb=False),
     backbone=dict(
         depth=101,
@@ -88,8 +90,7 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0,
-        end=500),
+        type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0, end=500),
     dict(
         type='MultiStepLR',
         begin=0,

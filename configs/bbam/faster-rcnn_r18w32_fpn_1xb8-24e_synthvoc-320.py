@@ -3,7 +3,8 @@
 # weights offline), FPN with 64 channels, images resized to fit 480x320 (about
 # 2x SynthVOC's 96-192 px, as VOC is enlarged to an 800 px short side),
 # batch 8, 24 epochs of the 300 training images.
-#   python tools/train.py configs/bbam/faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320.py
+#   python tools/train.py \
+#       configs/bbam/faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320.py
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     'mmdet::_base_/default_runtime.py'

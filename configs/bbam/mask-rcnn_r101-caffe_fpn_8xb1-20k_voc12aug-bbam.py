@@ -8,7 +8,8 @@
 # Evaluated (bbox and segm) on VOC 2012 val instance masks in COCO format,
 # data/VOCdevkit/VOC2012/annotations/instances_val2012.json (category names
 # as mmdet's VOCDataset), like the reference's voc_2012_val_cocostyle.json.
-#   bash tools/dist_train.sh configs/bbam/mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py 8
+#   bash tools/dist_train.sh \
+#       configs/bbam/mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py 8
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/default_runtime.py'
@@ -25,7 +26,8 @@ val_ann_file = data_root + 'VOC2012/annotations/instances_val2012.json'
 
 model = dict(
     data_preprocessor=dict(
-        mean=[103.530, 116.280, 123.675], std=[1.0, 1.0, 1.0],
+        mean=[103.530, 116.280, 123.675],
+        std=[1.0, 1.0, 1.0],
         bgr_to_rgb=False),
     backbone=dict(
         depth=101,
@@ -56,8 +58,9 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmwsss.LoadBoxPseudoAnnotations', with_bbox=True,
-         with_mask=True),
+    dict(
+        type='mmwsss.LoadBoxPseudoAnnotations', with_bbox=True,
+        with_mask=True),
     dict(
         type='RandomChoiceResize',
         scales=[(800, short) for short in range(416, 513, 32)],
@@ -113,8 +116,7 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0,
-        end=500),
+        type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0, end=500),
     dict(
         type='MultiStepLR',
         begin=0,

@@ -3,7 +3,8 @@
 # with ignore masks, seed-growing mask loss (mmwsss.SeedGrowingMaskHead).
 # Same half-width ResNet-18 from scratch, scale and schedule as the detector;
 # evaluated on the real masks of the validation split.
-#   python tools/train.py configs/bbam/mask-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320-bbam.py
+#   python tools/train.py \
+#       configs/bbam/mask-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320-bbam.py
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/default_runtime.py'
@@ -41,8 +42,9 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmwsss.LoadBoxPseudoAnnotations', with_bbox=True,
-         with_mask=True),
+    dict(
+        type='mmwsss.LoadBoxPseudoAnnotations', with_bbox=True,
+        with_mask=True),
     dict(type='Resize', scale=image_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='mmwsss.PackBoxPseudoInputs')

@@ -21,8 +21,8 @@ _base_ = [
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
 data_root = 'data/VOCdevkit/VOC2012'
-# Written by configs/irn/irnet-rw_r50_voc12aug.py (IRN); point it at any other
-# pseudo-mask folder with --cfg-options train_dataloader.dataset.pseudo_mask_dir=DIR.
+# Written by configs/irn/irnet-rw_r50_voc12aug.py (IRN); any other folder:
+# --cfg-options train_dataloader.dataset.pseudo_mask_dir=DIR
 pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
 num_classes = 21
 crop_size = (321, 321)
@@ -56,7 +56,8 @@ model = dict(
         style='pytorch',
         norm_cfg=norm_cfg,
         norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')),
+        init_cfg=dict(
+            type='Pretrained', checkpoint='torchvision://resnet101')),
     decode_head=dict(
         type='mmwsss.ASPPv2Head',
         in_channels=2048,

@@ -6,7 +6,9 @@
 # SegmentationClassAug; validated on VOC val with the real ground truth.
 #   bash tools/dist_train.sh configs/deeplabv2/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512_pseudo.py 4
 #   python tools/test.py configs/deeplabv2/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512_pseudo.py CKPT [--tta]
-_base_ = ['mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512.py']
+_base_ = [
+    'mmseg::deeplabv3plus/deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512.py'
+]
 
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 

@@ -50,8 +50,7 @@ class BoxPseudoCocoDataset(CocoDataset):
         **kwargs: Arguments of mmdet's ``CocoDataset``.
     """
 
-    def __init__(self, *args, ignore_ann_file: Optional[str] = None,
-                 **kwargs):
+    def __init__(self, *args, ignore_ann_file: Optional[str] = None, **kwargs):
         self.ignore_ann_file = ignore_ann_file
         self._ignore_coco: Optional[COCO] = None
         super().__init__(*args, **kwargs)
@@ -93,8 +92,12 @@ class BoxPseudoCocoDataset(CocoDataset):
         img_info = raw_data_info['raw_img_info']
         img_id = img_info['img_id']
         where = f'image {img_id} ({img_info.get("file_name")})'
-        if img_id not in self._ignore_coco.imgs:
+        ignore_img = self._ignore_coco.imgs.get(img_id)
+        if ignore_img is None:
             raise ValueError(f'{where} of {self.ann_file} is missing from '
+                             f'{self.ignore_ann_file}.')
+        if ignore_img.get('file_name') != img_info.get('file_name'):
+            raise ValueError(f'{where} is {ignore_img.get("file_name")} in '
                              f'{self.ignore_ann_file}.')
         fg_anns = raw_data_info['raw_ann_info']
         ignore_anns = self._ignore_coco.load_anns(
@@ -113,8 +116,8 @@ class BoxPseudoCocoDataset(CocoDataset):
                     f'{self.ignore_ann_file}.')
         ignore_info = super().parse_data_info(
             dict(raw_img_info=img_info, raw_ann_info=ignore_anns))
-        # The filters of parse_data_info only drop annotations with an empty
-        # mask differently: the writer never writes one.
+        # Boxes and categories match, so only a zero area (an empty mask)
+        # can make parse_data_info drop an annotation on one side only.
         if len(ignore_info['instances']) != len(data_info['instances']):
             raise ValueError(
                 f'{where}: {len(data_info["instances"])} valid annotations in '
@@ -155,8 +158,7 @@ class LoadBoxPseudoAnnotations(LoadAnnotations):
         height, width = results['ori_shape']
         fg = results['gt_masks'].masks.astype(np.uint8)
         ignore = np.stack([
-            self._poly2mask(i['ignore_mask'], height, width)
-            for i in instances
+            self._poly2mask(i['ignore_mask'], height, width) for i in instances
         ]).astype(np.uint8)
         results['gt_masks'] = BitmapMasks(fg | (ignore << 1), height, width)
         results[WITH_IGNORE_KEY] = True

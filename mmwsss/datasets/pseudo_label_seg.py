@@ -56,7 +56,8 @@ class LoadPseudoLabel(BaseTransform):
 
     def __init__(self, num_classes: int):
         if num_classes < 1:
-            raise ValueError(f'num_classes must be positive, got {num_classes}')
+            raise ValueError(
+                f'num_classes must be positive, got {num_classes}')
         self.num_classes = num_classes
 
     def transform(self, results: dict) -> dict:
@@ -93,8 +94,8 @@ class PseudoLabelSegDataset(BaseSegDataset):
     missing label files (an incomplete pseudo-mask folder is the usual
     failure and should not surface hours into training). With
     ``check_files=True`` it also decodes every label PNG and compares its
-    size with the image header and its values with the classes (a few
-    seconds per thousand images). Use :class:`LoadPseudoLabel` in the
+    size with the image header and its values with the classes (one decode
+    per file before training). Use :class:`LoadPseudoLabel` in the
     pipeline to run the same checks on every load.
 
     Args:
@@ -105,7 +106,7 @@ class PseudoLabelSegDataset(BaseSegDataset):
             or relative to the current directory (like ``work_dir`` and the
             writers' ``output_dir``, not to ``data_root``). It replaces
             ``data_prefix['seg_map_path']``. Defaults to None.
-        data_prefix (dict): ``img_path`` and ``seg_map_path`` folders
+        data_prefix (dict, optional): ``img_path`` and ``seg_map_path`` folders
             relative to ``data_root``. Defaults to
             ``dict(img_path='JPEGImages', seg_map_path='SegmentationClass')``.
         check_files (bool): Validate the size and values of every label file
@@ -116,7 +117,8 @@ class PseudoLabelSegDataset(BaseSegDataset):
             (``reduce_zero_label`` must stay False).
     """
 
-    METAINFO = dict(classes=('background', ) + VOC_CLASSES, palette=VOC_PALETTE)
+    METAINFO = dict(
+        classes=('background', ) + VOC_CLASSES, palette=VOC_PALETTE)
 
     def __init__(self,
                  data_root: str,

@@ -45,8 +45,8 @@ def _numpy(value) -> np.ndarray:
 
 
 def _box_array(boxes: Any) -> np.ndarray:
-    return _numpy(getattr(boxes, 'tensor', boxes)).astype(
-        np.float64).reshape(-1, 4)
+    return _numpy(getattr(boxes, 'tensor',
+                          boxes)).astype(np.float64).reshape(-1, 4)
 
 
 def read_bbam_file(path: str) -> InstanceData:
@@ -122,8 +122,7 @@ class BBAMWriter(BaseWriter):
                 maps=np.concatenate([m.ravel() for m in bbams] +
                                     [np.zeros(0, np.float32)]).astype(
                                         np.float16),
-                num_positives=_numpy(pred['num_positives']).astype(
-                    np.int64),
+                num_positives=_numpy(pred['num_positives']).astype(np.int64),
                 iou_thresholds=_numpy(pred['iou_thresholds']).astype(
                     np.float32),
                 strides=_numpy(pred['strides']).astype(np.float32),
@@ -300,8 +299,7 @@ class BBAMPseudoMaskWriter(BaseWriter):
         if self.semantic_dir is not None:
             save_label_png(
                 osp.join(self.semantic_dir,
-                         _image_stem(sample) + '.png'),
-                self._semantic(record))
+                         _image_stem(sample) + '.png'), self._semantic(record))
         atomic_write(path, lambda f: f.write(json.dumps(record).encode()))
 
     def _instances(self, record: dict) -> InstanceData:
@@ -322,8 +320,8 @@ class BBAMPseudoMaskWriter(BaseWriter):
                                 dtype=torch.long),
             masks=stack('fg'),
             ignore_masks=stack('ignore'),
-            from_ignored=torch.tensor(
-                [obj['from_ignored'] for obj in objects], dtype=torch.bool))
+            from_ignored=torch.tensor([obj['from_ignored'] for obj in objects],
+                                      dtype=torch.bool))
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Write the pseudo-masks of a batch and attach them to the samples.
@@ -391,12 +389,12 @@ class BBAMPseudoMaskWriter(BaseWriter):
                             area=float(mask_utils.area(obj[key])),
                             bbox=obj['bbox'],
                             iscrowd=0))
-        for path, anns in ((self.fg_ann_file, fg_anns),
-                           (self.ignore_ann_file, ignore_anns)):
+        for path, anns in ((self.fg_ann_file, fg_anns), (self.ignore_ann_file,
+                                                         ignore_anns)):
             content = dict(
                 images=images, annotations=anns, categories=categories)
-            atomic_write(path,
-                         lambda f, c=content: f.write(json.dumps(c).encode()))
+            atomic_write(
+                path, lambda f, c=content: f.write(json.dumps(c).encode()))
         metrics.update(images=len(images), **counts)
         return metrics
 
@@ -467,8 +465,7 @@ class BoxPseudoMaskMetric(BaseMetric):
                     f'{gt_masks.shape[1:]} but pseudo-masks of size '
                     f'{fg.shape[1:]}; load the annotations after Resize so '
                     'that they stay in the original frame.')
-            if own.sum() != len(gt_labels) or (labels[own] !=
-                                               gt_labels).any():
+            if own.sum() != len(gt_labels) or (labels[own] != gt_labels).any():
                 raise ValueError(
                     f'{sample.get("img_path")}: the pseudo-masks do not pair '
                     'with gt_instances (different count or classes).')
@@ -492,16 +489,16 @@ class BoxPseudoMaskMetric(BaseMetric):
                 dict(
                     confusion=label_confusion(pseudo_sem, gt_sem, num_classes,
                                               False),
-                    box_confusion=label_confusion(box_sem, gt_sem,
-                                                  num_classes, False),
+                    box_confusion=label_confusion(box_sem, gt_sem, num_classes,
+                                                  False),
                     ignored=int((pseudo_sem == 255).sum()),
                     pixels=int(pseudo_sem.size),
                     ious=instance_ious(fg),
                     box_ious=instance_ious(filled),
                     height=height,
                     width=width,
-                    gt=[(_encode(m), int(c)) for m, c in zip(gt_masks,
-                                                             gt_labels)],
+                    gt=[(_encode(m), int(c))
+                        for m, c in zip(gt_masks, gt_labels)],
                     pseudo=[(_encode(m), int(c))
                             for m, c in zip(fg[own], gt_labels)],
                     box=[(_encode(m), int(c))
@@ -551,7 +548,8 @@ class BoxPseudoMaskMetric(BaseMetric):
         MMLogger.get_current_instance().info(
             f'COCO segm of the {key} masks:\n{log.getvalue()}')
         stats = coco_eval.stats
-        return dict(AP=stats[0] * 100, AP50=stats[1] * 100, AP75=stats[2] * 100)
+        return dict(
+            AP=stats[0] * 100, AP50=stats[1] * 100, AP75=stats[2] * 100)
 
     def compute_metrics(self, results: List[dict]) -> dict:
         """Aggregate the scores of every image."""

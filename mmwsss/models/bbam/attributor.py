@@ -13,11 +13,12 @@ batch of independent masks.
 import copy
 import os.path as osp
 import zlib
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmdet.models.roi_heads import StandardRoIHead
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
 from mmengine.runner import load_checkpoint
@@ -30,17 +31,15 @@ from .proposals import (jitter_boxes, sample_jitter_draws,
                         select_positive_proposals)
 
 
-class _ObjectTask:
+class _ObjectTask(NamedTuple):
     """What the mask optimisation of one object needs (network frame)."""
 
-    def __init__(self, index: int, label: int, proposals: Tensor,
-                 deltas: Tensor, probs: Tensor, init_mask: Tensor):
-        self.index = index
-        self.label = label
-        self.proposals = proposals
-        self.deltas = deltas
-        self.probs = probs
-        self.init_mask = init_mask
+    index: int
+    label: int
+    proposals: Tensor  # (P, 4) positive proposals
+    deltas: Tensor  # (P, 4) class deltas on the clean image
+    probs: Tensor  # (P,) class probabilities on the clean image
+    init_mask: Tensor  # (1, h, w)
 
 
 def _box_tensor(instances: InstanceData) -> Tensor:
@@ -54,12 +53,11 @@ class BBAM(BaseModel):
     """Bounding box attribution maps of a two-stage detector.
 
     ``detector`` is the config of an mmdet two-stage detector with a
-    ``StandardRoIHead`` (Faster R-CNN, its Mask R-CNN and Cascade relatives
-    use the first stage only), built as is under the mmdet scope. Its
-    weights come from ``detector_checkpoint`` or, through ``tools/test.py``,
-    from the checkpoint argument: a plain detector checkpoint loads into
-    :attr:`detector`. The detector is kept in eval mode with every parameter
-    frozen.
+    ``StandardRoIHead`` (Faster R-CNN, Mask R-CNN), built as is under the
+    mmdet scope. Its weights come from ``detector_checkpoint`` or, through
+    ``tools/test.py``, from the checkpoint argument: a plain detector
+    checkpoint loads into :attr:`detector`. The detector is kept in eval
+    mode with every parameter frozen.
 
     Prediction (``tools/test.py``; the test loop's ``no_grad`` is lifted
     inside) explains every ground-truth box of each image, in the network
@@ -181,14 +179,11 @@ class BBAM(BaseModel):
         # Nested mmdet types must resolve in mmdet whatever the default scope.
         detector.setdefault('_scope_', 'mmdet')
         self.detector = MODELS.build(detector)
-        roi_head = getattr(self.detector, 'roi_head', None)
-        if not (hasattr(self.detector, 'extract_feat')
-                and hasattr(roi_head, '_bbox_forward')
-                and hasattr(roi_head, 'bbox_head')):
+        if not isinstance(
+                getattr(self.detector, 'roi_head', None), StandardRoIHead):
             raise TypeError(
                 'BBAM needs a two-stage detector with a StandardRoIHead '
-                f'(extract_feat, roi_head._bbox_forward); got '
-                f'{type(self.detector).__name__}.')
+                f'(Faster or Mask R-CNN); got {type(self.detector).__name__}.')
         self.data_preprocessor = self.detector.data_preprocessor
         if detector_checkpoint is not None:
             load_checkpoint(
@@ -216,8 +211,7 @@ class BBAM(BaseModel):
         # A plain detector checkpoint (keys "backbone.", "roi_head.", ...)
         # loads into self.detector; a BBAM checkpoint loads as is.
         own = [k for k in state_dict if k.startswith(prefix)]
-        if own and not any(
-                k.startswith(prefix + 'detector.') for k in own):
+        if own and not any(k.startswith(prefix + 'detector.') for k in own):
             for key in own:
                 state_dict[prefix + 'detector.' +
                            key[len(prefix):]] = state_dict.pop(key)
@@ -295,17 +289,17 @@ class BBAM(BaseModel):
             return np.random.default_rng()
         img_path = sample.get('img_path')
         name = (
-            osp.splitext(osp.basename(img_path))[0]
-            if img_path else str(sample.get('img_id')))
+            osp.splitext(osp.basename(img_path))[0] if img_path else str(
+                sample.get('img_id')))
         return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
 
-    def explain(self,
-                image: Tensor,
-                boxes: Tensor,
-                labels: Tensor,
-                padded_shape: Optional[Tuple[int, int]] = None,
-                generator: Optional[np.random.Generator] = None
-                ) -> InstanceData:
+    def explain(
+            self,
+            image: Tensor,
+            boxes: Tensor,
+            labels: Tensor,
+            padded_shape: Optional[Tuple[int, int]] = None,
+            generator: Optional[np.random.Generator] = None) -> InstanceData:
         """BBAMs of the boxes of one image, in the network frame.
 
         Args:
@@ -348,11 +342,10 @@ class BBAM(BaseModel):
             box = boxes[k].cpu().numpy()
             box_w, box_h = box[2] - box[0], box[3] - box[1]
             # An inverted box has no area (and gets no positives).
-            strides[k] = bbam_stride([
-                box[0], box[1],
-                max(box[0], box[2]),
-                max(box[1], box[3])
-            ], (height, width))
+            strides[k] = bbam_stride(
+                [box[0], box[1],
+                 max(box[0], box[2]),
+                 max(box[1], box[3])], (height, width))
             grid = (max(int(height / strides[k]),
                         1), max(int(width / strides[k]), 1))
             maps.append(torch.zeros(grid))
@@ -372,8 +365,8 @@ class BBAM(BaseModel):
         chunk = self.max_objects_per_batch or max(len(tasks), 1)
         for start in range(0, len(tasks), chunk):
             batch = tasks[start:start + chunk]
-            for task, bbam in zip(batch, self._optimise(clean, batch,
-                                                        (height, width))):
+            for task, bbam in zip(
+                    batch, self._optimise(clean, batch, (height, width))):
                 maps[task.index] = bbam.float().cpu()
         return InstanceData(
             labels=labels.cpu(),
@@ -401,10 +394,11 @@ class BBAM(BaseModel):
         deltas = deltas[index, labels] if deltas.shape[1] > 1 else deltas[:, 0]
         return logits, raw, probs, deltas
 
-    def _positives(self, feats: Tuple[Tensor], index: int, box: np.ndarray,
-                   label: int, image_hw: Tuple[int, int], stride: float,
-                   generator: np.random.Generator
-                   ) -> Tuple[Optional[_ObjectTask], float]:
+    def _positives(
+            self, feats: Tuple[Tensor], index: int, box: np.ndarray,
+            label: int, image_hw: Tuple[int, int], stride: float,
+            generator: np.random.Generator
+    ) -> Tuple[Optional[_ObjectTask], float]:
         """Jitter a box, run the clean RoI head and select the positives."""
         bbox_head = self.detector.roi_head.bbox_head
         device, dtype = feats[0].device, feats[0].dtype
@@ -431,8 +425,12 @@ class BBAM(BaseModel):
             class_boxes = decoded.expand(-1, num_logits, -1)
         else:
             # The background logit (last) has no box; it never is the label.
-            class_boxes = torch.cat([decoded, decoded.new_zeros(
-                len(proposals), num_logits - decoded.shape[1], 4)], dim=1)
+            class_boxes = torch.cat([
+                decoded,
+                decoded.new_zeros(
+                    len(proposals), num_logits - decoded.shape[1], 4)
+            ],
+                                    dim=1)
         positives, threshold = select_positive_proposals(
             logits, class_boxes, box, label, self.iou_cascade,
             self.max_positives)
@@ -440,9 +438,9 @@ class BBAM(BaseModel):
             return None, threshold
         keep = torch.from_numpy(positives).to(device)
         init = init_bbam_mask(class_boxes[keep, label], image_hw, stride)
-        return _ObjectTask(index, label, proposals[keep], deltas[keep],
-                           probs[keep], init.to(device=device,
-                                                      dtype=dtype)), threshold
+        return _ObjectTask(index, label, proposals[keep],
+                           deltas[keep], probs[keep],
+                           init.to(device=device, dtype=dtype)), threshold
 
     def _optimise(self, clean: Tensor, tasks: List[_ObjectTask],
                   image_hw: Tuple[int, int]) -> List[Tensor]:
@@ -452,16 +450,13 @@ class BBAM(BaseModel):
         height, width = image_hw
         device = clean.device
         image = clean[0, :, :height, :width]
-        masks = [
-            task.init_mask.clone().requires_grad_(True) for task in tasks
-        ]
+        masks = [task.init_mask.clone().requires_grad_(True) for task in tasks]
         mask_index = torch.cat([
             torch.full((len(task.proposals), ), i, device=device)
             for i, task in enumerate(tasks)
         ])
         proposals = torch.cat([task.proposals for task in tasks])
-        rois = torch.cat([mask_index[:, None].to(proposals), proposals],
-                         dim=1)
+        rois = torch.cat([mask_index[:, None].to(proposals), proposals], dim=1)
         roi_labels = torch.cat([
             torch.full((len(task.proposals), ), task.label, device=device)
             for task in tasks

@@ -73,10 +73,10 @@ class SeedGrowingMaskHead(FCNMaskHead):
         with_ignore = ['ignore_masks' in gt for gt in batch_gt_instances]
         targets_ignore = None
         if all(with_ignore):
-            targets_ignore = self.get_targets(
-                sampling_results,
-                [InstanceData(masks=gt.ignore_masks)
-                 for gt in batch_gt_instances], rcnn_train_cfg)
+            targets_ignore = self.get_targets(sampling_results, [
+                InstanceData(masks=gt.ignore_masks)
+                for gt in batch_gt_instances
+            ], rcnn_train_cfg)
         elif any(with_ignore):
             raise ValueError(
                 'Some images of the batch have ignore masks and others do '
@@ -87,8 +87,8 @@ class SeedGrowingMaskHead(FCNMaskHead):
             loss_mask = mask_preds.sum()
         else:
             index = torch.arange(mask_preds.size(0), device=mask_preds.device)
-            logits = mask_preds[index, 0 if self.class_agnostic else
-                                pos_labels]
+            logits = mask_preds[index,
+                                0 if self.class_agnostic else pos_labels]
             loss_mask = self.loss_weight * seed_growing_mask_loss(
                 logits, targets_fg, targets_ignore, self.grow_threshold)
         return dict(

@@ -78,9 +78,8 @@ class CRFSegTTAModel(BaseTTAModel):
             bilateral_compat=bilateral_compat)
         self.backend_args = backend_args
 
-    def merge_preds(
-            self,
-            data_samples_list: List[List[SegDataSample]]) -> List[SegDataSample]:
+    def merge_preds(self, data_samples_list: List[List[SegDataSample]]
+                    ) -> List[SegDataSample]:
         """Merge the views of each image and apply the CRF.
 
         Args:
@@ -94,8 +93,9 @@ class CRFSegTTAModel(BaseTTAModel):
         """
         merged = []
         for views in data_samples_list:
-            probs = torch.stack(
-                [view.seg_logits.data.softmax(dim=0) for view in views]).mean(0)
+            probs = torch.stack([
+                view.seg_logits.data.softmax(dim=0) for view in views
+            ]).mean(0)
             first = views[0]
             image = mmcv.imfrombytes(
                 fileio.get(first.img_path, backend_args=self.backend_args))

@@ -238,9 +238,8 @@ def test_string_image_ids_are_numbered_by_file_name(tmp_path, image_file):
     writer.compute_metrics(writer.results)
     with open(tmp_path / 'fg.json') as f:
         images = json.load(f)['images']
-    assert [(i['id'], i['file_name']) for i in images] == [
-        (1, 'img_0000.jpg'), (2, 'img_0001.jpg')
-    ]
+    assert [(i['id'], i['file_name']) for i in images] == [(1, 'img_0000.jpg'),
+                                                           (2, 'img_0001.jpg')]
 
 
 def _metric() -> BoxPseudoMaskMetric:
@@ -324,8 +323,9 @@ def _detector_checkpoint(repo: str, path: str) -> None:
 
 def _last_metrics(work_dir: str) -> dict:
     # The float metrics of the latest run: <work_dir>/<stamp>/<stamp>.json.
-    stamp = sorted(d for d in os.listdir(work_dir)
-                   if osp.isdir(osp.join(work_dir, d)))[-1]
+    stamp = sorted(
+        d for d in os.listdir(work_dir)
+        if osp.isdir(osp.join(work_dir, d)))[-1]
     with open(osp.join(work_dir, stamp, stamp + '.json')) as f:
         return json.loads(f.readlines()[-1])
 
@@ -336,7 +336,7 @@ def _manifest(folder: str) -> dict:
 
 
 @pytest.mark.slow
-def test_tools_test_writes_scores_and_resumes(tmp_path, tiny_synthvoc,
+def test_tools_test_distributed_scores_and_resumes(tmp_path, tiny_synthvoc,
                                               repo_root):
     checkpoint = str(tmp_path / 'detector.pth')
     _detector_checkpoint(repo_root, checkpoint)
@@ -349,12 +349,18 @@ def test_tools_test_writes_scores_and_resumes(tmp_path, tiny_synthvoc,
         OMP_NUM_THREADS='1',
         PYTHONPATH=repo_root + os.pathsep + os.environ.get('PYTHONPATH', ''))
     command = [
-        sys.executable,
         osp.join(repo_root, 'tools', 'test.py'),
         str(config), checkpoint, '--work-dir',
         str(tmp_path / 'work')
     ]
-    subprocess.run(command, check=True, cwd=repo_root, env=env,
+    # first run in two processes, the resumed run in one
+    subprocess.run([
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+        '2', '--master_port', '29541'
+    ] + command + ['--launcher', 'pytorch'],
+                   check=True,
+                   cwd=repo_root,
+                   env=env,
                    capture_output=True)
     first = _last_metrics(str(tmp_path / 'work'))
     for name in ('maps', 'masks'):
@@ -368,7 +374,10 @@ def test_tools_test_writes_scores_and_resumes(tmp_path, tiny_synthvoc,
     assert len(os.listdir(osp.join(out, 'semantic'))) == 4
 
     # rerun: nothing is recomputed, the same scores come back
-    subprocess.run(command, check=True, cwd=repo_root, env=env,
+    subprocess.run([sys.executable] + command,
+                   check=True,
+                   cwd=repo_root,
+                   env=env,
                    capture_output=True)
     second = _last_metrics(str(tmp_path / 'work'))
     for name in ('maps', 'masks'):

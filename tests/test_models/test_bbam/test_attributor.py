@@ -18,8 +18,8 @@ from mmengine.structures import InstanceData
 
 from mmwsss.models.bbam import BBAM, bbam_stride
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 FASTER_RCNN = osp.join(
     osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_', 'models',
     'faster-rcnn_r50_fpn.py')
@@ -48,7 +48,10 @@ def tiny_bbam(**kwargs) -> BBAM:
     return model.eval()
 
 
-def fit_classifier(model: BBAM, image: torch.Tensor, boxes, labels,
+def fit_classifier(model: BBAM,
+                   image: torch.Tensor,
+                   boxes,
+                   labels,
                    background: bool = False) -> None:
     """Make the random classifier recognise each box as its label.
 
@@ -64,8 +67,11 @@ def fit_classifier(model: BBAM, image: torch.Tensor, boxes, labels,
         lambda module, args, out: captured.append(args[0]))
     with torch.no_grad():
         feats = model.detector.extract_feat(image[None])
-        rois = torch.cat([torch.zeros(len(boxes), 1),
-                          torch.tensor(boxes, dtype=torch.float32)], dim=1)
+        rois = torch.cat([
+            torch.zeros(len(boxes), 1),
+            torch.tensor(boxes, dtype=torch.float32)
+        ],
+                         dim=1)
         model.detector.roi_head._bbox_forward(feats, rois)
     hook.remove()
     features = captured[0]
@@ -135,8 +141,7 @@ def test_outputs_strides_grids_and_frozen_detector(model):
         assert result.bbams[k].shape == (int(HEIGHT / stride),
                                          int(WIDTH / stride))
         assert 0 <= result.bbams[k].min() and result.bbams[k].max() <= 1
-    assert set(np.round(result.iou_thresholds.tolist(),
-                        2)) <= {0.9, 0.85, 0.8}
+    assert set(np.round(result.iou_thresholds.tolist(), 2)) <= {0.9, 0.85, 0.8}
     assert all(not p.requires_grad and p.grad is None
                for p in model.detector.parameters())
 
@@ -280,8 +285,7 @@ def test_detector_checkpoint_loads_into_the_wrapper(tmp_path):
     torch.save(dict(state_dict=by_runner.state_dict()), wrapped)
     again = BBAM(tiny_detector_cfg())
     load_checkpoint(again, wrapped, strict=True)
-    assert torch.equal(again.detector.roi_head.bbox_head.fc_cls.bias,
-                       expected)
+    assert torch.equal(again.detector.roi_head.bbox_head.fc_cls.bias, expected)
     assert not any(p.requires_grad for p in again.parameters())
 
 
@@ -320,8 +324,8 @@ def test_config_builds(path):
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     assert isinstance(model, torch.nn.Module)
-    for key, registry in (('test_dataloader', DATASETS),
-                          ('train_dataloader', DATASETS)):
+    for key, registry in (('test_dataloader', DATASETS), ('train_dataloader',
+                                                          DATASETS)):
         if key not in cfg:
             continue
         dataset = cfg[key]['dataset']
@@ -329,19 +333,19 @@ def test_config_builds(path):
         for step in dataset['pipeline']:
             assert TRANSFORMS.get(step['type']) is not None, step['type']
     evaluators = cfg.test_evaluator
-    for evaluator in (evaluators if isinstance(evaluators, list) else
-                      [evaluators]):
+    for evaluator in (evaluators
+                      if isinstance(evaluators, list) else [evaluators]):
         assert METRICS.get(evaluator['type']) is not None
 
 
-@pytest.mark.parametrize('path', [p for p in BBAM_CONFIGS if 'synthvoc' in p],
-                         ids=osp.basename)
+@pytest.mark.parametrize(
+    'path', [p for p in BBAM_CONFIGS if 'synthvoc' in p], ids=osp.basename)
 def test_synthvoc_config_datasets_build(path, tiny_synthvoc):
     cfg = Config.fromfile(path)
     init_default_scope('mmdet')
     dataset = copy.deepcopy(cfg.test_dataloader.dataset)
-    dataset.update(data_root=tiny_synthvoc + '/', data_prefix=dict(
-        img='JPEGImages/'))
+    dataset.update(
+        data_root=tiny_synthvoc + '/', data_prefix=dict(img='JPEGImages/'))
     built = DATASETS.build(dataset)
     sample = built[0]
     assert 'gt_instances' in sample['data_samples']

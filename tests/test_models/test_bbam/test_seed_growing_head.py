@@ -71,8 +71,8 @@ def _batch(with_ignore: bool = True):
             gt.ignore_masks = _masks(image_boxes, 1)
         sample.gt_instances = gt
         samples.append(sample)
-    inputs = torch.randn(2, 3, SIZE, SIZE,
-                         generator=torch.Generator().manual_seed(0))
+    inputs = torch.randn(
+        2, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
     return inputs, samples
 
 
@@ -114,8 +114,8 @@ def _head_inputs():
         _Sampling(gt.bboxes + 1.5, torch.arange(len(gt)), gt.labels)
         for gt in gts
     ]
-    logits = torch.randn(3, 3, 28, 28,
-                         generator=torch.Generator().manual_seed(2))
+    logits = torch.randn(
+        3, 3, 28, 28, generator=torch.Generator().manual_seed(2))
     cfg = ConfigDict(mask_size=28)
     return logits, sampling, gts, cfg
 
@@ -148,9 +148,8 @@ def test_loss_projects_both_masks_like_mmdet_targets():
     plain = [InstanceData(masks=gt.masks) for gt in gts]
     out = head.loss_and_target(logits, sampling, plain, cfg)
     torch.testing.assert_close(
-        out['loss_mask']['loss_mask'],
-        2.0 * seed_growing_mask_loss(logits[torch.arange(3), labels],
-                                     targets_fg))
+        out['loss_mask']['loss_mask'], 2.0 *
+        seed_growing_mask_loss(logits[torch.arange(3), labels], targets_fg))
 
     with pytest.raises(ValueError, match='ignore masks'):
         head.loss_and_target(logits, sampling, [gts[0], plain[1]], cfg)

@@ -1,20 +1,21 @@
 # CPU-sized DeepLab-v2 on SynthVOC pseudo-masks, validated on SynthVOC val
-# with the real ground truth (IoUMetric). The VOC recipe of
-# ./deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py (same head, data
-# pipeline, batch 10, frozen-BN-free variant of the backbone) shrunk to run in
-# about two minutes on two cores: a half-width ResNet-18 (base 32 channels)
-# trained from scratch (no pretrained weights offline), so BatchNorm is
-# trained and the lr is that of a from-scratch model; crop 112, 150
-# iterations. The ASPP rates (6..24) exceed the 14x14 feature map of a crop;
-# they are kept so the head is the VOC one.
-#   python tools/train.py configs/deeplabv2/deeplabv2_r18w32-d8_1xb10-150it_synthvoc-112x112_pseudo.py \
-#       --cfg-options train_dataloader.dataset.pseudo_mask_dir=work_dirs/pseudo_masks/irn_synthvoc
-#   python tools/test.py configs/deeplabv2/deeplabv2_r18w32-d8_1xb10-150it_synthvoc-112x112_pseudo.py CKPT [--tta]
+# with the real ground truth (IoUMetric). The VOC config
+# ./deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py (ASPP-v2 head,
+# output stride 8, rescale 0.5-1.5 + crop + flip, batch 10, poly 0.9) shrunk
+# to a few CPU minutes: a half-width ResNet-18 (base 32 channels) trained
+# from scratch (no pretrained weights offline), hence trained BatchNorm, the
+# lr of a from-scratch model and no ASPP lr multipliers; crop 112, 300
+# iterations (10 epochs of SynthVOC train). The ASPP rates (6..24) exceed the
+# 14x14 feature map of a crop; they are kept so that the head is VOC's.
+#   python tools/train.py configs/deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py \
+#       [--cfg-options train_dataloader.dataset.pseudo_mask_dir=DIR]
+#   python tools/test.py configs/deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py \
+#       CKPT [--tta]
 _base_ = ['./deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py']
 
 data_root = 'data/synthvoc'
-# Written by configs/irn/irnet-rw_r18_synthvoc.py. Ground-truth stand-in (the
-# upper bound): train_dataloader.dataset.pseudo_mask_dir=data/synthvoc/SegmentationClass
+# Written by configs/irn/irnet-rw_r18_synthvoc.py. Ground truth as stand-in
+# (upper bound): pseudo_mask_dir=data/synthvoc/SegmentationClass
 pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_synthvoc'
 # Background + the 6 classes of data/synthvoc/meta.json (read by the dataset).
 num_classes = 7
@@ -58,11 +59,12 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=2,
-    dataset=dict(data_root=data_root, ann_file='ImageSets/Segmentation/val.txt'))
+    dataset=dict(
+        data_root=data_root, ann_file='ImageSets/Segmentation/val.txt'))
 test_dataloader = val_dataloader
 
-max_iters = 150
-# Every layer is new when training from scratch: no ASPP lr multipliers.
+# A shorter run needs train_cfg.max_iters and param_scheduler.0.end.
+max_iters = 300
 optim_wrapper = dict(
     optimizer=dict(lr=0.02, momentum=0.9, weight_decay=1e-4),
     paramwise_cfg=None)
