@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmcv.transforms import Compose
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 

@@ -38,7 +38,13 @@ model = dict(
             in_channels=64,
             conv_out_channels=64,
             num_classes=len(classes),
-            grow_threshold=0.9)))
+            grow_threshold=0.9)),
+    # SynthVOC images hold 1-3 objects: fewer proposals and sampled RoIs
+    # than mmdet's COCO defaults, for less CPU time per step.
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -7,8 +7,9 @@ For each image, with a classifier whose neck is an attention neck (e.g.
 - ``<stem>_moana.png``: the model's activation map (CAM of the class) over the
   image, with the predicted box (green) and the GT box (red) if given;
 - ``<stem>_cam.png``: the same for the CAM baseline, a separately trained
-  model given by ``--cam-config``/``--cam-checkpoint`` as in the paper;
-  without it, the model's own head applied to the uncalibrated map X;
+  model given by ``--cam-config``/``--cam-checkpoint`` as in the paper (fed
+  the same input tensor); without it, the model's own head applied to the
+  uncalibrated map X;
 - ``<stem>_E_zh.png``, ``<stem>_E_zw.png``, ``<stem>_M.png``: the expanded
   height / width attentions and the full attention M;
 - ``<stem>_X.png``, ``<stem>_X_hat.png``, ``<stem>_D.png``: the input map X,
@@ -150,7 +151,7 @@ def input_size(cfg: Config) -> Optional[Tuple[int, int]]:
 
 def prepare(model: torch.nn.Module, image_path: str,
             size: Optional[Sequence[int]]) -> torch.Tensor:
-    """Load, resize and normalise one image as the model's test pipeline.
+    """Load, resize and normalise one image as the WSOL test pipelines.
 
     Args:
         model (nn.Module): The model (its data preprocessor normalises).

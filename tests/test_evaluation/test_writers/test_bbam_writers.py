@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 import torch
 from mmdet.datasets import CocoDataset
+from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from mmwsss.datasets import BoxPseudoCocoDataset
@@ -306,10 +309,6 @@ test_evaluator = [
 
 
 def _detector_checkpoint(repo: str, path: str) -> None:
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    from mmdet.registry import MODELS
     cfg = Config.fromfile(
         osp.join(repo, 'configs', 'bbam',
                  'faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320.py'))
@@ -337,7 +336,7 @@ def _manifest(folder: str) -> dict:
 
 @pytest.mark.slow
 def test_tools_test_distributed_scores_and_resumes(tmp_path, tiny_synthvoc,
-                                              repo_root):
+                                                   repo_root):
     checkpoint = str(tmp_path / 'detector.pth')
     _detector_checkpoint(repo_root, checkpoint)
     out = str(tmp_path / 'bbam')
@@ -354,14 +353,15 @@ def test_tools_test_distributed_scores_and_resumes(tmp_path, tiny_synthvoc,
         str(tmp_path / 'work')
     ]
     # first run in two processes, the resumed run in one
-    subprocess.run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
-        '2', '--master_port', '29541'
-    ] + command + ['--launcher', 'pytorch'],
-                   check=True,
-                   cwd=repo_root,
-                   env=env,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+            '2', '--master_port', '29541'
+        ] + command + ['--launcher', 'pytorch'],
+        check=True,
+        cwd=repo_root,
+        env=env,
+        capture_output=True)
     first = _last_metrics(str(tmp_path / 'work'))
     for name in ('maps', 'masks'):
         manifest = _manifest(osp.join(out, name))
@@ -374,11 +374,12 @@ def test_tools_test_distributed_scores_and_resumes(tmp_path, tiny_synthvoc,
     assert len(os.listdir(osp.join(out, 'semantic'))) == 4
 
     # rerun: nothing is recomputed, the same scores come back
-    subprocess.run([sys.executable] + command,
-                   check=True,
-                   cwd=repo_root,
-                   env=env,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable] + command,
+        check=True,
+        cwd=repo_root,
+        env=env,
+        capture_output=True)
     second = _last_metrics(str(tmp_path / 'work'))
     for name in ('maps', 'masks'):
         assert _manifest(osp.join(out, name))['skipped_existing'] == 4

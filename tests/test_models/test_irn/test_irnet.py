@@ -24,7 +24,7 @@ init_default_scope('mmpretrain')
 TINY = dict(
     type='mmwsss.IRNet',
     backbone=dict(
-        type='ResNet',
+        type='mmpretrain.ResNet',
         depth=18,
         base_channels=8,
         strides=(1, 2, 2, 1),
