@@ -19,6 +19,7 @@ import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CAM_CONFIG = 'configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
+MOANA_CONFIG = 'configs/moana/moana_r18w32-os16_1xb16-20e_synthvoc-112.py'
 
 
 def parse_args():
@@ -58,6 +59,43 @@ def last_scalars(work_dir, key):
     if found is None:
         sys.exit(f'demo: no "{key}" logged under {work_dir}')
     return found
+
+
+def cam_stage(py, config, tag, data_opt, work_dir):
+    """Train a CAM classifier, write its CAMs and score them as seeds.
+
+    Returns the summary entries ``<tag>_cls_map``, ``<tag>_seed_*`` and their
+    ``_seconds``, plus ``<tag>_seeds`` (the seed metric's full report).
+    """
+    out = {}
+    t0 = time.time()
+    train_dir = osp.join(work_dir, f'{tag}_classifier')
+    run([py, 'tools/train.py', config, '--work-dir', train_dir,
+         '--cfg-options', *data_opt],
+        osp.join(work_dir, f'train_{tag}.log'))
+    record = last_scalars(train_dir, 'multi-label/mAP')
+    out[f'{tag}_cls_map'] = round(record['multi-label/mAP'], 2)
+    out[f'{tag}_cls_map_seconds'] = round(time.time() - t0, 1)
+
+    t0 = time.time()
+    with open(osp.join(train_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    seeds_json = osp.join(work_dir, f'{tag}_seeds.json')
+    cam_dir = osp.join(work_dir, 'cams' if tag == 'cam' else f'cams_{tag}')
+    run([py, 'tools/test.py', config, checkpoint, '--work-dir',
+         osp.join(work_dir, f'{tag}_cams_run'), '--cfg-options', *data_opt,
+         f'test_evaluator.0.output_dir={cam_dir}',
+         f'test_evaluator.1.out_file={seeds_json}'],
+        osp.join(work_dir, f'make_{tag}_cams.log'))
+    with open(seeds_json) as f:
+        seeds = json.load(f)
+    out[f'{tag}_seed_miou'] = round(seeds['miou'], 2)
+    out[f'{tag}_seed_threshold'] = seeds['best_threshold']
+    out[f'{tag}_seed_precision'] = round(seeds['mean_precision'], 2)
+    out[f'{tag}_seed_recall'] = round(seeds['mean_recall'], 2)
+    out[f'{tag}_seed_miou_seconds'] = round(time.time() - t0, 1)
+    out[f'{tag}_seeds'] = seeds
+    return out
 
 
 def chance_seed_miou(data_root, cam_dir, seed=0):
@@ -103,32 +141,12 @@ def main():
             osp.join(work_dir, 'generate.log'))
     summary['generate_seconds'] = round(time.time() - t0, 1)
 
-    # 1. CAM classifier
-    t0 = time.time()
-    cam_dir = osp.join(work_dir, 'cam_classifier')
-    run([py, 'tools/train.py', CAM_CONFIG, '--work-dir', cam_dir,
-         '--cfg-options', *data_opt],
-        osp.join(work_dir, 'train_cam.log'))
-    record = last_scalars(cam_dir, 'multi-label/mAP')
-    summary['cls_map'] = round(record['multi-label/mAP'], 2)
-    summary['cls_map_seconds'] = round(time.time() - t0, 1)
-
-    # 2. CAMs through tools/test.py (writer + seed metric in one run)
-    t0 = time.time()
-    with open(osp.join(cam_dir, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
-    seeds_json = osp.join(work_dir, 'cam_seeds.json')
-    run([py, 'tools/test.py', CAM_CONFIG, checkpoint, '--work-dir',
-         osp.join(work_dir, 'cams_run'), '--cfg-options', *data_opt,
-         f'test_evaluator.0.output_dir={osp.join(work_dir, "cams")}',
-         f'test_evaluator.1.out_file={seeds_json}'],
-        osp.join(work_dir, 'make_cam.log'))
-    with open(seeds_json) as f:
-        seeds = json.load(f)
-    summary['cam_seed_miou'] = round(seeds['miou'], 2)
-    summary['cam_seed_threshold'] = seeds['best_threshold']
-    summary['cam_seed_precision'] = round(seeds['mean_precision'], 2)
-    summary['cam_seed_recall'] = round(seeds['mean_recall'], 2)
+    # 1-2. CAM classifier (tools/train.py), then its CAMs through
+    # tools/test.py (writer + seed metric in one run)
+    summary.update(cam_stage(py, CAM_CONFIG, 'cam', data_opt, work_dir))
+    seeds = summary.pop('cam_seeds')
+    for key in ('cls_map', 'cls_map_seconds'):
+        summary[key] = summary.pop(f'cam_{key}')
     summary['cam_seed_per_class_iou'] = {
         name: round(s['iou'], 2) for name, s in seeds['per_class'].items()}
     summary['cam_seed_fg_recall'] = round(float(np.mean(
@@ -136,7 +154,10 @@ def main():
          if name != 'background'])), 2)
     summary['cam_seed_chance_miou'] = round(
         chance_seed_miou(data_root, osp.join(work_dir, 'cams')), 2)
-    summary['cam_seed_miou_seconds'] = round(time.time() - t0, 1)
+    # 3. The same classifier with the MoANA neck, side by side
+    moana = cam_stage(py, MOANA_CONFIG, 'moana', data_opt, work_dir)
+    moana.pop('moana_seeds')
+    summary.update(moana)
 
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
