@@ -10,8 +10,8 @@ _base_ = [
 
 model = dict(
     type='mmwsss.IRNetRandomWalk',
-    backbone=dict(depth=18, init_cfg=None),
-    in_channels=(64, 64, 128, 256, 512),
+    backbone=dict(depth=18, base_channels=32, init_cfg=None),
+    in_channels=(64, 32, 64, 128, 256),
     test_pad_size=192,
     cam_dir='work_dirs/cams/synthvoc',
     beta=10,

@@ -12,13 +12,15 @@ _base_ = [
     '../_base_/default_runtime_cls.py',
 ]
 
-cam_checkpoint = 'work_dirs/cam_r18-os16_1xb16-20e_synthvoc-128/epoch_20.pth'
+cam_checkpoint = 'work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth'
 model = dict(
     backbone=dict(
         depth=18,
+        base_channels=32,
         init_cfg=dict(
             type='Pretrained', checkpoint=cam_checkpoint, prefix='backbone.')),
-    in_channels=(64, 64, 128, 256, 512),
+    # the stem keeps 64 channels; stages are 32 * 2**i wide
+    in_channels=(64, 32, 64, 128, 256),
     # SynthVOC images are at most 192 px
     test_pad_size=192)
 

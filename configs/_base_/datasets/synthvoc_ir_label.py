@@ -1,5 +1,5 @@
 # SynthVOC IR labels from the CAMs of
-# configs/cam/cam_r18-os16_1xb16-20e_synthvoc-128.py (train split).
+# configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py (train split).
 _base_ = ['./voc12aug_ir_label.py']
 
 data_root = 'data/synthvoc'
