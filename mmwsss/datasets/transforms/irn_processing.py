@@ -6,13 +6,10 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
+from mmwsss.models.utils.cam import scaled_size
 from mmwsss.registry import TRANSFORMS
-from .processing import _PIL_INTERPOLATION, pil_resize
-
-
-def _scaled_size(shape: Sequence[int], scale: float) -> Tuple[int, int]:
-    # np.round (half to even), as the reference's pil_rescale.
-    return int(np.round(shape[0] * scale)), int(np.round(shape[1] * scale))
+from .processing import (_PIL_INTERPOLATION, pil_resize,
+                         resize_image_and_label)
 
 
 @TRANSFORMS.register_module()
@@ -46,13 +43,8 @@ class RandomRescale(BaseTransform):
         return float(np.random.uniform(*self.scale_range))
 
     def transform(self, results: dict) -> dict:
-        size = _scaled_size(results['img'].shape[:2], self._draw_scale())
-        results['img'] = pil_resize(results['img'], size, self.interpolation)
-        if 'gt_seg_map' in results:
-            results['gt_seg_map'] = pil_resize(results['gt_seg_map'], size,
-                                               'nearest')
-        results['img_shape'] = size
-        return results
+        size = scaled_size(results['img'].shape[:2], self._draw_scale())
+        return resize_image_and_label(results, size, self.interpolation)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale_range={self.scale_range}, '
@@ -79,7 +71,7 @@ class DownsampleLabel(BaseTransform):
     def transform(self, results: dict) -> dict:
         label = results['gt_seg_map']
         results['gt_seg_map'] = pil_resize(
-            label, _scaled_size(label.shape, self.scale), 'nearest')
+            label, scaled_size(label.shape, self.scale), 'nearest')
         return results
 
     def __repr__(self) -> str:

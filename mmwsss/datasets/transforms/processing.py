@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from PIL import Image
 
+from mmwsss.models.utils.cam import scaled_size
 from mmwsss.registry import TRANSFORMS
 
 _PIL_INTERPOLATION = dict(
@@ -21,6 +22,18 @@ def pil_resize(img: np.ndarray, size_hw: Tuple[int, int],
     resized = Image.fromarray(img).resize((size_hw[1], size_hw[0]),
                                           _PIL_INTERPOLATION[interpolation])
     return np.asarray(resized)
+
+
+def resize_image_and_label(results: dict, size_hw: Tuple[int, int],
+                           interpolation: str) -> dict:
+    """Resize ``img`` with ``interpolation`` and, if present, ``gt_seg_map``
+    with nearest neighbour (PIL) to ``size_hw``; update ``img_shape``."""
+    results['img'] = pil_resize(results['img'], size_hw, interpolation)
+    if 'gt_seg_map' in results:
+        results['gt_seg_map'] = pil_resize(results['gt_seg_map'], size_hw,
+                                           'nearest')
+    results['img_shape'] = size_hw
+    return results
 
 
 @TRANSFORMS.register_module()
@@ -51,17 +64,10 @@ class RandomLongSideResize(BaseTransform):
         return int(np.random.randint(low, high + 1))
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        h, w = img.shape[:2]
-        target = self._draw_long_side()
-        scale = target / max(h, w)
+        h, w = results['img'].shape[:2]
+        scale = self._draw_long_side() / max(h, w)
         size = (int(round(h * scale)), int(round(w * scale)))
-        results['img'] = pil_resize(img, size, self.interpolation)
-        if 'gt_seg_map' in results:
-            results['gt_seg_map'] = pil_resize(results['gt_seg_map'], size,
-                                               'nearest')
-        results['img_shape'] = size
-        return results
+        return resize_image_and_label(results, size, self.interpolation)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(long_side_range='
@@ -161,8 +167,8 @@ class MultiScaleResize(BaseTransform):
         img = results['img']
         h, w = img.shape[:2]
         results['ms_imgs'] = [
-            pil_resize(img, (int(np.round(h * s)), int(np.round(w * s))),
-                       self.interpolation) for s in self.scales
+            pil_resize(img, scaled_size((h, w), s), self.interpolation)
+            for s in self.scales
         ]
         results['cam_scales'] = self.scales
         return results
