@@ -17,6 +17,7 @@ from copy import deepcopy
 
 from mmengine.config import Config
 from mmengine.evaluator import DumpResults
+from mmengine.hooks import LoggerHook
 from mmengine.registry import HOOKS
 
 import mmwsss  # noqa: F401
@@ -64,27 +65,26 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _hook_init_params(hook_cfg: dict, default_scope: str) -> set:
-    """Names of the ``__init__`` arguments of the hook a config describes.
+def _hook_class(hook_cfg: dict, default_scope: str) -> type:
+    """The hook class a config describes.
 
     Args:
         hook_cfg (dict): The hook config.
         default_scope (str): The config's default scope.
 
     Returns:
-        set: The argument names.
+        type: The hook class.
     """
     hook_type = hook_cfg['type']
-    if isinstance(hook_type, str):
-        scope = hook_cfg.get('_scope_', default_scope)
-        with HOOKS.switch_scope_and_registry(scope) as registry:
-            hook_cls = registry.get(hook_type)
-        if hook_cls is None:
-            raise KeyError(f'{hook_type} is not registered in the hook '
-                           f'registry of scope {scope!r}.')
-    else:
-        hook_cls = hook_type
-    return set(inspect.signature(hook_cls.__init__).parameters)
+    if not isinstance(hook_type, str):
+        return hook_type
+    scope = hook_cfg.get('_scope_', default_scope)
+    with HOOKS.switch_scope_and_registry(scope) as registry:
+        hook_cls = registry.get(hook_type)
+    if hook_cls is None:
+        raise KeyError(f'{hook_type} is not registered in the hook '
+                       f'registry of scope {scope!r}.')
+    return hook_cls
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
@@ -108,7 +108,9 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
             '--show and --show-dir need a visualization hook, e.g. '
             "default_hooks = dict(visualization=dict(type="
             "'VisualizationHook')) with the host's hook type.")
-    params = _hook_init_params(hook, cfg.get('default_scope'))
+    params = set(
+        inspect.signature(
+            _hook_class(hook, cfg.get('default_scope')).__init__).parameters)
     if 'enable' in params:
         hook.enable = True
         # Its default interval (5000) would skip nearly every test image.
@@ -208,6 +210,21 @@ def set_seg_output_dir(cfg: Config, out_dir: str) -> None:
         evaluator['keep_results'] = True
 
 
+def use_dist_safe_logger(cfg: Config) -> None:
+    """Swap the stock LoggerHook for :class:`mmwsss.DistSafeLoggerHook`.
+
+    Every rank of a distributed test writes mmengine's test-metric JSON
+    into the same file; the swapped-in hook writes it from rank 0 only.
+
+    Args:
+        cfg (Config): The config, modified in place.
+    """
+    hook = cfg.get('default_hooks', {}).get('logger')
+    if hook and _hook_class(hook, cfg.get('default_scope')) is LoggerHook:
+        hook['type'] = 'mmwsss.DistSafeLoggerHook'
+        hook.pop('_scope_', None)
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the test options of the command line to the config.
 
@@ -226,6 +243,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         enable_tta(cfg, codebase)
     if args.out is not None and codebase == 'mmseg':
         set_seg_output_dir(cfg, args.out)
+    if cfg.launcher != 'none':
+        use_dist_safe_logger(cfg)
     return cfg
 
 
