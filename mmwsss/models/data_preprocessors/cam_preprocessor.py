@@ -6,6 +6,7 @@ import torch
 from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
 
 from mmwsss.registry import MODELS
+from ..utils.cam import per_image_scales
 
 
 @MODELS.register_module()
@@ -13,10 +14,12 @@ class CAMDataPreprocessor(ClsDataPreprocessor):
     """:class:`ClsDataPreprocessor` that also accepts multi-scale inputs.
 
     For training and ordinary prediction it behaves exactly like its parent.
-    When every item of ``inputs`` is a list of per-scale images (packed by
-    :class:`PackCAMInputs` after :class:`MultiScaleResize`), each image is
-    normalised on its own and the nested list is kept: scales differ in size
-    and must not be padded, or the CAMs would see the padding.
+    When ``inputs`` is nested per-scale images (packed by
+    :class:`PackCAMInputs` after :class:`MultiScaleResize`), it is arranged
+    per image (a loader delivers ``[scale][image]``, see
+    :func:`~mmwsss.models.utils.cam.per_image_scales`), each image is
+    normalised on its own and the nesting is kept: scales differ in size and
+    must not be padded, or the CAMs would see the padding.
     """
 
     def _normalize(self, img: torch.Tensor) -> torch.Tensor:
@@ -42,6 +45,10 @@ class CAMDataPreprocessor(ClsDataPreprocessor):
         if not (isinstance(inputs, (list, tuple)) and inputs
                 and isinstance(inputs[0], (list, tuple))):
             return super().forward(data, training)
+        if data.get('data_samples') is None:
+            raise ValueError('Multi-scale CAM inputs need their data samples '
+                             '(ori_shape and cam_scales)')
+        inputs = per_image_scales(inputs, data['data_samples'])
         # Labels (and one-hot scores) are set by the parent on the first
         # scale; its padded batch tensor is not needed.
         out = super().forward(

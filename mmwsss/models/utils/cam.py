@@ -1,6 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Multi-scale CAM merging of the IRN family (``step/make_cam.py``)."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -38,6 +38,60 @@ def strided_size(size_hw: Sequence[int], stride: int = 4) -> Tuple[int, int]:
     """
     h, w = size_hw
     return (int(h) - 1) // stride + 1, (int(w) - 1) // stride + 1
+
+
+def per_image_scales(inputs: Sequence[Sequence[torch.Tensor]],
+                     data_samples: Sequence) -> List[List[torch.Tensor]]:
+    """Multi-scale inputs arranged ``[image][scale]``.
+
+    A loader's ``pseudo_collate`` turns items whose ``inputs`` are per-scale
+    lists into ``inputs[scale][image]``, while direct callers pass
+    ``[image][scale]``. The layout whose outer length is the number of
+    samples is taken; when both are (as many scales as images) or the
+    samples carry ``cam_scales``, the sizes decide and must agree: scale
+    ``s`` of image ``n`` is ``scaled_size(ori_shape_n, cam_scales_n[s])``
+    (:class:`mmwsss.MultiScaleResize`).
+
+    Args:
+        inputs (Sequence[Sequence[Tensor]]): Nested (C, h, w) images.
+        data_samples (Sequence): Samples with ``ori_shape`` and, from the
+            CAM pipelines, ``cam_scales`` in their metainfo.
+
+    Returns:
+        list[list[Tensor]]: ``inputs[image][scale]``.
+
+    Raises:
+        ValueError: If no layout fits the samples.
+    """
+    candidates = []
+    if len(inputs) == len(data_samples):
+        candidates.append([list(images) for images in inputs])
+    if len({len(images) for images in inputs}) == 1 and \
+            len(inputs[0]) == len(data_samples):
+        candidates.append([list(images) for images in zip(*inputs)])
+    have_scales = all('cam_scales' in sample.metainfo
+                      for sample in data_samples)
+
+    def sizes_match(layout: List[List[torch.Tensor]]) -> bool:
+        for images, sample in zip(layout, data_samples):
+            factors = sample.metainfo['cam_scales']
+            if len(factors) != len(images) or any(
+                    tuple(img.shape[-2:]) != scaled_size(
+                        sample.metainfo['ori_shape'], factor)
+                    for img, factor in zip(images, factors)):
+                return False
+        return True
+
+    if have_scales:
+        candidates = [c for c in candidates if sizes_match(c)]
+    if len(inputs) == len(inputs[0]) == 1:
+        candidates = candidates[:1]  # one image at one scale: no ambiguity
+    if len(candidates) != 1:
+        raise ValueError(
+            'Cannot arrange the multi-scale inputs per image: they do not '
+            'match the samples\' ori_shape and cam_scales (expected '
+            'MultiScaleResize + PackCAMInputs)')
+    return candidates[0]
 
 
 def _max_normalize(cams: torch.Tensor) -> torch.Tensor:
