@@ -6,5 +6,6 @@ from .data_preprocessors import *  # noqa: F401,F403
 from .decode_heads import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .irn import IRLabelGenerator, IRNet, IRNetRandomWalk  # noqa: F401
+from .irn import IRNetInstanceWalk  # noqa: F401
 from .necks import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403

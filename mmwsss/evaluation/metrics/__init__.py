@@ -1,7 +1,11 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Metrics of mmwsss."""
 from .cam_seed_metric import CAMSeedMetric
+from .instance_mask_metric import InstancePseudoMaskMetric
 from .label_map_metrics import IRLabelMetric, PseudoMaskMetric
 from .wsol_metric import WSOLMetric
 
-__all__ = ['CAMSeedMetric', 'IRLabelMetric', 'PseudoMaskMetric', 'WSOLMetric']
+__all__ = [
+    'CAMSeedMetric', 'IRLabelMetric', 'PseudoMaskMetric', 'WSOLMetric',
+    'InstancePseudoMaskMetric'
+]

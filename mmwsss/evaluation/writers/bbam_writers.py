@@ -1,7 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Writers and metric of BBAM: attribution maps and box pseudo-masks."""
-import contextlib
-import io
 import json
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -11,14 +9,14 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 from mmwsss.models.bbam import bbam_to_instance_mask, merge_semantic_labels
 from mmwsss.registry import METRICS
 from mmwsss.utils.io import atomic_write, load_npz, save_npz
+from ..functional.instance_masks import coco_mask_ap
+from ..functional.instance_masks import decode_mask as _decode
+from ..functional.instance_masks import encode_mask as _encode
 from ..functional.seed_metrics import segmentation_scores
 from ..metrics.label_map_metrics import label_confusion
 from .base_writer import BaseWriter
@@ -132,16 +130,6 @@ class BBAMWriter(BaseWriter):
         """Fill ``pred_instances`` of a data sample from its file."""
         sample.pred_instances = read_bbam_file(self.output_path(sample))
         return sample
-
-
-def _encode(mask: np.ndarray) -> dict:
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    rle['counts'] = rle['counts'].decode('ascii')
-    return rle
-
-
-def _decode(rle: dict) -> np.ndarray:
-    return mask_utils.decode(rle).astype(bool)
 
 
 def _int_box(box: np.ndarray, height: int,
@@ -508,48 +496,11 @@ class BoxPseudoMaskMetric(BaseMetric):
     def _mask_ap(results: List[dict], key: str,
                  num_classes: int) -> Dict[str, float]:
         """COCO segm AP of the ``key`` masks as score-1 detections."""
-        images, gts, dets = [], [], []
-        for image_id, res in enumerate(results, start=1):
-            images.append(
-                dict(id=image_id, height=res['height'], width=res['width']))
-            for rle, label in res['gt']:
-                gts.append(
-                    dict(
-                        id=len(gts) + 1,
-                        image_id=image_id,
-                        category_id=label + 1,
-                        segmentation=rle,
-                        area=float(mask_utils.area(rle)),
-                        bbox=mask_utils.toBbox(rle).tolist(),
-                        iscrowd=0))
-            for rle, label in res[key]:
-                dets.append(
-                    dict(
-                        image_id=image_id,
-                        category_id=label + 1,
-                        segmentation=rle,
-                        score=1.0))
-        if not gts or not dets:
-            return dict(AP=float('nan'), AP50=float('nan'), AP75=float('nan'))
-        log = io.StringIO()
-        with contextlib.redirect_stdout(log):
-            coco_gt = COCO()
-            coco_gt.dataset = dict(
-                images=images,
-                annotations=gts,
-                categories=[
-                    dict(id=i + 1, name=str(i)) for i in range(num_classes)
-                ])
-            coco_gt.createIndex()
-            coco_eval = COCOeval(coco_gt, coco_gt.loadRes(dets), 'segm')
-            coco_eval.evaluate()
-            coco_eval.accumulate()
-            coco_eval.summarize()
-        MMLogger.get_current_instance().info(
-            f'COCO segm of the {key} masks:\n{log.getvalue()}')
-        stats = coco_eval.stats
-        return dict(
-            AP=stats[0] * 100, AP50=stats[1] * 100, AP75=stats[2] * 100)
+        return coco_mask_ap(
+            results,
+            num_classes,
+            det_key=key,
+            log_title=f'COCO segm of the {key} masks:')
 
     def compute_metrics(self, results: List[dict]) -> dict:
         """Aggregate the scores of every image."""

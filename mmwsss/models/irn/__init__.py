@@ -4,7 +4,7 @@ from .cam_files import load_cam_file
 from .instance import cluster_centroids, find_centroids, instance_labels
 from .ir_label import cams_to_ir_label, dense_crf_label
 from .ir_label_generator import IRLabelGenerator
-from .irnet import IRNet, IRNetRandomWalk, pair_labels
+from .irnet import IRNet, IRNetInstanceWalk, IRNetRandomWalk, pair_labels
 from .losses import irn_losses
 from .path_index import (PathIndex, affinity_labels, edge_to_affinity,
                          get_path_index, pair_displacement)
@@ -17,5 +17,5 @@ __all__ = [
     'upsample_rw', 'rw_to_semantic_label', 'cams_to_ir_label',
     'dense_crf_label', 'find_centroids', 'cluster_centroids', 'instance_labels',
     'load_cam_file', 'IRLabelGenerator', 'IRNet', 'IRNetRandomWalk',
-    'pair_labels'
+    'IRNetInstanceWalk', 'pair_labels'
 ]

@@ -3,15 +3,17 @@
 import math
 from typing import Dict, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import all_reduce
 from mmengine.model import BaseModel
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 
 from mmwsss.registry import MODELS
 from .cam_files import load_cam_file
+from .instance import instance_labels
 from .losses import irn_losses
 from .path_index import PathIndex, get_path_index
 from .random_walk import random_walk, rw_to_semantic_label
@@ -423,4 +425,108 @@ class IRNetRandomWalk(IRNet):
                                          tuple(sample.ori_shape),
                                          self.bg_threshold)
             sample.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
+        return data_samples
+
+
+@MODELS.register_module()
+class IRNetInstanceWalk(IRNet):
+    """IRNet that makes instance pseudo-masks (IRN ``make_ins_seg_labels``).
+
+    Training is that of :class:`IRNet` (so an IRNet checkpoint loads as is).
+    Prediction computes the boundary map and the mean-shifted displacement
+    field of each image (see :class:`IRNet`), reads the stride-4 CAMs
+    ``strided`` and their classes ``keys`` from ``<cam_dir>/<id>.npz``
+    (:class:`mmwsss.CAMWriter`), raises them to ``cam_power`` and calls
+    :func:`mmwsss.functional.instance_labels`: pixels are grouped by the
+    centroid their displacement leads to, every (class, instance) CAM is
+    propagated by the random walk and each 4-connected component of the
+    winning channel becomes a detection scored by its maximum walk score
+    (0 below ``min_area_ratio`` of the image). The result is
+    ``pred_instances`` (InstanceData) with ``masks`` (N, H, W) bool,
+    ``scores`` (N,) float32 and ``labels`` (N,) int64 0-based classes, in
+    the original image frame, to be written by
+    :class:`mmwsss.InstancePseudoMaskWriter` and scored by
+    :class:`mmwsss.InstancePseudoMaskMetric`.
+
+    An image without CAM channels or whose CAMs are zero everywhere gets no
+    detection (the reference divides 0 by 0 there).
+
+    Args:
+        cam_dir (str): Folder of the CAM files.
+        beta (float): Affinity exponent. Defaults to 10.
+        exp_times (int): Log2 of the number of walk steps. Defaults to 8.
+        walk_radius (int): Neighbourhood radius of the walk. Defaults to 5.
+        bg_threshold (float): Background score (the reference's
+            ``ins_seg_bg_thres``). Defaults to 0.25.
+        cam_power (float): Exponent applied to the CAMs before the walk
+            (1 = the reference). Defaults to 1.
+        min_area_ratio (float): Relative area under which a detection gets
+            score 0. Defaults to 0.01.
+        centroid_iterations (int): Steps of the centroid search. Defaults to
+            300.
+        centre_threshold (float): Displacement norm below which a pixel
+            belongs to an instance centre. Defaults to 2.5.
+        **kwargs: Arguments of :class:`IRNet`.
+    """
+
+    def __init__(self,
+                 cam_dir: str,
+                 beta: float = 10,
+                 exp_times: int = 8,
+                 walk_radius: int = 5,
+                 bg_threshold: float = 0.25,
+                 cam_power: float = 1.0,
+                 min_area_ratio: float = 0.01,
+                 centroid_iterations: int = 300,
+                 centre_threshold: float = 2.5,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.cam_dir = cam_dir
+        self.beta = beta
+        self.exp_times = exp_times
+        self.walk_radius = walk_radius
+        self.bg_threshold = bg_threshold
+        self.cam_power = cam_power
+        self.min_area_ratio = min_area_ratio
+        self.centroid_iterations = centroid_iterations
+        self.centre_threshold = centre_threshold
+
+    def _instances(self, sample) -> InstanceData:
+        """The instance pseudo-masks of one predicted sample."""
+        cams = load_cam_file(self.cam_dir, sample, ('keys', 'strided'))
+        edge = sample.irn_edge
+        strided = torch.from_numpy(cams['strided']).to(edge.device)
+        if strided.shape[1:] != edge.shape:
+            raise ValueError(
+                f'Strided CAMs of {sample.get("img_path")} have size '
+                f'{tuple(strided.shape[1:])}, the boundary map '
+                f'{tuple(edge.shape)}')
+        height, width = sample.ori_shape
+        if strided.numel() == 0 or strided.max() <= 0:
+            scores = np.zeros(0, np.float64)
+            masks = np.zeros((0, height, width), bool)
+            labels = np.zeros(0, np.int64)
+        else:
+            scores, masks, labels = instance_labels(
+                strided.pow(self.cam_power),
+                cams['keys'],
+                edge,
+                sample.irn_displacement, (height, width),
+                beta=self.beta,
+                exp_times=self.exp_times,
+                radius=self.walk_radius,
+                bg_threshold=self.bg_threshold,
+                min_area_ratio=self.min_area_ratio,
+                centroid_iterations=self.centroid_iterations,
+                centre_threshold=self.centre_threshold)
+        return InstanceData(
+            masks=torch.from_numpy(masks),
+            scores=torch.from_numpy(scores.astype(np.float32)),
+            labels=torch.from_numpy(labels))
+
+    def predict(self, inputs: torch.Tensor, data_samples: list) -> list:
+        """Boundary, displacement and instance pseudo-masks of a batch."""
+        data_samples = super().predict(inputs, data_samples)
+        for sample in data_samples:
+            sample.pred_instances = self._instances(sample)
         return data_samples

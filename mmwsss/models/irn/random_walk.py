@@ -175,20 +175,23 @@ def upsample_rw(rw: torch.Tensor, image_size: Sequence[int]) -> torch.Tensor:
     """Upsample strided random-walk maps to the image and normalise them.
 
     Bilinear x4 (``align_corners=False``), crop to ``image_size`` and divide
-    by the global maximum over all channels and pixels.
+    by the global maximum over all channels and pixels. All-zero maps (an
+    image whose CAMs are all zero) stay zero, i.e. background, where the
+    reference divides 0 by 0.
 
     Args:
         rw (torch.Tensor): (C, h, w) random-walk output at stride 4.
         image_size (Sequence[int]): Original image size ``(H, W)``.
 
     Returns:
-        torch.Tensor: (C, H, W) maps with maximum 1.
+        torch.Tensor: (C, H, W) maps with maximum 1 (or all zero).
     """
     height, width = image_size
     up = F.interpolate(
         rw[None], scale_factor=4, mode='bilinear', align_corners=False)[0]
     up = up[:, :height, :width]
-    return up / up.max()
+    peak = up.max()
+    return up / peak if peak > 0 else up
 
 
 def rw_to_semantic_label(rw: torch.Tensor,

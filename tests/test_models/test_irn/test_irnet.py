@@ -260,7 +260,7 @@ def test_ir_label_generator_checks_inputs_and_ignores_checkpoints(tmp_path):
 
 def test_irn_configs_build(repo_root):
     files = sorted(glob.glob(osp.join(repo_root, 'configs/irn/*.py')))
-    assert len(files) == 6
+    assert len(files) == 8
     for path in files:
         cfg = Config.fromfile(path)
         assert cfg.default_scope == 'mmpretrain'

@@ -124,3 +124,10 @@ def test_random_walk_cuda_matches_cpu(golden):
     assert gpu.is_cuda
     np.testing.assert_allclose(
         gpu.cpu().numpy(), cpu.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_all_zero_cams_give_background():
+    from mmwsss.models.irn.random_walk import rw_to_semantic_label
+    rw = random_walk(torch.zeros(2, 6, 7), torch.zeros(6, 7), exp_times=2)
+    label = rw_to_semantic_label(rw, [3, 5], (23, 26))
+    assert label.shape == (23, 26) and not label.any()

@@ -1,0 +1,29 @@
+# SynthVOC instance pseudo-masks with the IRNet of
+# configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py and the SynthVOC CAMs:
+# displacement centroids -> instances -> per-instance random walk. Writes
+# work_dirs/instance_masks/irn_synthvoc/<id>.instances.json, merges them into
+# work_dirs/instance_masks/irn_synthvoc.json (COCO, RLE masks, scores) and
+# reports the AP@0.5 against SegmentationObject.
+#   python tools/test.py configs/irn/irnet-ins_r18_synthvoc.py \
+#       work_dirs/irnet_r18_1xb16-10e_synthvoc-128/epoch_10.pth
+_base_ = [
+    '../_base_/models/irnet_r50.py',
+    '../_base_/datasets/synthvoc_irn_ins_seg.py',
+    '../_base_/default_runtime_cls.py',
+]
+
+model = dict(
+    type='mmwsss.IRNetInstanceWalk',
+    backbone=dict(depth=18, base_channels=32, init_cfg=None),
+    in_channels=(64, 32, 64, 128, 256),
+    test_pad_size=192,
+    cam_dir='work_dirs/cams/synthvoc',
+    beta=10,
+    exp_times=8,
+    walk_radius=5,
+    bg_threshold=0.25,
+    cam_power=1.0,
+    min_area_ratio=0.01,
+    centroid_iterations=300,
+    centre_threshold=2.5)
+test_cfg = dict(type='mmwsss.ResumableTestLoop')
