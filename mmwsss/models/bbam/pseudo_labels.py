@@ -162,7 +162,7 @@ def bbam_dense_crf(image: np.ndarray,
     crf.addPairwiseBilateral(
         sxy=bilateral_sxy,
         srgb=bilateral_srgb,
-        rgbim=np.ascontiguousarray(image),
+        rgbim=np.require(image, np.uint8, ['C_CONTIGUOUS', 'WRITEABLE']),
         compat=bilateral_compat)
     posterior = crf.inference(n_iters)
     return np.asarray(

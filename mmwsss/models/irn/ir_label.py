@@ -39,7 +39,8 @@ def dense_crf_label(image: np.ndarray,
     crf.addPairwiseBilateral(
         sxy=50,
         srgb=5,
-        rgbim=np.ascontiguousarray(image, dtype=np.uint8),
+        # pydensecrf needs a writeable buffer (arrays from PIL are not)
+        rgbim=np.require(image, np.uint8, ['C_CONTIGUOUS', 'WRITEABLE']),
         compat=10)
     q = np.asarray(crf.inference(iterations)).reshape(n_labels, height, width)
     return q.argmax(0)

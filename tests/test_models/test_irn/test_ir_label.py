@@ -52,3 +52,14 @@ def test_dense_crf_removes_isolated_labels():
     out = dense_crf_label(image, noisy, 3)
     assert out.shape == clean.shape
     np.testing.assert_array_equal(out, clean)
+
+
+def test_dense_crf_accepts_read_only_images():
+    # arrays from PIL images are read-only; pydensecrf needs a writeable one
+    from mmwsss.functional import dense_crf_label
+    image = np.zeros((12, 10, 3), np.uint8)
+    image[:, 5:] = 200
+    image.flags.writeable = False
+    label = np.zeros((12, 10), np.int64)
+    label[:, 5:] = 1
+    assert dense_crf_label(image, label, 2).shape == (12, 10)
