@@ -211,3 +211,37 @@ def test_pseudo_masks_written_and_scored(setup, pseudo_masks):
             osp.join(data, 'SegmentationClass', osp.basename(f)), 3)
         assert read_label_map(f, 3).shape == gt.shape
     assert 0 < _metric(pseudo_masks, 'pseudo_mask/mIoU') <= 100
+
+
+def test_pseudo_masks_resumed_and_two_processes_equal_one(
+        setup, irnet, pseudo_masks, repo_root):
+    masks = setup['paths']['masks']
+    names = sorted(setup['ids'])
+    first = {n: open(osp.join(masks, n + '.png'), 'rb').read() for n in names}
+    # A job killed mid-run: some masks missing, a stray temporary file left.
+    for name in names[:2]:
+        os.remove(osp.join(masks, name + '.png'))
+    with open(osp.join(masks, names[0] + '.png.x1.tmp'), 'wb') as f:
+        f.write(b'partial')
+    _run(repo_root, [
+        'tools/test.py', setup['configs']['rw'], irnet['ckpt'], '--work-dir',
+        str(setup['tmp'] / 'rw_run_resumed')
+    ])
+    manifest = json.load(open(osp.join(masks, 'manifest.json')))
+    assert manifest['written_this_run'] == 2
+    assert manifest['skipped_existing'] == len(names) - 2
+    for name in names:
+        assert open(osp.join(masks, name + '.png'), 'rb').read() == \
+            first[name], name
+
+    out = str(setup['tmp'] / 'masks_2proc')
+    _run(repo_root, [
+        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port', '29543', 'tools/test.py', setup['configs']['rw'],
+        irnet['ckpt'], '--work-dir',
+        str(setup['tmp'] / 'rw_run_2proc'), '--launcher', 'pytorch',
+        '--cfg-options', f'test_evaluator.0.output_dir={out}'
+    ])
+    for name in names:
+        assert open(osp.join(out, name + '.png'), 'rb').read() == \
+            first[name], name
