@@ -20,6 +20,11 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CAM_CONFIG = 'configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
 MOANA_CONFIG = 'configs/moana/moana_r18w32-os16_1xb16-20e_synthvoc-112.py'
+IR_LABEL_CONFIG = 'configs/irn/ir-label_cam-r18-os16_synthvoc.py'
+IRNET_CONFIG = 'configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py'
+RW_CONFIG = 'configs/irn/irnet-rw_r18_synthvoc.py'
+DEEPLAB_CONFIG = ('configs/deeplabv2/'
+                  'deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py')
 
 
 def parse_args():
@@ -61,6 +66,20 @@ def last_scalars(work_dir, key):
     return found
 
 
+def last_test_metrics(work_dir, key):
+    """The metrics ``tools/test.py`` logged in its latest run under
+    ``work_dir`` (``<stamp>/<stamp>.json``), which must hold ``key``."""
+    stamps = sorted(d for d in os.listdir(work_dir)
+                    if osp.isfile(osp.join(work_dir, d, d + '.json')))
+    if not stamps:
+        sys.exit(f'demo: no test metrics under {work_dir}')
+    with open(osp.join(work_dir, stamps[-1], stamps[-1] + '.json')) as f:
+        record = json.loads(f.readlines()[-1])
+    if key not in record:
+        sys.exit(f'demo: "{key}" missing from the metrics under {work_dir}')
+    return record
+
+
 def cam_stage(py, config, tag, data_opt, work_dir):
     """Train a CAM classifier, write its CAMs and score them as seeds.
 
@@ -95,6 +114,72 @@ def cam_stage(py, config, tag, data_opt, work_dir):
     out[f'{tag}_seed_recall'] = round(seeds['mean_recall'], 2)
     out[f'{tag}_seed_miou_seconds'] = round(time.time() - t0, 1)
     out[f'{tag}_seeds'] = seeds
+    return out
+
+
+def irn_stage(py, data_root, work_dir, cam_dir, classifier):
+    """IR labels -> IRNet -> random-walk pseudo-masks -> DeepLab-v2.
+
+    Each step is one standard tool run on the previous step's files:
+    ``tools/test.py`` writes the IR labels of the CAMs in ``cam_dir``
+    (scored against the train ground truth), ``tools/train.py`` trains IRNet
+    on them (its frozen backbone is the CAM ``classifier``'s), ``tools/
+    test.py`` writes and scores the semantic pseudo-masks, and ``tools/
+    train.py`` trains DeepLab-v2 on them, validated on the val ground truth.
+
+    Returns the summary entries ``ir_label_precision``, ``pseudo_mask_miou``,
+    ``deeplab_val_miou``, each with its ``_seconds``, and a few companions.
+    """
+    out = {}
+    root = [f'test_dataloader.dataset.data_root={data_root}']
+    ir_dir = osp.join(work_dir, 'ir_labels')
+    t0 = time.time()
+    run_dir = osp.join(work_dir, 'ir_labels_run')
+    run([py, 'tools/test.py', IR_LABEL_CONFIG, classifier, '--work-dir',
+         run_dir, '--cfg-options', *root, f'model.cam_dir={cam_dir}',
+         f'test_evaluator.0.output_dir={ir_dir}'],
+        osp.join(work_dir, 'make_ir_labels.log'))
+    record = last_test_metrics(run_dir, 'ir_label/precision')
+    out['ir_label_precision'] = round(record['ir_label/precision'], 2)
+    out['ir_label_labelled'] = round(record['ir_label/labelled'], 2)
+    out['ir_label_precision_seconds'] = round(time.time() - t0, 1)
+
+    t0 = time.time()
+    irnet_dir = osp.join(work_dir, 'irnet')
+    run([py, 'tools/train.py', IRNET_CONFIG, '--work-dir', irnet_dir,
+         '--cfg-options', f'model.backbone.init_cfg.checkpoint={classifier}',
+         f'train_dataloader.dataset.data_root={data_root}',
+         f'train_dataloader.dataset.ir_label_dir={ir_dir}',
+         f'custom_hooks.0.dataloader.dataset.data_root={data_root}'],
+        osp.join(work_dir, 'train_irnet.log'))
+    out['irnet_train_seconds'] = round(time.time() - t0, 1)
+
+    t0 = time.time()
+    with open(osp.join(irnet_dir, 'last_checkpoint')) as f:
+        irnet = f.read().strip()
+    mask_dir = osp.join(work_dir, 'pseudo_masks')
+    run_dir = osp.join(work_dir, 'pseudo_masks_run')
+    run([py, 'tools/test.py', RW_CONFIG, irnet, '--work-dir', run_dir,
+         '--cfg-options', *root, f'model.cam_dir={cam_dir}',
+         f'test_evaluator.0.output_dir={mask_dir}'],
+        osp.join(work_dir, 'make_pseudo_masks.log'))
+    record = last_test_metrics(run_dir, 'pseudo_mask/mIoU')
+    out['pseudo_mask_miou'] = round(record['pseudo_mask/mIoU'], 2)
+    out['pseudo_mask_precision'] = round(record['pseudo_mask/mPrecision'], 2)
+    out['pseudo_mask_recall'] = round(record['pseudo_mask/mRecall'], 2)
+    out['pseudo_mask_miou_seconds'] = round(time.time() - t0, 1)
+
+    t0 = time.time()
+    deeplab_dir = osp.join(work_dir, 'deeplab')
+    run([py, 'tools/train.py', DEEPLAB_CONFIG, '--work-dir', deeplab_dir,
+         '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
+         f'train_dataloader.dataset.pseudo_mask_dir={mask_dir}',
+         f'val_dataloader.dataset.data_root={data_root}',
+         f'test_dataloader.dataset.data_root={data_root}'],
+        osp.join(work_dir, 'train_deeplab.log'))
+    out['deeplab_val_miou'] = round(
+        last_scalars(deeplab_dir, 'mIoU')['mIoU'], 2)
+    out['deeplab_val_miou_seconds'] = round(time.time() - t0, 1)
     return out
 
 
@@ -158,6 +243,12 @@ def main():
     moana = cam_stage(py, MOANA_CONFIG, 'moana', data_opt, work_dir)
     moana.pop('moana_seeds')
     summary.update(moana)
+    # 4-7. IR labels, IRNet, pseudo-masks and DeepLab from the plain CAMs
+    with open(osp.join(work_dir, 'cam_classifier', 'last_checkpoint')) as f:
+        classifier = f.read().strip()
+    summary.update(
+        irn_stage(py, data_root, work_dir, osp.join(work_dir, 'cams'),
+                  classifier))
 
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
