@@ -40,6 +40,8 @@ from .models.irn.ir_label import dense_crf_label
 from .models.irn.instance import find_centroids
 from .models.irn.instance import cluster_centroids
 from .models.irn.instance import instance_labels
+from .evaluation.functional.instance_masks import coco_mask_ap
+from .evaluation.functional.instance_masks import voc_instance_ap
 # --- BBAM ---
 from .models.bbam.mask import tv_norm
 from .models.bbam.mask import bbam_stride
@@ -68,6 +70,8 @@ from .models.refiners.rib import gndrp_logits
 from .models.refiners.rib import rib_loss
 from .models.refiners.rib import rib_target_stop
 from .models.refiners.rib import rib_explosion_stop
+from .models.refiners.rib import disjoint_image_indices
+from .models.refiners.rib import rib_poly_lr
 from .models.wood.functional import kmeans
 from .models.wood.functional import wood_class_centers
 from .models.wood.functional import ood_distance_threshold

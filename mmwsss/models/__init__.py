@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Models of mmwsss: classifiers, heads, necks and their building blocks."""
+from .backbones import *  # noqa: F401,F403
 from .bbam import BBAM, SeedGrowingMaskHead  # noqa: F401
 from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403

@@ -1,6 +1,12 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Classifiers of mmwsss."""
+from .advcam_classifier import AdvCAMClassifier
 from .cam_classifier import CAMClassifier
+from .rib_classifier import DisjointImageBatches, RIBClassifier
+from .transcam_classifier import TransCAMClassifier
 from .wsol_classifier import WSOLClassifier
 
-__all__ = ['CAMClassifier', 'WSOLClassifier']
+__all__ = [
+    'CAMClassifier', 'RIBClassifier', 'DisjointImageBatches',
+    'WSOLClassifier', 'AdvCAMClassifier', 'TransCAMClassifier'
+]

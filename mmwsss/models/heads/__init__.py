@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Heads of mmwsss."""
 from .cam_head import CAMHead
+from .gndrp_head import GNDRPCAMHead
 
-__all__ = ['CAMHead']
+__all__ = ['CAMHead', 'GNDRPCAMHead']

@@ -3,10 +3,13 @@
 
 Pieces of the per-image fine-tuning of ``obtain_RIB_CAM.py``: the global
 non-discriminative region pooling (GNDRP, ``misc/torchutils.py gndp2d``), the
-loss without the final sigmoid, and the two early stops of the loop.
+loss without the final sigmoid, the two early stops of the loop, the
+disjoint-image lookup and the poly learning rate. The loop itself is
+:class:`mmwsss.RIBClassifier`.
 """
 from typing import Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -144,3 +147,50 @@ def rib_explosion_stop(cam: torch.Tensor,
     maps = maps / (maps.amax((1, 2), keepdim=True) + 1e-5)
     covered = (maps > explode_th).any(0)
     return bool(covered.float().mean() > explode_ratio)
+
+
+def disjoint_image_indices(label_matrix: np.ndarray,
+                           keys: Union[Sequence[int], np.ndarray]
+                           ) -> np.ndarray:
+    """Indices of the images that share no class with ``keys``.
+
+    RIB fine-tunes on the target image together with images whose classes
+    are all absent from the target (the reference's ``p_disjoint = 1``). The
+    reference scans the label list in Python for every target image; with a
+    (N, C) label matrix built once this is one vectorised test.
+
+    Args:
+        label_matrix (np.ndarray): (N, C) boolean (or multi-hot) image-level
+            labels of the candidate images.
+        keys (Sequence[int] | np.ndarray): The target's class indices.
+
+    Returns:
+        np.ndarray: int64 indices of the rows with no label in ``keys``, in
+        increasing order.
+    """
+    label_matrix = np.asarray(label_matrix) > 0
+    keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+    shared = label_matrix[:, keys].any(axis=1)
+    return np.flatnonzero(~shared).astype(np.int64)
+
+
+def rib_poly_lr(base_lr: float,
+                step: int,
+                max_step: int,
+                power: float = 0.9) -> float:
+    """Learning rate of step ``step`` (0-based) of RIB's poly schedule.
+
+    The reference ``PolyOptimizer`` sets ``base_lr * (1 - step / max_step)
+    ** power`` before each step, with ``max_step`` = the number of RIB
+    iterations K (0 from ``max_step`` on).
+
+    Args:
+        base_lr (float): Initial learning rate of the parameter group.
+        step (int): Number of completed steps.
+        max_step (int): Total number of steps.
+        power (float): Poly power. Defaults to 0.9.
+
+    Returns:
+        float: The learning rate.
+    """
+    return base_lr * max(1 - step / max_step, 0.0)**power

@@ -1,0 +1,227 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Cost of mmwsss' AdvCAM against the official code's loop structure.
+
+One image (coco128 ``000000000136.jpg`` resized to ``--size``, 512x384 by
+default; random pixels if coco128 is absent), the IRN ResNet-50 CAM
+classifier of ``configs/_base_/models/cam_r50-os16.py`` (random weights, 20
+classes) and ``--classes`` target classes (those with the highest scores,
+so that their CAMs are not empty). The same adversarial climbing runs twice
+in one process:
+
+1. ``reference``: the structure of ``obtain_CAM_masking.py`` + ``gradCAM.py``:
+   scale after scale (0.5 first), class after class, per step one forward
+   of the image + flip pair with hooks on the Grad-CAM layer (the
+   classifier input), a first full backward of ``sum ReLU(CAM_c)`` for the
+   Grad-CAM weights and a second full backward of the objective for the
+   image gradient, including the last step whose result is never used. As
+   in the reference, the network's parameters require gradients (only the
+   stem is frozen: the reference removed IRN's stage-2 detach), so both
+   backwards also compute weight gradients;
+2. ``mmwsss``: :class:`mmwsss.AdvCAMClassifier` (``predict_cams``): the
+   Grad-CAM map in closed form (one forward + one backward per step), input
+   gradient only, frozen parameters, no backward at the last step; once
+   with all classes and both copies in one batch (the default, for GPUs)
+   and once one class per batch (``max_classes_per_batch=1``), which can be
+   faster on a CPU, where large batches only add memory traffic.
+
+Both produce the saved ``strided`` / ``high_res`` CAMs (max-normalised), so
+the maximum absolute difference of the maps is reported with the time
+ratio. Not a test::
+
+    python benchmarks/advcam.py [--adv-iter 3] [--classes 3] [--threads 1]
+    python benchmarks/advcam.py --adv-iter 27 --scales 1.0 0.5 1.5 2.0
+"""
+import argparse
+import logging
+import os.path as osp
+import time
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmpretrain.structures import DataSample
+from PIL import Image
+
+from mmwsss.functional import advcam_scale_schedule, merge_multiscale_cams
+from mmwsss.models.utils.cam import scaled_size
+from mmwsss.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MODEL_CFG = osp.join(ROOT, 'configs', '_base_', 'models', 'cam_r50-os16.py')
+IMAGE = osp.join(
+    osp.dirname(ROOT), 'shared', 'data', 'coco128', 'train2017',
+    '000000000136.jpg')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--size', type=int, nargs=2, default=(384, 512),
+                        metavar=('H', 'W'))
+    parser.add_argument('--classes', type=int, default=3)
+    parser.add_argument(
+        '--adv-iter',
+        type=int,
+        default=3,
+        help='adversarial steps T (the official default is 27)')
+    parser.add_argument('--scales', type=float, nargs='+', default=(1.0, ))
+    parser.add_argument('--depth', type=int, default=50)
+    parser.add_argument('--threads', type=int, default=1)
+    return parser.parse_args()
+
+
+def build_model(depth: int, adv_iter: int):
+    """The IRN CAM classifier with random weights, as AdvCAMClassifier."""
+    cfg = Config.fromfile(MODEL_CFG).model.to_dict()
+    cfg.update(type='mmwsss.AdvCAMClassifier', adv_iter=adv_iter)
+    cfg['backbone'].update(depth=depth, init_cfg=None, frozen_stages=0)
+    if depth < 50:
+        cfg['head']['in_channels'] = 512
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    # mmengine logs every parameter's initialisation at INFO
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    model.init_weights()
+    logger.setLevel(level)
+    return model.eval()
+
+
+def load_image(size) -> np.ndarray:
+    """(H, W, 3) uint8 RGB image of ``size``."""
+    if osp.isfile(IMAGE):
+        img = Image.open(IMAGE).convert('RGB')
+        return np.asarray(img.resize(size[::-1], Image.BICUBIC))
+    return np.random.default_rng(0).integers(
+        0, 256, (*size, 3), dtype=np.uint8)
+
+
+def make_inputs(model, img: np.ndarray, scales):
+    """Normalised (3, h_s, w_s) images, one per scale (PIL bicubic)."""
+    pil = Image.fromarray(img)
+    out = []
+    for scale in scales:
+        h, w = scaled_size(img.shape[:2], scale)
+        arr = np.asarray(pil.resize((w, h), Image.BICUBIC))
+        out.append(torch.from_numpy(arr.copy()).permute(2, 0, 1))
+    data = model.data_preprocessor(
+        dict(inputs=[out], data_samples=[DataSample().set_gt_label([0])]))
+    return data['inputs'][0]
+
+
+class GradCAMHooks:
+    """Forward/backward hooks on the backbone's last output (``stage4``)."""
+
+    def __init__(self, module: torch.nn.Module):
+        self.activation = self.gradient = None
+        self.handle = module.register_forward_hook(self._forward)
+
+    def _forward(self, module, inputs, outputs):
+        self.activation = outputs[-1]
+        if outputs[-1].requires_grad:
+            outputs[-1].register_hook(self._backward)
+
+    def remove(self):
+        self.handle.remove()
+
+    def _backward(self, grad):
+        self.gradient = grad
+
+
+def reference_loop(model, hooks: GradCAMHooks, inputs, scales, keys,
+                   image_size, adv_iter: int, ad_coeff: float = 7.0,
+                   step_size: float = 0.08, score_th: float = 0.5):
+    """The official loop structure (see the module docstring)."""
+    schedule = dict(zip(scales, advcam_scale_schedule(scales, adv_iter)))
+    order = sorted(range(len(scales)), key=lambda i: scales[i] != 0.5)
+    per_scale = [None] * len(scales)
+    with torch.enable_grad():
+        for index in order:
+            steps, multiplier = schedule[scales[index]]
+            image = inputs[index]
+            pair = torch.stack([image, image.flip(-1)])
+            maps = []
+            for c in keys:
+                x = pair.clone().requires_grad_(True)
+                accumulated, init = 0, None
+                for _ in range(steps):
+                    model.zero_grad()
+                    raw = model.head.forward_cams(model.extract_feat(x))
+                    # Grad-CAM: first backward, all the way down
+                    raw[:, c].relu().sum().backward(retain_graph=True)
+                    grad, act = hooks.gradient, hooks.activation
+                    weights = grad.sum((2, 3)) / ((grad > 0).sum() + 1e-12)
+                    cam = (act * weights[:, :, None, None]).sum(1).relu()
+                    regions = cam[0] + cam[1].flip(-1)
+                    if init is None:
+                        init = regions.detach()
+                    accumulated = accumulated + multiplier * regions.detach()
+                    y = raw.relu().mean((2, 3))
+                    logit_loss = -2 * y[:, c].sum() + y.sum()
+                    mask = (regions / regions.max() > score_th).float()
+                    l_ad = (mask * (regions - init).abs()).sum()
+                    objective = -logit_loss - ad_coeff * l_ad
+                    # second backward for the image gradient
+                    model.zero_grad()
+                    x.grad = None
+                    objective.backward()
+                    g = x.grad
+                    with torch.no_grad():
+                        x = torch.clamp(
+                            x + step_size * g / (g.abs().max() + 1e-12),
+                            min=x.min(), max=x.max())
+                    x.requires_grad_(True)
+                maps.append(accumulated)
+            maps = torch.stack(maps)
+            per_scale[index] = torch.stack([maps, torch.zeros_like(maps)])
+    model.zero_grad()
+    return merge_multiscale_cams(per_scale, image_size)
+
+
+def ours(model, inputs, scales, keys, image_size, max_classes_per_batch):
+    """mmwsss.AdvCAMClassifier on the same inputs."""
+    model.max_classes_per_batch = max_classes_per_batch
+    sample = DataSample().set_gt_label(keys)
+    sample.set_metainfo(dict(ori_shape=image_size, cam_scales=tuple(scales)))
+    with torch.no_grad():
+        out = model.predict_cams(inputs, sample)
+    return out.cam_strided, out.cam_high_res
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    init_default_scope('mmpretrain')
+    model = build_model(args.depth, args.adv_iter)
+    hooks = GradCAMHooks(model.backbone)
+    img = load_image(args.size)
+    inputs = make_inputs(model, img, args.scales)
+    image_size = tuple(img.shape[:2])
+    with torch.no_grad():
+        scores = model.raw_cams(inputs[0][None]).mean((2, 3))[0]
+    keys = scores.argsort(descending=True)[:args.classes].tolist()
+    print(f'image {image_size}, scales {tuple(args.scales)}, '
+          f'classes {keys}, adv_iter {args.adv_iter}, depth {args.depth}, '
+          f'threads {args.threads}')
+
+    start = time.perf_counter()
+    ref = reference_loop(model, hooks, inputs, args.scales, keys, image_size,
+                         args.adv_iter)
+    t_ref = time.perf_counter() - start
+    hooks.remove()
+    print(f'reference loop (per class, 2 full backwards): {t_ref:8.2f} s')
+    for chunk, name in ((None, 'all classes in one batch'),
+                        (1, 'one class per batch')):
+        start = time.perf_counter()
+        new = ours(model, inputs, args.scales, keys, image_size, chunk)
+        t_new = time.perf_counter() - start
+        diff = max((a - b).abs().max().item() for a, b in zip(ref, new))
+        print(f'mmwsss, {name:24s}:        {t_new:8.2f} s   '
+              f'speed-up {t_ref / t_new:.2f}x   '
+              f'max |difference| of the maps {diff:.2e}')
+
+
+if __name__ == '__main__':
+    main()

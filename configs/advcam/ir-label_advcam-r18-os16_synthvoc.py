@@ -1,0 +1,16 @@
+# SynthVOC IR labels from the AdvCAM CAMs of advcam_cam-r18w32-os16_synthvoc.py
+# with AdvCAM's thresholds: foreground > 0.35, background < 0.15, dense CRF.
+# Writes work_dirs/ir_labels/advcam_synthvoc/.
+#   python tools/test.py configs/advcam/ir-label_advcam-r18-os16_synthvoc.py \
+#       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
+_base_ = ['../irn/ir-label_cam-r18-os16_synthvoc.py']
+
+ir_label_dir = 'work_dirs/ir_labels/advcam_synthvoc'
+model = dict(
+    cam_dir='work_dirs/cams/advcam_synthvoc',
+    fg_threshold=0.35,
+    bg_threshold=0.15)
+test_evaluator = [
+    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
+    dict(type='mmwsss.IRLabelMetric'),
+]

@@ -1,0 +1,17 @@
+# IR labels of VOC 2012 train_aug from the AdvCAM CAMs of
+# advcam_cam-r50-os16_voc12aug.py with AdvCAM's thresholds (its run_sample.py):
+# confident foreground above 0.35, confident background below 0.15 (IRN: 0.30
+# / 0.05), dense CRF as IRN. Writes work_dirs/ir_labels/advcam_voc12aug/.
+#   python tools/test.py \
+#       configs/advcam/ir-label_advcam-r50-os16_voc12aug.py CAM_CKPT
+_base_ = ['../irn/ir-label_cam-r50-os16_voc12aug.py']
+
+ir_label_dir = 'work_dirs/ir_labels/advcam_voc12aug'
+model = dict(
+    cam_dir='work_dirs/cams/advcam_voc12aug',
+    fg_threshold=0.35,
+    bg_threshold=0.15)
+test_evaluator = [
+    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
+    dict(type='mmwsss.IRLabelMetric'),
+]

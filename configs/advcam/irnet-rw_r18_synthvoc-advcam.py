@@ -1,0 +1,15 @@
+# SynthVOC semantic pseudo-masks from the AdvCAM CAMs: CAM^1.5 before the
+# random walk (AdvCAM's make_sem_seg_labels.py), background score 0.25, the
+# IRNet of irnet_r18_1xb16-10e_synthvoc-128-advcam.py.
+#   python tools/test.py configs/advcam/irnet-rw_r18_synthvoc-advcam.py \
+#       work_dirs/irnet_r18_1xb16-10e_synthvoc-128-advcam/epoch_10.pth
+_base_ = ['../irn/irnet-rw_r18_synthvoc.py']
+
+model = dict(
+    cam_dir='work_dirs/cams/advcam_synthvoc', bg_threshold=0.25, cam_power=1.5)
+test_evaluator = [
+    dict(
+        type='mmwsss.PseudoMaskWriter',
+        output_dir='work_dirs/pseudo_masks/irn_advcam_synthvoc'),
+    dict(type='mmwsss.PseudoMaskMetric'),
+]

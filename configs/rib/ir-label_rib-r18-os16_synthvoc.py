@@ -1,0 +1,17 @@
+# SynthVOC IR labels from the RIB CAMs of
+# rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py with RIB's thresholds:
+# foreground > 0.35, background < 0.17, dense CRF. Writes
+# work_dirs/ir_labels/rib_synthvoc/.
+#   python tools/test.py configs/rib/ir-label_rib-r18-os16_synthvoc.py \
+#       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
+_base_ = ['../irn/ir-label_cam-r18-os16_synthvoc.py']
+
+ir_label_dir = 'work_dirs/ir_labels/rib_synthvoc'
+model = dict(
+    cam_dir='work_dirs/cams/rib_synthvoc',
+    fg_threshold=0.35,
+    bg_threshold=0.17)
+test_evaluator = [
+    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
+    dict(type='mmwsss.IRLabelMetric'),
+]

@@ -1,0 +1,17 @@
+# IR labels of VOC 2012 train_aug from the RIB CAMs of
+# rib-gndrp_r50-os16_k10-b20_voc12aug-512.py with RIB's thresholds (its
+# run_sample.py): confident foreground above 0.35, confident background below
+# 0.17 (IRN: 0.30 / 0.05), dense CRF as IRN. Writes
+# work_dirs/ir_labels/rib_voc12aug/.
+#   python tools/test.py configs/rib/ir-label_rib-r50-os16_voc12aug.py CAM_CKPT
+_base_ = ['../irn/ir-label_cam-r50-os16_voc12aug.py']
+
+ir_label_dir = 'work_dirs/ir_labels/rib_voc12aug'
+model = dict(
+    cam_dir='work_dirs/cams/rib_voc12aug',
+    fg_threshold=0.35,
+    bg_threshold=0.17)
+test_evaluator = [
+    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
+    dict(type='mmwsss.IRLabelMetric'),
+]

@@ -1,0 +1,15 @@
+# SynthVOC semantic pseudo-masks from the RIB CAMs: CAM^1.3 before the random
+# walk and background score 0.27 (RIB's run_sample.py), the IRNet of
+# irnet_r18_1xb16-10e_synthvoc-128-rib.py.
+#   python tools/test.py configs/rib/irnet-rw_r18_synthvoc-rib.py \
+#       work_dirs/irnet_r18_1xb16-10e_synthvoc-128-rib/epoch_10.pth
+_base_ = ['../irn/irnet-rw_r18_synthvoc.py']
+
+model = dict(
+    cam_dir='work_dirs/cams/rib_synthvoc', bg_threshold=0.27, cam_power=1.3)
+test_evaluator = [
+    dict(
+        type='mmwsss.PseudoMaskWriter',
+        output_dir='work_dirs/pseudo_masks/irn_rib_synthvoc'),
+    dict(type='mmwsss.PseudoMaskMetric'),
+]
