@@ -21,7 +21,8 @@ from mmengine.hooks import LoggerHook
 from mmengine.registry import HOOKS
 
 import mmwsss  # noqa: F401
-from mmwsss.utils.launch import add_common_args, build_runner, load_config
+from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
+                                 shutdown_distributed)
 
 # TTA models of the hosts that can be synthesised when a config has none.
 DEFAULT_TTA_MODELS = {
@@ -257,6 +258,7 @@ def main() -> None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
     runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

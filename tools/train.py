@@ -14,7 +14,8 @@ from mmengine.logging import print_log
 
 import mmwsss  # noqa: F401
 from mmwsss.utils import add_plain_checkpoint_hook
-from mmwsss.utils.launch import add_common_args, build_runner, load_config
+from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
+                                 shutdown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -119,6 +120,7 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(load_config(args), args)
     build_runner(cfg).train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

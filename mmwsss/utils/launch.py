@@ -95,3 +95,16 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def shutdown_distributed() -> None:
+    """Destroy the default process group, if any, before the tool exits.
+
+    A gloo process that exits with its group alive can abort in the C++
+    teardown ("terminate called without an active exception") after all
+    its work is done, which ``torch.distributed.run`` reports as a failed
+    job.
+    """
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
