@@ -213,7 +213,7 @@ def test_pseudo_masks_written_and_scored(setup, pseudo_masks):
     assert 0 < _metric(pseudo_masks, 'pseudo_mask/mIoU') <= 100
 
 
-def test_pseudo_masks_resumed_and_two_processes_equal_one(
+def test_pseudo_masks_killed_and_rerun_are_byte_identical(
         setup, irnet, pseudo_masks, repo_root):
     masks = setup['paths']['masks']
     names = sorted(setup['ids'])
@@ -234,14 +234,3 @@ def test_pseudo_masks_resumed_and_two_processes_equal_one(
         assert open(osp.join(masks, name + '.png'), 'rb').read() == \
             first[name], name
 
-    out = str(setup['tmp'] / 'masks_2proc')
-    _run(repo_root, [
-        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-        '--master_port', '29543', 'tools/test.py', setup['configs']['rw'],
-        irnet['ckpt'], '--work-dir',
-        str(setup['tmp'] / 'rw_run_2proc'), '--launcher', 'pytorch',
-        '--cfg-options', f'test_evaluator.0.output_dir={out}'
-    ])
-    for name in names:
-        assert open(osp.join(out, name + '.png'), 'rb').read() == \
-            first[name], name
