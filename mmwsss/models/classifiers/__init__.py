@@ -2,11 +2,13 @@
 """Classifiers of mmwsss."""
 from .advcam_classifier import AdvCAMClassifier
 from .cam_classifier import CAMClassifier
+from .gradcam_classifier import GradCAMClassifier
 from .rib_classifier import DisjointImageBatches, RIBClassifier
 from .transcam_classifier import TransCAMClassifier
 from .wsol_classifier import WSOLClassifier
 
 __all__ = [
     'CAMClassifier', 'RIBClassifier', 'DisjointImageBatches',
-    'WSOLClassifier', 'AdvCAMClassifier', 'TransCAMClassifier'
+    'WSOLClassifier', 'AdvCAMClassifier', 'TransCAMClassifier',
+    'GradCAMClassifier'
 ]

@@ -1,0 +1,463 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Grad-CAM family (the ``grad-cam`` package) for any mmpretrain classifier."""
+import contextlib
+import io
+import math
+import re
+from typing import Dict, List, Optional, Sequence, Type
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.structures import DataSample
+from pytorch_grad_cam import (EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM,
+                              ScoreCAM, XGradCAM)
+from pytorch_grad_cam.base_cam import BaseCAM
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+from mmwsss.registry import MODELS
+from ..utils.cam import merge_multiscale_cams
+from .advcam_classifier import _frozen
+
+#: Method names (lower case) of :class:`GradCAMClassifier` and
+#: ``tools/analysis/visualize_cam.py``.
+GRADCAM_METHODS: Dict[str, Type[BaseCAM]] = {
+    'gradcam': GradCAM,
+    'gradcampp': GradCAMPlusPlus,
+    'gradcam++': GradCAMPlusPlus,
+    'layercam': LayerCAM,
+    'xgradcam': XGradCAM,
+    'scorecam': ScoreCAM,
+    'eigencam': EigenCAM,
+}
+
+
+def gradcam_method(name: str) -> Type[BaseCAM]:
+    """The ``grad-cam`` class of a method name (case-insensitive)."""
+    try:
+        return GRADCAM_METHODS[name.lower()]
+    except KeyError:
+        raise ValueError(f'Unknown CAM method {name!r}; choose one of '
+                         f'{sorted(GRADCAM_METHODS)}') from None
+
+
+def resolve_module(model: nn.Module, path: str) -> nn.Module:
+    """The submodule of ``model`` at a dotted path.
+
+    Integer parts index containers and may be negative;
+    ``backbone.layers[-1].ln1`` (the syntax of mmpretrain's ``vis_cam.py``)
+    equals ``backbone.layers.-1.ln1``.
+
+    Args:
+        model (nn.Module): The root module.
+        path (str): E.g. ``'backbone.layer4'`` or ``'backbone.layers.11.ln1'``.
+
+    Returns:
+        nn.Module: The submodule.
+
+    Raises:
+        ValueError: If a part does not exist (the message lists the children
+            of the last module found).
+    """
+    parts = [p for p in re.sub(r'\[(-?\d+)\]', r'.\1', path).split('.') if p]
+    if not parts:
+        raise ValueError('Empty target layer path')
+    module, found = model, []
+    for part in parts:
+        children = dict(module.named_children())
+        if part in children:
+            module = children[part]
+        elif re.fullmatch(r'-?\d+', part) and isinstance(
+                module, (nn.ModuleList, nn.Sequential)) and \
+                -len(module) <= int(part) < len(module):
+            module = module[int(part)]
+        else:
+            where = '.'.join(found) or type(model).__name__
+            raise ValueError(
+                f'Target layer {path!r}: {where} has no submodule {part!r}; '
+                f'its children are {sorted(children)}')
+        found.append(part)
+    return module
+
+
+def default_target_layer(model: nn.Module) -> str:
+    """A sensible Grad-CAM target layer of an mmpretrain classifier.
+
+    - ViT-like backbones (``layers`` of transformer encoder layers with
+      ``ln1``: ``VisionTransformer``, ``DeiT`` ...): the first norm of the
+      last layer, ``backbone.layers.<L-1>.ln1`` (its output feeds the
+      attention that forms the class token, as in the ``grad-cam`` ViT
+      recipe);
+    - Swin (``stages`` of ``blocks``): ``backbone.stages.<S-1>.blocks.<B-1>
+      .norm1``;
+    - ResNet-like (``res_layers``): the last residual stage, e.g.
+      ``backbone.layer4``.
+
+    Args:
+        model (nn.Module): A classifier with a ``backbone``.
+
+    Returns:
+        str: The module path.
+
+    Raises:
+        ValueError: For other backbones (pass the layer explicitly).
+    """
+    backbone = getattr(model, 'backbone', None)
+    layers = getattr(backbone, 'layers', None)
+    if isinstance(layers, nn.ModuleList) and len(layers) and hasattr(
+            layers[-1], 'ln1'):
+        return f'backbone.layers.{len(layers) - 1}.ln1'
+    stages = getattr(backbone, 'stages', None)
+    if isinstance(stages, nn.ModuleList) and len(stages) and hasattr(
+            stages[-1], 'blocks') and hasattr(stages[-1].blocks[-1], 'norm1'):
+        return (f'backbone.stages.{len(stages) - 1}.blocks.'
+                f'{len(stages[-1].blocks) - 1}.norm1')
+    res_layers = getattr(backbone, 'res_layers', None)
+    if res_layers:
+        return f'backbone.{res_layers[-1]}'
+    raise ValueError(
+        f'No default Grad-CAM target layer for {type(backbone).__name__}; '
+        'give one, e.g. target_layer="backbone.<module path>"')
+
+
+class TokenGridReshape:
+    """``reshape_transform`` of ``grad-cam``: ViT tokens to a feature map.
+
+    A (B, L, C) token output loses its ``num_extra_tokens`` leading tokens
+    (class / distillation tokens) and becomes (B, C, h, w) on the patch grid
+    of the current input: the grid that the backbone's ``patch_embed``
+    returned in the last forward (mmpretrain's ``PatchEmbed`` gives
+    ``(tokens, (h, w))``), or a multiple-of-2 downsampling of it (Swin's
+    later stages, which pad odd sizes), whichever has the right number of
+    tokens; without ``patch_embed`` the grid must be square. (B, C, H, W)
+    outputs pass unchanged.
+
+    Call :meth:`release` to remove the hook on ``patch_embed``.
+
+    Args:
+        backbone (nn.Module): The backbone.
+        num_extra_tokens (int, optional): Leading non-patch tokens.
+            Defaults to None (the backbone's ``num_extra_tokens``, else 0).
+        vit_like (bool, optional): True requires token outputs, False
+            feature maps; None (default) accepts both.
+    """
+
+    def __init__(self,
+                 backbone: nn.Module,
+                 num_extra_tokens: Optional[int] = None,
+                 vit_like: Optional[bool] = None):
+        if num_extra_tokens is None:
+            num_extra_tokens = int(getattr(backbone, 'num_extra_tokens', 0))
+        self.num_extra_tokens = num_extra_tokens
+        self.vit_like = vit_like
+        self.grid = None
+        patch_embed = getattr(backbone, 'patch_embed', None)
+        self._handle = None if patch_embed is None else \
+            patch_embed.register_forward_hook(self._record_grid)
+
+    def _record_grid(self, module, args, output) -> None:
+        if isinstance(output, (tuple, list)) and len(output) == 2:
+            self.grid = tuple(int(s) for s in output[1])
+
+    def _grid_of(self, num_patches: int) -> tuple:
+        if self.grid is not None:
+            height, width = self.grid
+            for level in range(6):
+                factor = 2**level
+                grid = (math.ceil(height / factor), math.ceil(width / factor))
+                if grid[0] * grid[1] == num_patches:
+                    return grid
+        side = math.isqrt(num_patches)
+        if side * side == num_patches and self.grid is None:
+            return side, side
+        raise ValueError(
+            f'Cannot arrange {num_patches} tokens (after '
+            f'{self.num_extra_tokens} extra tokens) on the patch grid '
+            f'{self.grid}; check num_extra_tokens or the target layer')
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        if output.dim() == 4 and self.vit_like is not True:
+            return output
+        if output.dim() != 3 or self.vit_like is False:
+            raise ValueError(
+                f'Target layer output of shape {tuple(output.shape)}: '
+                'expected (B, C, H, W) feature maps' + (
+                    '' if self.vit_like is False else
+                    ' or (B, L, C) tokens (vit_like)'))
+        patches = output[:, self.num_extra_tokens:]
+        height, width = self._grid_of(patches.size(1))
+        return patches.reshape(
+            output.size(0), height, width, -1).permute(0, 3, 1, 2)
+
+    def release(self) -> None:
+        """Remove the hook on ``patch_embed``."""
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+
+class ClassifierLogits(nn.Module):
+    """An mmpretrain classifier as a plain ``images -> logits`` module.
+
+    ``grad-cam`` calls ``model(images)``; mmpretrain classifiers need
+    ``mode='tensor'`` for the head's logits (before sigmoid / softmax).
+    """
+
+    def __init__(self, classifier: nn.Module):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.classifier(inputs, mode='tensor')
+
+
+def build_gradcam(classifier: nn.Module,
+                  method: str,
+                  target_layers: Sequence[str],
+                  num_extra_tokens: Optional[int] = None,
+                  vit_like: Optional[bool] = None) -> BaseCAM:
+    """A ``grad-cam`` object of an mmpretrain classifier.
+
+    Release it with :func:`release_gradcam` (its hooks stay otherwise).
+
+    Args:
+        classifier (nn.Module): An mmpretrain ``ImageClassifier``.
+        method (str): A key of :data:`GRADCAM_METHODS`.
+        target_layers (Sequence[str]): Module paths (see
+            :func:`resolve_module`).
+        num_extra_tokens (int, optional): See :class:`TokenGridReshape`.
+        vit_like (bool, optional): See :class:`TokenGridReshape`.
+
+    Returns:
+        BaseCAM: The CAM object; ``cam.reshape_transform`` is a
+        :class:`TokenGridReshape`.
+    """
+    cam_type = gradcam_method(method)
+    layers = [resolve_module(classifier, path) for path in target_layers]
+    if not layers:
+        raise ValueError('At least one target layer is needed')
+    reshape = TokenGridReshape(classifier.backbone, num_extra_tokens,
+                               vit_like)
+    try:
+        # grad-cam sets eval mode on its model; restore the caller's mode.
+        training = classifier.training
+        cam = cam_type(
+            model=ClassifierLogits(classifier),
+            target_layers=layers,
+            reshape_transform=reshape)
+        classifier.train(training)
+    except BaseException:
+        reshape.release()
+        raise
+    return cam
+
+
+def release_gradcam(cam: BaseCAM) -> None:
+    """Remove every hook that :func:`build_gradcam` installed."""
+    cam.activations_and_grads.release()
+    cam.reshape_transform.release()
+
+
+def raw_gradcam_maps(cam: BaseCAM,
+                     inputs: torch.Tensor,
+                     classes: Sequence[int],
+                     eigen_smooth: bool = False) -> torch.Tensor:
+    """Unnormalised maps of a ``grad-cam`` method at the target layer.
+
+    What ``cam(inputs, targets)`` computes before its per-image min-max
+    scaling and resizing: the method's ``get_cam_image`` of the (first)
+    target layer's activations and of the gradients of each sample's class
+    logit (one forward and one backward for the whole batch; methods without
+    gradients skip the backward), then ReLU. The samples must not interact
+    (BatchNorm in eval mode).
+
+    Args:
+        cam (BaseCAM): From :func:`build_gradcam`.
+        inputs (Tensor): Normalised images (N, 3, H, W).
+        classes (Sequence[int]): The target class of each sample.
+        eigen_smooth (bool): Project onto the first principal component.
+            Defaults to False.
+
+    Returns:
+        Tensor: float32 maps (N, h, w) >= 0 on the target layer's grid.
+    """
+    if len(classes) != inputs.size(0):
+        raise ValueError(f'{len(classes)} classes for {inputs.size(0)} '
+                         'inputs')
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError('Grad-CAM needs autograd; run it under '
+                           'torch.no_grad(), not torch.inference_mode()')
+    targets = [ClassifierOutputTarget(int(c)) for c in classes]
+    with torch.enable_grad():
+        # The input requires gradients so that the target layer's output
+        # does even when the parameters are frozen.
+        inputs = inputs.detach().clone().requires_grad_(cam.uses_gradients)
+        outputs = cam.activations_and_grads(inputs)
+        grads = None
+        if cam.uses_gradients:
+            loss = sum(target(out) for target, out in zip(targets, outputs))
+            loss.backward()
+            grads = cam.activations_and_grads.gradients[0].numpy()
+        activations = cam.activations_and_grads.activations[0].numpy()
+        # ScoreCAM prints a progress bar per sample.
+        with contextlib.redirect_stderr(io.StringIO()):
+            maps = cam.get_cam_image(inputs.detach(),
+                                     cam.target_layers[0], targets,
+                                     activations, grads, eigen_smooth)
+    cam.activations_and_grads.clear()
+    return torch.from_numpy(np.maximum(np.asarray(maps, np.float32), 0))
+
+
+@MODELS.register_module()
+class GradCAMClassifier(ImageClassifier):
+    """Any mmpretrain :class:`ImageClassifier` with Grad-CAM-family CAMs.
+
+    Training and ordinary prediction are those of ``ImageClassifier`` and
+    the submodules keep its names (``backbone``, ``neck``, ``head``), so the
+    checkpoint of the classifier config loads unchanged: in a config, set
+    ``model.type='mmwsss.GradCAMClassifier'`` and the method options.
+
+    With multi-scale inputs (:class:`mmwsss.MultiScaleResize` and
+    :class:`mmwsss.CAMDataPreprocessor`, as for :class:`mmwsss.CAMClassifier`),
+    ``predict`` runs a method of the `grad-cam
+    <https://github.com/jacobgil/pytorch-grad-cam>`_ package (GradCAM,
+    GradCAM++, LayerCAM, XGradCAM, ScoreCAM, EigenCAM) for every
+    ground-truth class (or the ``topk`` predicted classes of an image without
+    labels), on the image and its horizontal flip at every scale, in one
+    batch per scale. The unnormalised maps (before ``grad-cam``'s per-image
+    min-max scaling, see :func:`raw_gradcam_maps`) take the place of the
+    raw CAMs in :func:`mmwsss.functional.merge_multiscale_cams`: ReLU, the
+    flip added back, the scales summed at stride 4 and at full resolution,
+    each class map divided by its max + 1e-5. The outputs are those of
+    :class:`mmwsss.CAMClassifier` (``cam_keys``, ``cam_strided``,
+    ``cam_high_res``, scores of the unflipped first scale), so
+    :class:`mmwsss.CAMWriter`, :class:`mmwsss.CAMSeedMetric` and the IRN
+    stages follow unchanged.
+
+    Notes: the maps are not rescaled per scale, so a scale weighs by its raw
+    magnitude (for Grad-CAM on a global-average-pooled head the gradient
+    weights carry a factor 1 / (h w), which lowers the larger scales
+    relative to CAM); EigenCAM does not depend on the class; ScoreCAM costs
+    one forward per channel of the target layer and sample.
+
+    Gradients are enabled inside the test loop's ``no_grad``; the
+    parameters are frozen meanwhile (only activation gradients are needed).
+
+    Args:
+        backbone (dict): Backbone config.
+        head (dict): Head config; ``head(feats)`` must return logits.
+        neck (dict, optional): Neck config. Defaults to None.
+        data_preprocessor (dict, optional): Defaults to
+            ``dict(type='mmwsss.CAMDataPreprocessor')``; an mmpretrain
+            ``ClsDataPreprocessor`` becomes one (same arguments).
+        method (str): ``'gradcam'``, ``'gradcampp'`` (or ``'gradcam++'``),
+            ``'layercam'``, ``'xgradcam'``, ``'scorecam'`` or ``'eigencam'``.
+            Defaults to ``'gradcam'``.
+        target_layer (str, optional): Module path of the target layer, e.g.
+            ``'backbone.layer4'`` or ``'backbone.layers.11.ln1'``. Defaults to
+            None (:func:`default_target_layer`).
+        num_extra_tokens (int, optional): Class/distillation tokens before
+            the patch tokens of a ViT-like target layer. Defaults to None
+            (the backbone's ``num_extra_tokens``, else 0).
+        eigen_smooth (bool): ``grad-cam``'s first-principal-component
+            smoothing. Defaults to False.
+        topk (int): Classes of an image without labels. Defaults to 1.
+        **kwargs: Other arguments of ``ImageClassifier``.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 neck: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 method: str = 'gradcam',
+                 target_layer: Optional[str] = None,
+                 num_extra_tokens: Optional[int] = None,
+                 eigen_smooth: bool = False,
+                 topk: int = 1,
+                 **kwargs):
+        data_preprocessor = dict(data_preprocessor or {})
+        if data_preprocessor.get('type', 'ClsDataPreprocessor') in (
+                'ClsDataPreprocessor', 'mmpretrain.ClsDataPreprocessor'):
+            data_preprocessor['type'] = 'mmwsss.CAMDataPreprocessor'
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            data_preprocessor=data_preprocessor,
+            **kwargs)
+        gradcam_method(method)
+        if topk < 1:
+            raise ValueError(f'topk must be >= 1, got {topk}')
+        self.method = method.lower()
+        self.target_layer = target_layer or default_target_layer(self)
+        resolve_module(self, self.target_layer)
+        self.num_extra_tokens = num_extra_tokens
+        self.eigen_smooth = eigen_smooth
+        self.topk = topk
+
+    def predict(self,
+                inputs,
+                data_samples: Optional[List[DataSample]] = None,
+                **kwargs) -> List[DataSample]:
+        """Predict scores, or Grad-CAM maps when the inputs are multi-scale.
+
+        Args:
+            inputs (Tensor | list[list[Tensor]]): A batch tensor, or per image
+                the list of its normalised (3, h_s, w_s) scales.
+            data_samples (list[DataSample], optional): For CAMs they need
+                ``ori_shape`` and may have ``gt_label``.
+
+        Returns:
+            list[DataSample]: Predictions.
+        """
+        if isinstance(inputs, torch.Tensor):
+            return super().predict(inputs, data_samples, **kwargs)
+        if data_samples is None:
+            raise ValueError('Grad-CAM inference needs data samples '
+                             '(ori_shape, and gt_label for the classes)')
+        cam = build_gradcam(self, self.method, [self.target_layer],
+                            self.num_extra_tokens)
+        try:
+            with _frozen(self):
+                return [
+                    self.predict_cams(cam, scales, sample)
+                    for scales, sample in zip(inputs, data_samples)
+                ]
+        finally:
+            release_gradcam(cam)
+
+    def predict_cams(self, cam: BaseCAM, scales: Sequence[torch.Tensor],
+                     sample: DataSample) -> DataSample:
+        """Multi-scale + flip Grad-CAM maps of one image.
+
+        Args:
+            cam (BaseCAM): From :func:`build_gradcam`.
+            scales (Sequence[Tensor]): The normalised (3, h_s, w_s) image at
+                every scale.
+            sample (DataSample): With ``ori_shape``, optionally ``gt_label``.
+
+        Returns:
+            DataSample: ``sample`` with ``cam_keys``, ``cam_strided``,
+            ``cam_high_res``, ``pred_score`` and ``pred_label``.
+        """
+        with torch.no_grad():
+            self.head.predict(self.extract_feat(scales[0][None]), [sample])
+        keys = sample.get('gt_label')
+        if keys is None or keys.numel() == 0:
+            keys = sample.pred_score.topk(
+                min(self.topk, sample.pred_score.numel())).indices
+        keys = keys.long().flatten().cpu()
+        classes = keys.tolist() * 2
+        raw_maps = []
+        for img in scales:
+            batch = torch.stack([img] * len(keys) + [img.flip(-1)] * len(keys))
+            maps = raw_gradcam_maps(cam, batch, classes, self.eigen_smooth)
+            raw_maps.append(maps.reshape(2, len(keys), *maps.shape[1:]))
+        strided, high_res = merge_multiscale_cams(raw_maps,
+                                                  tuple(sample.ori_shape))
+        sample.cam_keys = keys
+        sample.cam_strided = strided.cpu()
+        sample.cam_high_res = high_res.cpu()
+        return sample
