@@ -72,6 +72,11 @@ from .models.refiners.rib import rib_target_stop
 from .models.refiners.rib import rib_explosion_stop
 from .models.refiners.rib import disjoint_image_indices
 from .models.refiners.rib import rib_poly_lr
+from .models.refiners.ficklenet import expand_windows
+from .models.refiners.ficklenet import window_dropout_mask
+from .models.refiners.ficklenet import ficklenet_conv
+from .models.refiners.ficklenet import ficklenet_conv_naive
+from .models.refiners.ficklenet import aggregate_cam_draws
 from .models.wood.functional import kmeans
 from .models.wood.functional import wood_class_centers
 from .models.wood.functional import ood_distance_threshold

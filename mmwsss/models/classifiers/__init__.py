@@ -2,6 +2,7 @@
 """Classifiers of mmwsss."""
 from .advcam_classifier import AdvCAMClassifier
 from .cam_classifier import CAMClassifier
+from .ficklenet_classifier import FickleNetClassifier
 from .gradcam_classifier import GradCAMClassifier
 from .rib_classifier import DisjointImageBatches, RIBClassifier
 from .transcam_classifier import TransCAMClassifier
@@ -10,5 +11,5 @@ from .wsol_classifier import WSOLClassifier
 __all__ = [
     'CAMClassifier', 'RIBClassifier', 'DisjointImageBatches',
     'WSOLClassifier', 'AdvCAMClassifier', 'TransCAMClassifier',
-    'GradCAMClassifier'
+    'GradCAMClassifier', 'FickleNetClassifier'
 ]

@@ -1,0 +1,89 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""End to end: FickleNet CAMs with tools/test.py on a tiny SynthVOC, with 1
+and 2 processes (the masks are seeded per image)."""
+import importlib.util
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine import Config
+from mmengine.registry import init_default_scope
+
+from mmwsss.registry import MODELS
+
+pytestmark = pytest.mark.slow
+
+# the helpers of the plain CAM pipeline test (importlib import mode: load
+# the sibling module by path)
+_spec = importlib.util.spec_from_file_location(
+    '_cam_pipeline_helpers',
+    osp.join(osp.dirname(osp.abspath(__file__)), 'test_cam_pipeline.py'))
+cam_pipeline = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cam_pipeline)
+
+CONFIG = """
+_base_ = ['{repo}/configs/ficklenet/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112.py']
+data_root = '{data}'
+load_from = None
+model = dict(backbone=dict(base_channels=8),
+             head=dict(num_classes=3, in_channels=64),
+             data_preprocessor=dict(num_classes=3), num_draws=3,
+             draw_chunk=2)
+test_dataloader = dict(num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root,
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.MultiScaleResize', scales=(1.0, 0.5)),
+              dict(type='mmwsss.PackCAMInputs')]))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+"""
+
+
+@pytest.fixture(scope='module')
+def fickle_run(tiny_synthvoc, repo_root, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('ficklenet_pipeline')
+    cfg = str(tmp / 'tiny_ficklenet.py')
+    with open(cfg, 'w') as f:
+        f.write(CONFIG.format(repo=repo_root, data=tiny_synthvoc))
+    # a randomly initialised classifier stands in for a trained one (its
+    # off-centre taps are not zero, so the draws differ)
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(cfg).model)
+    model.init_weights()
+    ckpt = str(tmp / 'classifier.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    out = str(tmp / 'cams_1proc')
+    log = cam_pipeline._run(
+        repo_root, cam_pipeline._test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
+    return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log)
+
+
+def test_ficklenet_cams_written_and_scored(fickle_run):
+    cams = cam_pipeline._cams(fickle_run['cams'])
+    assert len(cams) == 8
+    for arrays in cams.values():
+        assert arrays['high_res'].shape[0] == arrays['keys'].shape[0] >= 1
+        assert arrays['high_res'].max() < 1 and arrays['strided'].min() >= 0
+    manifest = json.load(open(osp.join(fickle_run['cams'], 'manifest.json')))
+    assert manifest['written_this_run'] == 8 and manifest['failures'] == []
+    assert 'cam_seed/mIoU' in fickle_run['log']
+
+
+def test_two_processes_equal_one(fickle_run, repo_root):
+    out = str(fickle_run['tmp'] / 'cams_2proc')
+    cmd = [
+        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port', '29561'
+    ] + cam_pipeline._test_cmd(fickle_run['cfg'], fickle_run['ckpt'], out,
+                               str(fickle_run['tmp'] / 'test2'),
+                               ['--launcher', 'pytorch'])
+    cam_pipeline._run(repo_root, cmd)
+    one, two = cam_pipeline._cams(fickle_run['cams']), cam_pipeline._cams(out)
+    assert one.keys() == two.keys()
+    for name in one:
+        for key in one[name]:
+            np.testing.assert_allclose(
+                one[name][key], two[name][key], atol=1e-5, err_msg=name)
