@@ -2,6 +2,7 @@
 """Datasets and transforms of mmwsss."""
 from .box_pseudo_coco import *  # noqa: F401,F403
 from .ir_label_dataset import IRLabelDataset
+from .ood_dataset import OoDImageDataset
 from .pseudo_label_seg import LoadPseudoLabel, PseudoLabelSegDataset
 from .transforms import *  # noqa: F401,F403
 from .voc_wsss import VOC_CLASSES, VOC_PALETTE, VOCWSSSDataset
@@ -10,5 +11,6 @@ from .wsol import CUBWSOLDataset, ImageNetWSOLDataset, WSOLMetadataDataset
 __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset', 'IRLabelDataset',
     'PseudoLabelSegDataset', 'LoadPseudoLabel',
-    'CUBWSOLDataset', 'ImageNetWSOLDataset', 'WSOLMetadataDataset'
+    'CUBWSOLDataset', 'ImageNetWSOLDataset', 'WSOLMetadataDataset',
+    'OoDImageDataset'
 ]

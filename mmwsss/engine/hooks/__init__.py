@@ -2,5 +2,8 @@
 """mmwsss.engine.hooks."""
 from .logger_hook import DistSafeLoggerHook
 from .mean_shift_hook import DisplacementMeanShiftHook
+from .wood_hook import WOoDCentersHook
 
-__all__ = ['DisplacementMeanShiftHook', 'DistSafeLoggerHook']
+__all__ = [
+    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'WOoDCentersHook'
+]

@@ -3,7 +3,7 @@
 
 Everything is plain torch (the reference uses pykeops for the K-means).
 """
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -207,13 +207,15 @@ def wood_perturb_ood(
     return perturbed, grad
 
 
-def wood_ood_loss(ood_logits: torch.Tensor,
-                  batch_size: int = 16,
-                  excluded_class: Optional[int] = 4) -> torch.Tensor:
+def wood_ood_loss(
+        ood_logits: torch.Tensor,
+        batch_size: int = 16,
+        excluded_class: Optional[Union[int, Sequence[int]]] = 4
+) -> torch.Tensor:
     """Loss pushing every class score of the (perturbed) OoD images down.
 
     Per image, the multilabel soft margin loss against all-zero targets,
-    ``mean_c softplus(z_c)``; images whose arg-max class is
+    ``mean_c softplus(z_c)``; images whose arg-max class is (one of)
     ``excluded_class`` (4 = "bottle" in VOC, as in the reference) are left
     out. The sum is divided by ``batch_size``: the reference uses the
     in-distribution batch size (16), not the number of OoD images.
@@ -221,15 +223,19 @@ def wood_ood_loss(ood_logits: torch.Tensor,
     Args:
         ood_logits (torch.Tensor): (B, C) logits of the OoD images.
         batch_size (int): Divisor of the summed loss. Defaults to 16.
-        excluded_class (int, optional): Class whose top-scoring images are
-            ignored; None keeps every image. Defaults to 4.
+        excluded_class (int | Sequence[int], optional): Class(es) whose
+            top-scoring images are ignored; None or ``()`` keeps every
+            image. Defaults to 4.
 
     Returns:
         torch.Tensor: Scalar loss.
     """
     per_image = F.softplus(ood_logits).mean(dim=1)
     if excluded_class is not None:
-        keep = ood_logits.argmax(dim=1) != excluded_class
+        excluded = torch.as_tensor(
+            excluded_class, dtype=torch.long,
+            device=ood_logits.device).flatten()
+        keep = ~torch.isin(ood_logits.argmax(dim=1), excluded)
         per_image = per_image * keep.to(per_image.dtype)
     return per_image.sum() / batch_size
 
@@ -244,7 +250,7 @@ def wood_losses(cls_logits: torch.Tensor,
                 ood_coeff: float = 0.25,
                 topk_ratio: float = 0.2,
                 batch_size: Optional[int] = None,
-                excluded_class: Optional[int] = 4,
+                excluded_class: Optional[Union[int, Sequence[int]]] = 4,
                 per_image: bool = False) -> Dict[str, torch.Tensor]:
     """The weighted W-OoD training losses; their sum is the total loss.
 
@@ -266,8 +272,8 @@ def wood_losses(cls_logits: torch.Tensor,
             Defaults to 0.2.
         batch_size (int, optional): Divisor of ``L_ood``; None uses ``B``.
             Defaults to None.
-        excluded_class (int, optional): OoD images whose arg-max is this
-            class are ignored. Defaults to 4.
+        excluded_class (int | Sequence[int], optional): OoD images whose
+            arg-max is (one of) this class are ignored. Defaults to 4.
         per_image (bool): Per-image OoD distance threshold instead of the
             batch-pooled one. Defaults to False.
 
