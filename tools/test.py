@@ -258,7 +258,7 @@ def main() -> None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
     runner.test()
-    shutdown_distributed()
+    shutdown_distributed(runner)
 
 
 if __name__ == '__main__':

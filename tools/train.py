@@ -119,8 +119,9 @@ def main() -> None:
     """Entry point."""
     args = parse_args()
     cfg = merge_args(load_config(args), args)
-    build_runner(cfg).train()
-    shutdown_distributed()
+    runner = build_runner(cfg)
+    runner.train()
+    shutdown_distributed(runner)
 
 
 if __name__ == '__main__':

@@ -1,15 +1,25 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """What ``tools/train.py`` and ``tools/test.py`` share."""
 import argparse
+import gc
 import logging
 import os
 import os.path as osp
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+if torch.distributed.is_available():
+    # Its functions take the default process group as a default argument,
+    # bound at import: imported once a group exists (as DDP does lazily), it
+    # would keep that group, and gloo's threads, alive past
+    # destroy_process_group. Import it while no group exists.
+    import torch.distributed.nn.functional  # noqa: F401
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -97,14 +107,59 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def shutdown_distributed() -> None:
-    """Destroy the default process group, if any, before the tool exits.
+def live_gloo_threads() -> List[str]:
+    """Names of this process's gloo threads (empty where ``/proc`` is not
+    available).
 
-    A gloo process that exits with its group alive can abort in the C++
-    teardown ("terminate called without an active exception") after all
-    its work is done, which ``torch.distributed.run`` reports as a failed
-    job.
+    Returns:
+        list[str]: e.g. ``['gloo_tcp_loop', 'pt_gloo_runloop', ...]``.
     """
-    if torch.distributed.is_available() and \
-            torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    task_dir = '/proc/self/task'
+    if not osp.isdir(task_dir):
+        return []
+    names = []
+    for task in os.listdir(task_dir):
+        try:
+            with open(osp.join(task_dir, task, 'comm')) as f:
+                names.append(f.read().strip())
+        except OSError:  # the thread ended meanwhile
+            continue
+    return sorted(name for name in names if 'gloo' in name)
+
+
+def shutdown_distributed(runner: Optional[Runner] = None) -> None:
+    """Tear the process groups down before the tool's interpreter exits.
+
+    gloo releases each finished collective in one of its worker threads;
+    dropping the last reference to a tensor that has a Python object takes
+    the GIL. If that happens while the main thread finalises the
+    interpreter, Python ends the worker with ``pthread_exit`` inside a
+    ``noexcept`` destructor and the process aborts with "terminate called
+    without an active exception" (SIGABRT) after all its work is done -
+    randomly, more often on a loaded machine, and a failed job for
+    ``torch.distributed.run``. Destroying the group joins those workers
+    while the interpreter is still alive, but only once nothing else holds
+    the group: the runner's DDP wrapper (its reducer) does, so the wrapper
+    is dropped first.
+
+    Args:
+        runner (Runner, optional): The runner whose model wrapper is
+            dropped (its ``model`` becomes the wrapped module). Defaults to
+            None.
+    """
+    if not (torch.distributed.is_available()
+            and torch.distributed.is_initialized()):
+        return
+    # No rank closes its connections while a peer is still in a collective.
+    torch.distributed.barrier()
+    if runner is not None and is_model_wrapper(runner.model):
+        runner.model = runner.model.module
+    # Free the wrapper now, even if it sits in reference cycles.
+    gc.collect()
+    torch.distributed.destroy_process_group()
+    if torch.distributed.is_gloo_available() and live_gloo_threads():
+        print_log(
+            'gloo threads outlive destroy_process_group (something still '
+            'holds the process group); the process may abort at exit.',
+            logger='current',
+            level=logging.WARNING)

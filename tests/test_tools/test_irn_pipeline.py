@@ -234,3 +234,25 @@ def test_pseudo_masks_killed_and_rerun_are_byte_identical(
         assert open(osp.join(masks, name + '.png'), 'rb').read() == \
             first[name], name
 
+
+def test_pseudo_masks_two_processes_equal_one(setup, irnet, pseudo_masks,
+                                              repo_root):
+    # Each image is computed on its own (same float64 walk on any rank), so
+    # no label may differ, not even where scores tie. The job must also exit
+    # cleanly on every rank (tools/test.py tears gloo down before exit).
+    out = str(setup['tmp'] / 'masks_2proc')
+    log = _run(repo_root, [
+        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port', '29543', 'tools/test.py', setup['configs']['rw'],
+        irnet['ckpt'], '--work-dir',
+        str(setup['tmp'] / 'rw_run_2proc'), '--launcher', 'pytorch',
+        '--cfg-options', f'test_evaluator.0.output_dir={out}'
+    ])
+    assert 'terminate called' not in log
+    for name in sorted(setup['ids']):
+        one = read_label_map(
+            osp.join(setup['paths']['masks'], name + '.png'), 3)
+        two = read_label_map(osp.join(out, name + '.png'), 3)
+        np.testing.assert_array_equal(two, one, err_msg=name)
+    assert _metric(log, 'pseudo_mask/mIoU') == \
+        _metric(pseudo_masks, 'pseudo_mask/mIoU')
