@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-quick clean-demo
+.PHONY: install demo demo-box test test-quick clean-demo
 
 install:
 	@bash tools/install_env.sh $(VENV) $(PYTHON)
@@ -12,6 +12,10 @@ install:
 ## Whole pipeline on the bundled synthetic benchmark (SynthVOC).
 demo: install
 	$(PY) tools/demo.py --work-dir work_dirs/demo
+
+## Box-supervised branch on SynthVOC: Faster R-CNN -> BBAM -> Mask R-CNN.
+demo-box: install
+	$(PY) tools/demo.py --branch box --work-dir work_dirs/demo_box
 
 ## Full test suite (what CI runs).
 test: install
@@ -22,4 +26,4 @@ test-quick: install
 	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 clean-demo:
-	rm -rf work_dirs/demo data/synthvoc_demo
+	rm -rf work_dirs/demo work_dirs/demo_box data/synthvoc_demo

@@ -14,7 +14,8 @@ proposals, positives, iterations, loss and Adam steps):
    computed and accumulated);
 2. ``mmwsss, one object per batch``: :class:`mmwsss.BBAM` with
    ``max_objects_per_batch=1``: normalised image cached, no RPN, frozen
-   detector;
+   detector, torchvision's RoIAlign kernel (the reference: mmcv's, the same
+   single-threaded kernel design as the official code's);
 3. ``mmwsss, batched``: the same with all objects of the image in one batch.
 
 The weights are random, with a classifier bias that makes class 0 win
@@ -103,6 +104,10 @@ def reference_loop(model: BBAM, pipeline: Compose, img_path: str,
     detector = model.detector
     roi_head = detector.roi_head
     detector.requires_grad_(True)
+    # The reference's RoIAlign is the single-threaded Detectron kernel, as
+    # mmcv's; mmwsss.BBAM switches to torchvision's (same values).
+    for layer in roi_head.bbox_roi_extractor.roi_layers:
+        layer.use_torchvision = False
     maps = []
     for box, label in zip(boxes, labels):
         inputs, samples = make_input(model, pipeline, img_path)
@@ -163,6 +168,8 @@ def reference_loop(model: BBAM, pipeline: Compose, img_path: str,
         maps.append(mask.detach()[0])
     detector.requires_grad_(False)
     detector.zero_grad(set_to_none=True)
+    for layer in roi_head.bbox_roi_extractor.roi_layers:
+        layer.use_torchvision = True
     return maps
 
 

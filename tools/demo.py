@@ -1,10 +1,12 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """The whole mmwsss pipeline on the bundled synthetic benchmark (SynthVOC).
 
-Run by ``make demo``. Every stage goes through the standard tools
-(``tools/train.py``, ``tools/test.py``) exactly as a user would run them, and
-every number in ``<work-dir>/summary.json`` is measured in this run by the
-project's metrics against the generator's ground truth.
+Run by ``make demo`` (image-level labels: CAM, MoANA, IRNet, DeepLab) and
+``make demo-box`` (``--branch box``, box labels: Faster R-CNN, BBAM, Mask
+R-CNN). Every stage goes through the standard tools (``tools/train.py``,
+``tools/test.py``) exactly as a user would run them, and every number in
+``<work-dir>/summary.json`` is measured in this run by the project's metrics
+against the generator's ground truth.
 """
 import argparse
 import glob
@@ -25,6 +27,10 @@ IRNET_CONFIG = 'configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py'
 RW_CONFIG = 'configs/irn/irnet-rw_r18_synthvoc.py'
 DEEPLAB_CONFIG = ('configs/deeplabv2/'
                   'deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py')
+DETECTOR_CONFIG = 'configs/bbam/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py'
+BBAM_CONFIG = 'configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py'
+MASK_RCNN_CONFIG = (
+    'configs/bbam/mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py')
 
 
 def parse_args():
@@ -32,6 +38,11 @@ def parse_args():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthvoc')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--branch',
+        choices=['image', 'box'],
+        default='image',
+        help='image-level labels (make demo) or boxes (make demo-box)')
     return parser.parse_args()
 
 
@@ -183,6 +194,73 @@ def irn_stage(py, data_root, work_dir, cam_dir, classifier):
     return out
 
 
+def box_stage(py, data_root, work_dir):
+    """Faster R-CNN on the boxes -> BBAM pseudo-masks -> Mask R-CNN.
+
+    ``tools/train.py`` trains the detector on the train boxes, ``tools/
+    test.py`` runs BBAM on (the config's first 100) train images and scores
+    its pseudo-masks against the generator's masks next to the filled-box
+    baseline (``mmwsss.BoxPseudoMaskMetric``), and ``tools/train.py`` trains
+    Mask R-CNN, initialised from the detector, on the pseudo-masks,
+    evaluated by mmdet's CocoMetric (``segm``) on the val masks.
+    """
+    out = {}
+    ann_val = osp.join(data_root, 'annotations', 'instances_val.json')
+    eval_opt = [f'val_dataloader.dataset.data_root={data_root}',
+                f'test_dataloader.dataset.data_root={data_root}',
+                f'val_evaluator.ann_file={ann_val}',
+                f'test_evaluator.ann_file={ann_val}']
+    t0 = time.time()
+    detector_dir = osp.join(work_dir, 'faster_rcnn')
+    run([py, 'tools/train.py', DETECTOR_CONFIG, '--work-dir', detector_dir,
+         '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
+         *eval_opt],
+        osp.join(work_dir, 'train_faster_rcnn.log'))
+    out['detector_bbox_ap50'] = round(
+        100 * last_scalars(detector_dir, 'coco/bbox_mAP_50')[
+            'coco/bbox_mAP_50'], 2)
+    out['detector_train_seconds'] = round(time.time() - t0, 1)
+
+    t0 = time.time()
+    with open(osp.join(detector_dir, 'last_checkpoint')) as f:
+        detector = f.read().strip()
+    bbam_dir = osp.join(work_dir, 'bbam')
+    fg_json = osp.join(bbam_dir, 'instances_train_fg85.json')
+    ignore_json = osp.join(bbam_dir, 'instances_train_ignore20.json')
+    bbam_run = osp.join(work_dir, 'bbam_run')
+    run([py, 'tools/test.py', BBAM_CONFIG, detector, '--work-dir', bbam_run,
+         '--cfg-options', f'test_dataloader.dataset.data_root={data_root}',
+         f'test_evaluator.0.output_dir={bbam_dir}/maps',
+         f'test_evaluator.1.output_dir={bbam_dir}/masks',
+         f'test_evaluator.1.fg_ann_file={fg_json}',
+         f'test_evaluator.1.ignore_ann_file={ignore_json}',
+         f'test_evaluator.1.semantic_dir={bbam_dir}/semantic'],
+        osp.join(work_dir, 'bbam.log'))
+    scores = last_test_metrics(bbam_run, 'box_pseudo_mask/mIoU')
+    for key, name in (('mIoU', 'bbam_pseudo_miou'),
+                      ('box_mIoU', 'box_baseline_miou'),
+                      ('mask_AP', 'bbam_pseudo_mask_ap'),
+                      ('box_mask_AP', 'box_baseline_mask_ap'),
+                      ('mean_instance_IoU', 'bbam_mean_instance_iou')):
+        out[name] = round(scores[f'box_pseudo_mask/{key}'], 2)
+    out['bbam_seconds'] = round(time.time() - t0, 1)
+
+    t0 = time.time()
+    mask_rcnn_dir = osp.join(work_dir, 'mask_rcnn')
+    run([py, 'tools/train.py', MASK_RCNN_CONFIG, '--work-dir', mask_rcnn_dir,
+         '--cfg-options', f'train_dataloader.dataset.ann_file={fg_json}',
+         f'train_dataloader.dataset.ignore_ann_file={ignore_json}',
+         'train_dataloader.dataset.data_prefix.img='
+         f'{osp.join(data_root, "JPEGImages")}/', f'load_from={detector}',
+         *eval_opt],
+        osp.join(work_dir, 'train_mask_rcnn.log'))
+    record = last_scalars(mask_rcnn_dir, 'coco/segm_mAP_50')
+    out['maskrcnn_segm_ap50'] = round(100 * record['coco/segm_mAP_50'], 2)
+    out['maskrcnn_segm_ap'] = round(100 * record['coco/segm_mAP'], 2)
+    out['maskrcnn_train_seconds'] = round(time.time() - t0, 1)
+    return out
+
+
 def chance_seed_miou(data_root, cam_dir, seed=0):
     """Seed mIoU of uniformly random CAMs (same classes, same threshold
     sweep and metric): the chance level the real seeds are compared with."""
@@ -225,6 +303,10 @@ def main():
              data_root, '--seed', str(args.seed)],
             osp.join(work_dir, 'generate.log'))
     summary['generate_seconds'] = round(time.time() - t0, 1)
+    if args.branch == 'box':
+        summary.update(box_stage(py, data_root, work_dir))
+        report(summary, work_dir)
+        return
 
     # 1-2. CAM classifier (tools/train.py), then its CAMs through
     # tools/test.py (writer + seed metric in one run)
@@ -249,7 +331,11 @@ def main():
     summary.update(
         irn_stage(py, data_root, work_dir, osp.join(work_dir, 'cams'),
                   classifier))
+    report(summary, work_dir)
 
+
+def report(summary, work_dir):
+    """Write ``summary.json`` and print it as a table."""
     with open(osp.join(work_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
     print('\nmmwsss demo on SynthVOC (measured in this run)')

@@ -170,7 +170,7 @@ def test_without_ignore_the_transforms_are_mmdets(pair):
 
 MASK_RCNN_CONFIG = """
 _base_ = ['{repo}/configs/bbam/'
-          'mask-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320-bbam.py']
+          'mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py']
 classes = ('train', 'boat', 'aeroplane')
 metainfo = dict(classes=classes)
 model = dict(roi_head=dict(bbox_head=dict(num_classes=3),

@@ -178,7 +178,10 @@ class BBAMPseudoMaskWriter(BaseWriter):
     masks), same images, boxes, categories (the dataset's class names) and
     annotation ids and order, as :class:`mmwsss.BoxPseudoCocoDataset`
     expects. Image ids are the dataset's when they are integers (COCO),
-    else 1..N in file-name order (VOC).
+    else 1..N in file-name order (VOC). Objects that came from the
+    dataset's ignored instances (COCO crowd boxes, VOC difficult objects)
+    are written with ``iscrowd=1`` by default, so that mmdet ignores them
+    again when it trains on the jsons, as it did on the source annotations.
 
     The masks are also put into ``pred_instances`` (``masks``,
     ``ignore_masks``) for :class:`BoxPseudoMaskMetric`, which must come
@@ -195,6 +198,9 @@ class BBAMPseudoMaskWriter(BaseWriter):
             Defaults to 0.85.
         ignore_rank_fraction (float): Rank fraction of the ignore masks.
             Defaults to 0.2.
+        ignored_as_crowd (bool): Write objects from ignored instances with
+            ``iscrowd=1`` (False: as ordinary instances, as the reference's
+            VOC jsons hold difficult objects). Defaults to True.
         **kwargs: Arguments of :class:`BaseWriter`.
     """
 
@@ -208,6 +214,7 @@ class BBAMPseudoMaskWriter(BaseWriter):
                  semantic_dir: Optional[str] = None,
                  fg_rank_fraction: float = 0.85,
                  ignore_rank_fraction: float = 0.2,
+                 ignored_as_crowd: bool = True,
                  **kwargs):
         super().__init__(output_dir, **kwargs)
         self.fg_ann_file = fg_ann_file
@@ -215,6 +222,7 @@ class BBAMPseudoMaskWriter(BaseWriter):
         self.semantic_dir = semantic_dir
         self.fg_rank_fraction = fg_rank_fraction
         self.ignore_rank_fraction = ignore_rank_fraction
+        self.ignored_as_crowd = ignored_as_crowd
 
     def output_path(self, sample: Any) -> str:
         """``<output_dir>/<image stem>.masks.json``."""
@@ -376,7 +384,8 @@ class BBAMPseudoMaskWriter(BaseWriter):
                             segmentation=obj[key],
                             area=float(mask_utils.area(obj[key])),
                             bbox=obj['bbox'],
-                            iscrowd=0))
+                            iscrowd=int(self.ignored_as_crowd
+                                        and obj['from_ignored'])))
         for path, anns in ((self.fg_ann_file, fg_anns), (self.ignore_ann_file,
                                                          ignore_anns)):
             content = dict(

@@ -18,6 +18,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmcv.ops import RoIAlign
 from mmdet.models.roi_heads import StandardRoIHead
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
@@ -142,6 +143,11 @@ class BBAM(BaseModel):
             generator from the seed and its file name, so results do not
             depend on the order, the number of processes or a resume.
             None draws fresh randomness. Defaults to 0.
+        torchvision_roi_align (bool): Run the RoI head's mmcv ``RoIAlign``
+            layers (average pooling) through torchvision's kernel, which
+            gives the same values and gradients and is about twice as fast
+            on CPU, where RoIAlign's backward is most of the RoI head's cost
+            in the mask optimisation. Defaults to True.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -163,6 +169,7 @@ class BBAM(BaseModel):
                  min_box_size: float = 1.0,
                  explain_ignored: bool = True,
                  seed: Optional[int] = 0,
+                 torchvision_roi_align: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if num_proposals < 1:
@@ -190,6 +197,10 @@ class BBAM(BaseModel):
                 self.detector, detector_checkpoint, map_location='cpu')
         self.detector.requires_grad_(False)
         self.detector.eval()
+        if torchvision_roi_align:
+            for layer in self.detector.roi_head.bbox_roi_extractor.roi_layers:
+                if isinstance(layer, RoIAlign) and layer.pool_mode == 'avg':
+                    layer.use_torchvision = True
 
         self.num_proposals = num_proposals
         self.jitter_ratio = jitter_ratio

@@ -197,6 +197,28 @@ def test_pseudo_masks_jsons_and_semantic_labels(tmp_path, image_file):
     assert all('ignore_mask' in i for i in paired[0]['instances'])
 
 
+@pytest.mark.parametrize('as_crowd', [True, False])
+def test_objects_from_ignored_instances_stay_ignored(tmp_path, image_file,
+                                                     as_crowd):
+    writer = _mask_writer(tmp_path, ignored_as_crowd=as_crowd)
+    sample = _sample(image_file, img_id=1)
+    sample['pred_instances']['from_ignored'] = torch.tensor([False, True])
+    writer.process(None, [sample])
+    writer.compute_metrics(writer.results)
+    for name in ('fg.json', 'ignore.json'):
+        with open(tmp_path / name) as f:
+            flags = [a['iscrowd'] for a in json.load(f)['annotations']]
+        assert flags == [0, int(as_crowd)]
+    dataset = CocoDataset(
+        ann_file=str(tmp_path / 'fg.json'),
+        metainfo=dict(classes=CLASSES),
+        data_prefix=dict(img=osp.dirname(image_file)),
+        test_mode=True,
+        pipeline=[])
+    assert [i['ignore_flag'] for i in dataset[0]['instances']
+            ] == [0, int(as_crowd)]
+
+
 def test_missing_bbam_takes_the_box_path(tmp_path, image_file):
     writer = _mask_writer(tmp_path)
     sample = _sample(image_file, num_positives=(0, 5))
@@ -289,7 +311,7 @@ def test_metric_errors(tmp_path, image_file):
 
 
 BBAM_CONFIG = """
-_base_ = ['{repo}/configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-320.py']
+_base_ = ['{repo}/configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py']
 classes = ('train', 'boat', 'aeroplane')
 model = dict(
     num_proposals=100, num_iters=1,
@@ -311,7 +333,7 @@ test_evaluator = [
 def _detector_checkpoint(repo: str, path: str) -> None:
     cfg = Config.fromfile(
         osp.join(repo, 'configs', 'bbam',
-                 'faster-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320.py'))
+                 'faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py'))
     cfg.model.roi_head.bbox_head.num_classes = 3
     init_default_scope('mmdet')
     torch.manual_seed(0)

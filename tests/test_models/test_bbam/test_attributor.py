@@ -133,6 +133,20 @@ def test_batched_masks_follow_the_one_at_a_time_loop():
     assert any(((m > 0) & (m < 1)).any() for m in batched.bbams)
 
 
+def test_torchvision_roi_align_gives_the_mmcv_maps():
+    maps = []
+    for torchvision_roi_align in (True, False):
+        model = tiny_bbam(torchvision_roi_align=torchvision_roi_align)
+        fit_classifier(model, _image(), BOXES, LABELS)
+        model.double()
+        layers = model.detector.roi_head.bbox_roi_extractor.roi_layers
+        assert all(layer.use_torchvision == torchvision_roi_align
+                   for layer in layers)
+        maps.append(_explain(model, BOXES, LABELS).bbams)
+    for a, b in zip(*maps):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-9)
+
+
 def test_outputs_strides_grids_and_frozen_detector(model):
     result = _explain(model, BOXES, LABELS)
     for k, box in enumerate(BOXES):

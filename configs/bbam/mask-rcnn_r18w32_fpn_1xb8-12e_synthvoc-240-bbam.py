@@ -1,10 +1,14 @@
 # CPU-sized Mask R-CNN trained on the BBAM pseudo-masks of SynthVOC
-# (./bbam_faster-rcnn_r18w32_fpn_synthvoc-320.py): foreground masks paired
+# (./bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py): foreground masks paired
 # with ignore masks, seed-growing mask loss (mmwsss.SeedGrowingMaskHead).
-# Same half-width ResNet-18 from scratch, scale and schedule as the detector;
-# evaluated on the real masks of the validation split.
+# Same half-width ResNet-18, scale and schedule as the detector, initialised
+# from the stage-1 Faster R-CNN (trained on boxes only, so no mask information
+# enters; the paper starts from ImageNet weights, which are not available
+# offline, and from scratch 12 epochs of 100 pseudo-labelled images are too
+# few: segm AP50 35.2 vs 52.6 bbox AP50 in one run); evaluated on the real
+# masks of the validation split.
 #   python tools/train.py \
-#       configs/bbam/mask-rcnn_r18w32_fpn_1xb8-24e_synthvoc-320-bbam.py
+#       configs/bbam/mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/default_runtime.py'
@@ -15,7 +19,7 @@ data_root = 'data/synthvoc/'
 bbam_dir = 'work_dirs/bbam/synthvoc'
 classes = ('train', 'boat', 'aeroplane', 'cow', 'camel', 'sofa')
 metainfo = dict(classes=classes)
-image_scale = (480, 320)
+image_scale = (240, 160)
 
 model = dict(
     backbone=dict(
@@ -99,7 +103,7 @@ val_evaluator = dict(
     metric=['bbox', 'segm'])
 test_evaluator = val_evaluator
 
-max_epochs = 24
+max_epochs = 12
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=12)
 val_cfg = dict(type='ValLoop')
@@ -111,7 +115,7 @@ param_scheduler = [
         begin=0,
         end=max_epochs,
         by_epoch=True,
-        milestones=[18, 22],
+        milestones=[9, 11],
         gamma=0.1)
 ]
 optim_wrapper = dict(
@@ -121,3 +125,5 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1))
 randomness = dict(seed=0)
+load_from = ('work_dirs/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240/'
+             'epoch_12.pth')
