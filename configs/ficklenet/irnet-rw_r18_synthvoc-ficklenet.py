@@ -1,0 +1,15 @@
+# SynthVOC semantic pseudo-masks from the FickleNet CAMs with the IRNet of
+# irnet_r18_1xb16-10e_synthvoc-128-ficklenet.py; IRN's CAM^1 and the SynthVOC
+# random-walk settings of configs/irn/irnet-rw_r18_synthvoc.py (background
+# 0.05) unchanged.
+#   python tools/test.py configs/ficklenet/irnet-rw_r18_synthvoc-ficklenet.py \
+#       work_dirs/irnet_r18_1xb16-10e_synthvoc-128-ficklenet/epoch_10.pth
+_base_ = ['../irn/irnet-rw_r18_synthvoc.py']
+
+model = dict(cam_dir='work_dirs/cams/ficklenet_synthvoc')
+test_evaluator = [
+    dict(
+        type='mmwsss.PseudoMaskWriter',
+        output_dir='work_dirs/pseudo_masks/irn_ficklenet_synthvoc'),
+    dict(type='mmwsss.PseudoMaskMetric'),
+]
