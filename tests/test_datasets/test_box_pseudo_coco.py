@@ -187,6 +187,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file='{data}/annotations/instances_val.json')
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=1, val_interval=1)
+load_from = None  # the config starts from a stage-1 detector, absent here
 """
 
 
