@@ -91,7 +91,7 @@ class WOoDCentersHook(Hook):
         for batch in loader:
             data = model.data_preprocessor(batch, False)
             features = model.pooled_features(data['inputs'])
-            labels = model.head._targets(data['data_samples'],
+            labels = model.head.targets(data['data_samples'],
                                          features.device).to(features.dtype)
             labels = (labels > 0).to(features.dtype)
             sums += labels.t() @ features

@@ -1,7 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """CAM classifier whose CAM inference is AdvCAM's adversarial climbing."""
-from contextlib import contextmanager
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -9,24 +8,8 @@ from mmpretrain.structures import DataSample
 
 from mmwsss.registry import MODELS
 from ..refiners.advcam import advcam_multiscale_cams
+from ..utils import frozen_parameters
 from .cam_classifier import CAMClassifier
-
-
-@contextmanager
-def _frozen(module: nn.Module) -> Iterator[None]:
-    """Parameters not requiring gradients inside the block, then restored.
-
-    Only the input gradient is needed; frozen parameters keep autograd from
-    recording (and keeping alive) what their gradients would need.
-    """
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for param, _ in flags:
-        param.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for param, flag in flags:
-            param.requires_grad_(flag)
 
 
 @MODELS.register_module()
@@ -168,7 +151,7 @@ class AdvCAMClassifier(CAMClassifier):
         weight = self.head.classifier.weight if self.one_backward else None
         chunk = self.max_classes_per_batch or keys.numel()
         strided, high_res = [], []
-        with _frozen(self):
+        with frozen_parameters(self):
             for chunk_keys in keys.split(chunk):
                 chunk_strided, chunk_high_res = advcam_multiscale_cams(
                     self._raw_cams_and_features,

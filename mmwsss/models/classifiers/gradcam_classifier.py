@@ -17,8 +17,8 @@ from pytorch_grad_cam.base_cam import BaseCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from mmwsss.registry import MODELS
+from ..utils import frozen_parameters
 from ..utils.cam import merge_multiscale_cams
-from .advcam_classifier import _frozen
 
 #: Method names (lower case) of :class:`GradCAMClassifier` and
 #: ``tools/analysis/visualize_cam.py``.
@@ -420,7 +420,7 @@ class GradCAMClassifier(ImageClassifier):
         cam = build_gradcam(self, self.method, [self.target_layer],
                             self.num_extra_tokens)
         try:
-            with _frozen(self):
+            with frozen_parameters(self):
                 return [
                     self.predict_cams(cam, scales, sample)
                     for scales, sample in zip(inputs, data_samples)

@@ -194,7 +194,7 @@ class WOoDClassifier(CAMClassifier):
                 'W-OoD checkpoint)')
         feats = self.extract_feat(inputs)
         losses = self.head.loss(feats, data_samples)
-        targets = self.head._targets(data_samples, inputs.device)
+        targets = self.head.targets(data_samples, inputs.device)
         features = feats[-1].mean(dim=(2, 3))
         losses['loss_distance'] = self.distance_lambda * wood_distance_loss(
             features, targets, self.wood_class_centers,

@@ -61,8 +61,10 @@ class CAMHead(BaseModule):
         pooled = feats[-1].mean(dim=(2, 3), keepdim=True)
         return self.classifier(pooled).flatten(1)
 
-    def _targets(self, data_samples: List[DataSample],
-                 device: torch.device) -> torch.Tensor:
+    def targets(self, data_samples: List[DataSample],
+                device: torch.device) -> torch.Tensor:
+        """The loss targets of ``data_samples``: (N, C) multi-hot scores
+        (multi-label) or (N,) class indices."""
         if self.multi_label:
             if 'gt_score' in data_samples[0]:
                 return torch.stack([s.gt_score for s in data_samples]).to(
@@ -87,7 +89,7 @@ class CAMHead(BaseModule):
             dict[str, Tensor]: ``loss``.
         """
         logits = self(feats)
-        target = self._targets(data_samples, logits.device)
+        target = self.targets(data_samples, logits.device)
         return dict(loss=self.loss_module(logits, target))
 
     def scores(self, logits: torch.Tensor) -> torch.Tensor:

@@ -59,7 +59,7 @@ class GNDRPCAMHead(CAMHead):
             dict[str, Tensor]: ``loss``.
         """
         device = feats[-1].device
-        target = self._targets(data_samples, device)
+        target = self.targets(data_samples, device)
         labels = target
         if not self.multi_label:
             labels = F.one_hot(target.long().flatten(), self.num_classes)
