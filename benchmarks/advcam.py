@@ -19,10 +19,11 @@ in one process:
    backwards also compute weight gradients;
 2. ``mmwsss``: :class:`mmwsss.AdvCAMClassifier` (``predict_cams``): the
    Grad-CAM map in closed form (one forward + one backward per step), input
-   gradient only, frozen parameters, no backward at the last step; once
-   with all classes and both copies in one batch (the default, for GPUs)
-   and once one class per batch (``max_classes_per_batch=1``), which can be
-   faster on a CPU, where large batches only add memory traffic.
+   gradient only, frozen parameters, one forward of step 0 shared by all
+   classes, no backward at the last step; once with all classes and both
+   copies in one batch from step 1 on (the default on a GPU) and once one
+   class per batch (``max_classes_per_batch=1``, the default on a CPU,
+   where large batches only add memory traffic).
 
 Both produce the saved ``strided`` / ``high_res`` CAMs (max-normalised), so
 the maximum absolute difference of the maps is reported with the time
@@ -212,7 +213,7 @@ def main():
     t_ref = time.perf_counter() - start
     hooks.remove()
     print(f'reference loop (per class, 2 full backwards): {t_ref:8.2f} s')
-    for chunk, name in ((None, 'all classes in one batch'),
+    for chunk, name in ((len(keys), 'all classes in one batch'),
                         (1, 'one class per batch')):
         start = time.perf_counter()
         new = ours(model, inputs, args.scales, keys, image_size, chunk)

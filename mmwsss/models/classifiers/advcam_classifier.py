@@ -30,9 +30,10 @@ class AdvCAMClassifier(CAMClassifier):
     the classes ``cam_keys``, the output of :class:`CAMClassifier`, so the
     same :class:`mmwsss.CAMWriter` files, seed metric and IRN stages follow.
 
-    All classes of an image and both flip copies run as one batch (or
-    chunks of ``max_classes_per_batch`` classes; the result does not depend
-    on the chunking). Gradients are enabled inside the test loop's
+    The first step runs the image + flip pair once for all classes; later
+    steps batch the classes and both copies (in chunks of
+    ``max_classes_per_batch`` classes; the result does not depend on the
+    chunking). Gradients are enabled inside the test loop's
     ``no_grad`` and only the input gradient is computed; the parameters
     are frozen during the climb and restored afterwards. The network must
     treat samples independently (BatchNorm in eval mode, as in the test
@@ -66,10 +67,12 @@ class AdvCAMClassifier(CAMClassifier):
         compensate_half_scale (bool): Weight the scale-0.5 maps x2 only
             (the evident intent) instead of the reference's x2 everywhere.
             Defaults to False.
-        max_classes_per_batch (int, optional): Split the classes of an image
-            into chunks of at most this many (each a batch of twice as many
-            samples) to bound memory at large scales. Defaults to None
-            (all classes at once).
+        max_classes_per_batch (int, optional): From the second step on,
+            climb the classes of an image in chunks of at most this many
+            (each a batch of twice as many samples), e.g. to bound memory at
+            large scales. Defaults to None: all classes at once on a GPU,
+            one class at a time on a CPU, where larger batches only add
+            memory traffic (``benchmarks/advcam.py``).
         **kwargs: Other arguments of :class:`CAMClassifier`.
     """
 
@@ -118,6 +121,12 @@ class AdvCAMClassifier(CAMClassifier):
         feats = self.extract_feat(inputs)
         return self.head.forward_cams(feats), feats[-1]
 
+    def _classes_per_batch(self, inputs: torch.Tensor) -> Optional[int]:
+        """``max_classes_per_batch``, or its device-dependent default."""
+        if self.max_classes_per_batch is None and inputs.device.type == 'cpu':
+            return 1
+        return self.max_classes_per_batch
+
     def predict_cams(self, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:
         """AdvCAM multi-scale + flip CAMs of one image.
@@ -149,28 +158,24 @@ class AdvCAMClassifier(CAMClassifier):
                                'torch.no_grad(), not torch.inference_mode()')
         pairs = [torch.stack([img, img.flip(-1)]).detach() for img in scales]
         weight = self.head.classifier.weight if self.one_backward else None
-        chunk = self.max_classes_per_batch or keys.numel()
-        strided, high_res = [], []
         with frozen_parameters(self):
-            for chunk_keys in keys.split(chunk):
-                chunk_strided, chunk_high_res = advcam_multiscale_cams(
-                    self._raw_cams_and_features,
-                    pairs,
-                    cam_scales,
-                    tuple(sample.ori_shape),
-                    chunk_keys,
-                    adv_iter=self.adv_iter,
-                    ad_coeff=self.ad_coeff,
-                    step_size=self.step_size,
-                    score_th=self.score_th,
-                    classifier_weight=weight,
-                    compensate_half_scale=self.compensate_half_scale)
-                strided.append(chunk_strided)
-                high_res.append(chunk_high_res)
+            strided, high_res = advcam_multiscale_cams(
+                self._raw_cams_and_features,
+                pairs,
+                cam_scales,
+                tuple(sample.ori_shape),
+                keys,
+                adv_iter=self.adv_iter,
+                ad_coeff=self.ad_coeff,
+                step_size=self.step_size,
+                score_th=self.score_th,
+                classifier_weight=weight,
+                compensate_half_scale=self.compensate_half_scale,
+                max_classes_per_batch=self._classes_per_batch(pairs[0]))
         with torch.no_grad():
             logits = self.raw_cams(scales[0][None]).mean(dim=(2, 3))
         self.head.fill_prediction(sample, self.head.scores(logits)[0])
         sample.cam_keys = keys.cpu()
-        sample.cam_strided = torch.cat(strided).cpu()
-        sample.cam_high_res = torch.cat(high_res).cpu()
+        sample.cam_strided = strided.cpu()
+        sample.cam_high_res = high_res.cpu()
         return sample

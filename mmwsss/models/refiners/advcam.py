@@ -42,7 +42,11 @@ Speed-ups over the reference (same numbers up to float rounding):
 * Only the input gradient is computed (``torch.autograd.grad``), so no
   parameter ``.grad`` is accumulated, and the last step's unused backward is
   skipped.
+* Every class starts from the same ``x_0``, so step 0 runs one forward of
+  the pair for all classes and one backward per class through it (the
+  reference repeats that forward for every class).
 """
+from functools import partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -142,6 +146,12 @@ def advcam_analytic_regions(raw_maps: torch.Tensor,
     return _merge_flip(scale[:, :, None, None] * target_maps.relu())
 
 
+def _analytic_regions(raw_maps: torch.Tensor, features, targets: torch.Tensor,
+                      classifier_weight: torch.Tensor) -> torch.Tensor:
+    """:func:`advcam_analytic_regions` with the signature of the hooked one."""
+    return advcam_analytic_regions(raw_maps, targets, classifier_weight)
+
+
 def advcam_objective(raw_maps: torch.Tensor,
                      regions: torch.Tensor,
                      init_regions: torch.Tensor,
@@ -219,6 +229,56 @@ def adversarial_climb_step(x: torch.Tensor,
     return stepped.reshape(x.shape)
 
 
+def _climbing_step(cam_fn: CamFn, x: torch.Tensor, targets: torch.Tensor,
+                   init_regions: Optional[torch.Tensor], region_fn: Callable,
+                   backward: bool, shared: bool, ad_coeff: float,
+                   step_size: float, score_th: float):
+    """One step for K groups: ``(regions, x_next, trace record)``.
+
+    ``shared``: ``x`` is the single pair all groups start from; it is run
+    once and each group's gradient is taken separately through it. Without
+    ``backward`` only the maps are computed (``x_next`` and the record are
+    None).
+    """
+    num_groups = targets.numel()
+    x = x.detach().requires_grad_(True)
+    out = cam_fn(x)
+    raw_maps, features = out if isinstance(out, tuple) else (out, None)
+    if region_fn is advcam_gradcam_regions and features is None:
+        raise ValueError('cam_fn must return (raw_maps, features) when '
+                         'classifier_weight is None')
+    if shared:
+        regions = torch.cat([
+            region_fn(raw_maps, features, target[None]) for target in targets
+        ])
+        raw_maps = raw_maps.repeat(num_groups, 1, 1, 1)
+    else:
+        regions = region_fn(raw_maps, features, targets)
+    if init_regions is None:
+        init_regions = regions
+    if not backward:
+        return regions.detach(), None, None
+    terms = advcam_objective(raw_maps, regions, init_regions, targets,
+                             ad_coeff, score_th)
+    if shared:
+        grad = torch.cat([
+            torch.autograd.grad(loss, x, retain_graph=g < num_groups - 1)[0]
+            for g, loss in enumerate(terms['loss'])
+        ])
+        x = x.detach().repeat(num_groups, 1, 1, 1)
+    else:
+        grad = torch.autograd.grad(terms['loss'].sum(), x)[0]
+    x_next = adversarial_climb_step(x, grad, step_size, num_groups)
+    record = dict(
+        raw_maps=raw_maps.detach(),
+        regions=regions.detach(),
+        grad=grad,
+        x_next=x_next,
+        **{k: v.detach()
+           for k, v in terms.items()})
+    return regions.detach(), x_next, record
+
+
 def adversarial_climbing(
     cam_fn: CamFn,
     images: torch.Tensor,
@@ -228,15 +288,17 @@ def adversarial_climbing(
     step_size: float = 0.08,
     score_th: float = 0.5,
     classifier_weight: Optional[torch.Tensor] = None,
+    max_classes_per_batch: Optional[int] = None,
     return_trace: bool = False,
 ) -> Union[torch.Tensor, Tuple[torch.Tensor, List[Dict[str, torch.Tensor]]]]:
     """AdvCAM maps of one image pair at one scale, all target classes batched.
 
-    Every class restarts from ``images``; the K classes and the two copies
-    form one batch of 2K samples (sample ``2g + b`` = copy ``b`` of class
-    ``targets[g]``), so ``cam_fn`` must treat samples independently (no
-    batch statistics). Runs under ``torch.enable_grad()``; only the input
-    gradient is computed.
+    Every class starts from ``images``, so step 0 runs the pair once for all
+    K classes. From step 1 the classes and the two copies form batches of
+    ``2 * max_classes_per_batch`` samples (sample ``2g + b`` = copy ``b`` of
+    class ``targets[g]``), so ``cam_fn`` must treat samples independently
+    (no batch statistics). The result does not depend on the batching. Runs
+    under ``torch.enable_grad()``; only the input gradient is computed.
 
     Args:
         cam_fn (Callable): Maps a (N, 3, h, w) batch to its (N, C, h', w') raw
@@ -259,6 +321,8 @@ def adversarial_climbing(
             (:func:`advcam_analytic_regions`, one backward per step);
             otherwise the reference Grad-CAM
             (:func:`advcam_gradcam_regions`). Defaults to None.
+        max_classes_per_batch (int, optional): Classes per batch from step 1
+            on. Defaults to None (all K).
         return_trace (bool): Also return per-step diagnostics (this runs the
             last, otherwise unused, backward to report ``x_T``).
             Defaults to False.
@@ -282,42 +346,43 @@ def adversarial_climbing(
     if num_groups == 0 or adv_iter < 1:
         raise ValueError('adversarial climbing needs at least one target '
                          'class and adv_iter >= 1')
-    x = images.detach().repeat(num_groups, 1, 1, 1)
-    accumulated, init_regions, trace = 0, None, []
+    if classifier_weight is None:
+        region_fn = advcam_gradcam_regions
+    else:
+        region_fn = partial(
+            _analytic_regions, classifier_weight=classifier_weight)
+    step = partial(
+        _climbing_step,
+        cam_fn,
+        region_fn=region_fn,
+        ad_coeff=ad_coeff,
+        step_size=step_size,
+        score_th=score_th)
     with torch.enable_grad():
-        for step in range(adv_iter):
-            x.requires_grad_(True)
-            out = cam_fn(x)
-            raw_maps, features = out if isinstance(out, tuple) else (out, None)
-            if classifier_weight is None:
-                if features is None:
-                    raise ValueError('cam_fn must return (raw_maps, features)'
-                                     ' when classifier_weight is None')
-                regions = advcam_gradcam_regions(raw_maps, features, targets)
-            else:
-                regions = advcam_analytic_regions(raw_maps, targets,
-                                                  classifier_weight)
-            if init_regions is None:
-                init_regions = regions.detach()
-            accumulated = accumulated + regions.detach()
-            if step == adv_iter - 1 and not return_trace:
-                break
-            terms = advcam_objective(raw_maps, regions, init_regions, targets,
-                                     ad_coeff, score_th)
-            grad = torch.autograd.grad(terms['loss'].sum(), x)[0]
-            x = adversarial_climb_step(x, grad, step_size, num_groups)
-            if return_trace:
-                trace.append(
-                    dict(
-                        raw_maps=raw_maps.detach(),
-                        regions=regions.detach(),
-                        grad=grad,
-                        x_next=x.detach(),
-                        **{
-                            k: v.detach()
-                            for k, v in terms.items()
-                        }))
-    return (accumulated, trace) if return_trace else accumulated
+        init_regions, x, record = step(
+            images, targets, None,
+            backward=adv_iter > 1 or return_trace, shared=True)
+        accumulated = init_regions.clone()
+        records = [[record]] + [[] for _ in range(1, adv_iter)]
+        chunk = max_classes_per_batch or num_groups
+        # with a single step x_1 was never computed
+        starts = range(0, num_groups, chunk) if adv_iter > 1 else ()
+        for first in starts:
+            groups = slice(first, first + chunk)
+            chunk_x = x[2 * first:2 * (first + chunk)]
+            for t in range(1, adv_iter):
+                regions, chunk_x, record = step(
+                    chunk_x, targets[groups], init_regions[groups],
+                    backward=t < adv_iter - 1 or return_trace, shared=False)
+                accumulated[groups] += regions
+                records[t].append(record)
+    if not return_trace:
+        return accumulated
+    trace = [{
+        key: torch.cat([part[key] for part in parts])
+        for key in parts[0]
+    } for parts in records]
+    return accumulated, trace
 
 
 def advcam_scale_schedule(
@@ -367,6 +432,7 @@ def advcam_multiscale_cams(
     score_th: float = 0.5,
     classifier_weight: Optional[torch.Tensor] = None,
     compensate_half_scale: bool = False,
+    max_classes_per_batch: Optional[int] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """AdvCAM's saved CAMs of one image: all scales, all its classes.
 
@@ -392,6 +458,8 @@ def advcam_multiscale_cams(
             closed form (see :func:`adversarial_climbing`). Defaults to None.
         compensate_half_scale (bool): See :func:`advcam_scale_schedule`.
             Defaults to False.
+        max_classes_per_batch (int, optional): See
+            :func:`adversarial_climbing`. Defaults to None.
 
     Returns:
         tuple[torch.Tensor, torch.Tensor]: ``strided`` (K, (H-1)//4+1,
@@ -403,7 +471,8 @@ def advcam_multiscale_cams(
     per_scale = []
     for pair, (steps, multiplier) in zip(inputs, schedule):
         cams = adversarial_climbing(cam_fn, pair, keys, steps, ad_coeff,
-                                    step_size, score_th, classifier_weight)
+                                    step_size, score_th, classifier_weight,
+                                    max_classes_per_batch)
         # The maps are already flip-merged and >= 0: a zero second copy
         # makes merge_multiscale_cams' ReLU + flip-sum the identity.
         cams = multiplier * cams

@@ -203,6 +203,24 @@ def test_batched_classes_equal_one_by_one():
         torch.testing.assert_close(batched[g], single[0], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize('chunk', [1, 2])
+def test_class_chunks_equal_one_batch(chunk):
+    """Step 0 is shared by all classes, later steps run chunk by chunk."""
+    net, pair, targets = _random_net_inputs(1)
+    kwargs = dict(
+        adv_iter=4, classifier_weight=net.classifier.weight,
+        return_trace=True)
+    whole, whole_trace = adversarial_climbing(net, pair, targets, **kwargs)
+    parts, parts_trace = adversarial_climbing(
+        net, pair, targets, max_classes_per_batch=chunk, **kwargs)
+    torch.testing.assert_close(parts, whole, rtol=1e-4, atol=1e-6)
+    for a, b in zip(parts_trace, whole_trace):
+        assert a.keys() == b.keys()
+        assert a['x_next'].shape == (2 * len(targets), *pair.shape[1:])
+        torch.testing.assert_close(
+            a['regions'], b['regions'], rtol=1e-4, atol=1e-6)
+
+
 def test_objective_and_step_pieces():
     raw = torch.zeros(2, 4, 2, 2)
     raw[:, 1] = 1.0
