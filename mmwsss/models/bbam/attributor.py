@@ -7,7 +7,8 @@ jittered copies of the box (Lee et al., CVPR 2021; dissertation Ch. 5). It
 follows the official training-image code (``BBAM_training_images_multi.py``)
 step for step, with the speed-ups that keep its numerics: the normalised image
 is computed once, the RPN is never run, the detector's parameters are frozen
-(no weight gradients) and the objects of an image are optimised together as a
+(no weight gradients), the FPN levels that no positive proposal reads are
+not computed, and the objects of an image are optimised together as a
 batch of independent masks.
 """
 import copy
@@ -19,7 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmcv.ops import RoIAlign
+from mmdet.models.necks import FPN
 from mmdet.models.roi_heads import StandardRoIHead
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
 from mmengine.runner import load_checkpoint
@@ -453,6 +456,51 @@ class BBAM(BaseModel):
                            deltas[keep], probs[keep],
                            init.to(device=device, dtype=dtype)), threshold
 
+    def _unused_levels(self, rois: Tensor) -> List[int]:
+        """Feature levels the RoI extractor reads for none of ``rois``.
+
+        mmdet's ``SingleRoIExtractor`` adds ``0 * sum(level)`` for such a
+        level, so computing it (forward and backward) only adds zeros.
+        """
+        extractor = self.detector.roi_head.bbox_roi_extractor
+        if not isinstance(extractor, SingleRoIExtractor):
+            return []
+        num_levels = len(extractor.featmap_strides)
+        used = set(extractor.map_roi_levels(rois, num_levels).tolist())
+        return [level for level in range(num_levels) if level not in used]
+
+    def _extract_feat(self, images: Tensor,
+                      unused: List[int]) -> Tuple[Tensor, ...]:
+        """The detector's features, without work for the ``unused`` levels.
+
+        With mmdet's ``FPN`` the unused outputs are not computed (nor the
+        laterals below the lowest used level) and stand as zero-size
+        placeholders, which the RoI extractor only multiplies by 0; with
+        other necks they are computed and detached.
+        """
+        neck = getattr(self.detector, 'neck', None)
+        if not unused or type(neck) is not FPN:
+            return tuple(feat.detach() if level in unused else feat
+                         for level, feat in enumerate(
+                             self.detector.extract_feat(images)))
+        inputs = self.detector.backbone(images)
+        num_levels = len(neck.lateral_convs)
+        used = [level for level in range(num_levels) if level not in unused]
+        laterals = {
+            level: neck.lateral_convs[level](inputs[level + neck.start_level])
+            for level in range(used[0], num_levels)
+        }
+        # FPN's top-down pathway, stopped at the lowest used level
+        for level in range(num_levels - 1, used[0], -1):
+            upsample = dict(neck.upsample_cfg)
+            if 'scale_factor' not in upsample:
+                upsample['size'] = laterals[level - 1].shape[2:]
+            laterals[level - 1] = laterals[level - 1] + F.interpolate(
+                laterals[level], **upsample)
+        placeholder = images.new_zeros(0)
+        return tuple(neck.fpn_convs[level](laterals[level]) if level in
+                     used else placeholder for level in range(num_levels))
+
     def _optimise(self, clean: Tensor, tasks: List[_ObjectTask],
                   image_hw: Tuple[int, int]) -> List[Tensor]:
         """Optimise the masks of ``tasks`` together; one image copy each."""
@@ -474,11 +522,12 @@ class BBAM(BaseModel):
         ])
         ref_deltas = torch.cat([task.deltas for task in tasks])
         ref_probs = torch.cat([task.probs for task in tasks])
+        unused = self._unused_levels(rois)
         optimizer = torch.optim.Adam(masks, lr=self.lr)
         for _ in range(self.num_iters):
             perturbed = self._pad(
                 perturb_with_mask(image, masks), tuple(clean.shape[-2:]))
-            feats = self.detector.extract_feat(perturbed)
+            feats = self._extract_feat(perturbed, unused)
             _, _, probs, deltas = self._roi_forward(feats, rois, roi_labels)
             loss = bbam_loss(
                 ref_deltas,

@@ -16,7 +16,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
-from mmwsss.models.bbam import BBAM, bbam_stride
+from mmwsss.models.bbam import BBAM, attributor, bbam_stride
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -131,6 +131,33 @@ def test_batched_masks_follow_the_one_at_a_time_loop():
         assert torch.equal(a, b)
     # two iterations moved the masks off their binary initialisation
     assert any(((m > 0) & (m < 1)).any() for m in batched.bbams)
+
+
+def test_unread_levels_are_skipped_without_changing_the_maps(monkeypatch):
+    # a small finest_scale spreads the test's boxes over levels 1 and 2
+    model = tiny_bbam()
+    model.detector.roi_head.bbox_roi_extractor.finest_scale = 8
+    fit_classifier(model, _image(), BOXES, LABELS)
+    model.double()
+    model.max_objects_per_batch = None
+    rois = torch.tensor([[0., *box] for box in BOXES], dtype=torch.float64)
+    assert model._unused_levels(rois) == [0, 3]
+    image = _image()[None].double()
+    full_feats = model.detector.extract_feat(image)
+    feats = model._extract_feat(image, [0, 3])
+    assert feats[0].numel() == feats[3].numel() == 0
+    for level in (1, 2):
+        assert torch.equal(feats[level], full_feats[level])
+    skipped = _explain(model, BOXES, LABELS)
+    # a neck other than mmdet's FPN: the unused levels are only detached
+    with monkeypatch.context() as patch:
+        patch.setattr(attributor, 'FPN', type('OtherNeck', (), {}))
+        detached = _explain(model, BOXES, LABELS)
+    monkeypatch.setattr(model, '_unused_levels', lambda rois: [])
+    full = _explain(model, BOXES, LABELS)
+    assert (skipped.num_positives > 0).all()
+    for a, b, c in zip(skipped.bbams, detached.bbams, full.bbams):
+        assert torch.equal(a, c) and torch.equal(b, c)
 
 
 def test_torchvision_roi_align_gives_the_mmcv_maps():
