@@ -6,15 +6,10 @@ import json
 import os
 import os.path as osp
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
-import numpy as np
 import pytest
-
-from mmwsss.utils import load_npz
 
 pytestmark = pytest.mark.slow
 
@@ -43,50 +38,24 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 """
 
 
-def _env(repo):
-    env = dict(os.environ)
-    env['PYTHONPATH'] = repo + os.pathsep + env.get('PYTHONPATH', '')
-    env['OMP_NUM_THREADS'] = '1'
-    return env
-
-
-def _run(repo, args, **kwargs):
-    proc = subprocess.run([sys.executable] + args, cwd=repo, env=_env(repo),
-                          capture_output=True, text=True, timeout=600,
-                          **kwargs)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def _test_cmd(cfg, ckpt, out_dir, work_dir, extra=()):
-    return ['tools/test.py', cfg, ckpt, '--work-dir', work_dir,
-            '--cfg-options', f'test_evaluator.0.output_dir={out_dir}',
-            *extra]
-
-
-def _cams(folder):
-    files = sorted(glob.glob(osp.join(folder, '*.npz')))
-    return {osp.basename(f): load_npz(f) for f in files}
-
-
 @pytest.fixture(scope='module')
-def trained(tiny_synthvoc, repo_root, tmp_path_factory):
+def trained(tiny_synthvoc, repo_root, tools, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('cam_pipeline')
     cfg = str(tmp / 'tiny_cam.py')
     with open(cfg, 'w') as f:
         f.write(CONFIG.format(repo=repo_root, data=tiny_synthvoc))
     work = str(tmp / 'train')
-    log = _run(repo_root, ['tools/train.py', cfg, '--work-dir', work])
+    log = tools.run(['tools/train.py', cfg, '--work-dir', work])
     assert 'multi-label/mAP' in log
     ckpt = osp.join(work, 'epoch_2.pth')
     assert osp.isfile(ckpt)
     out = str(tmp / 'cams_1proc')
-    log = _run(repo_root, _test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
+    log = tools.run(tools.test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
     return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log)
 
 
-def test_cams_written_with_manifest_and_scored(trained):
-    cams = _cams(trained['cams'])
+def test_cams_written_with_manifest_and_scored(trained, tools):
+    cams = tools.cams(trained['cams'])
     assert len(cams) == 8
     for arrays in cams.values():
         assert arrays['high_res'].shape[0] == arrays['keys'].shape[0]
@@ -98,9 +67,9 @@ def test_cams_written_with_manifest_and_scored(trained):
     assert 'cam_seed/mIoU' in trained['log']
 
 
-def test_eval_cam_seeds_tool_matches_the_run(trained, repo_root):
+def test_eval_cam_seeds_tool_matches_the_run(trained, tools):
     report = str(trained['tmp'] / 'seeds.json')
-    log = _run(repo_root, [
+    log = tools.run([
         'tools/analysis/eval_cam_seeds.py', trained['cfg'], trained['cams'],
         '--out', report
     ])
@@ -109,50 +78,32 @@ def test_eval_cam_seeds_tool_matches_the_run(trained, repo_root):
     assert json.load(open(report))['miou'] == pytest.approx(in_run, abs=1e-3)
 
 
-def test_two_processes_equal_one(trained, repo_root):
+def test_two_processes_equal_one(trained, tools):
     out = str(trained['tmp'] / 'cams_2proc')
-    cmd = [
-        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-        '--master_port', '29533'
-    ] + _test_cmd(trained['cfg'], trained['ckpt'], out,
-                  str(trained['tmp'] / 'test2'), ['--launcher', 'pytorch'])
-    _run(repo_root, cmd)
-    one, two = _cams(trained['cams']), _cams(out)
-    assert one.keys() == two.keys()
-    for name in one:
-        for key in one[name]:
-            np.testing.assert_allclose(
-                one[name][key], two[name][key], atol=1e-5, err_msg=name)
+    tools.run(
+        tools.distributed(
+            tools.test_cmd(trained['cfg'], trained['ckpt'], out,
+                           str(trained['tmp'] / 'test2')), 2, 29533))
+    tools.assert_same_cams(trained['cams'], out)
 
 
-def test_killed_job_resumes_to_identical_files(trained, repo_root):
+def test_killed_job_resumes_to_identical_files(trained, tools):
     out = str(trained['tmp'] / 'cams_resumed')
-    cmd = [sys.executable] + _test_cmd(trained['cfg'], trained['ckpt'], out,
-                                       str(trained['tmp'] / 'test3'))
-    proc = subprocess.Popen(cmd, cwd=repo_root, env=_env(repo_root),
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if glob.glob(osp.join(out, '*.npz')):
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.02)
-    proc.wait()
+    cmd = tools.test_cmd(trained['cfg'], trained['ckpt'], out,
+                         str(trained['tmp'] / 'test3'))
+    tools.kill_after_first(cmd, out)
     # simulate what a kill mid-write leaves behind: a stray temporary file
     os.makedirs(out, exist_ok=True)
     open(osp.join(out, 'sv_000001.npz.abc.tmp'), 'wb').write(b'partial')
     done_before = len(glob.glob(osp.join(out, '*.npz')))
-    _run(repo_root, cmd[1:])
+    tools.run(cmd)
     manifest = json.load(open(osp.join(out, 'manifest.json')))
     assert manifest['skipped_existing'] == done_before
-    for name in _cams(trained['cams']):
-        assert open(osp.join(out, name), 'rb').read() == open(
-            osp.join(trained['cams'], name), 'rb').read(), name
+    tools.assert_identical_files(trained['cams'], out)
     shutil.rmtree(out)
 
 
-def test_bad_image_is_recorded_and_the_job_goes_on(trained, repo_root,
+def test_bad_image_is_recorded_and_the_job_goes_on(trained, repo_root, tools,
                                                     tiny_synthvoc):
     data = str(trained['tmp'] / 'broken_voc')
     shutil.copytree(tiny_synthvoc, data)
@@ -161,7 +112,7 @@ def test_bad_image_is_recorded_and_the_job_goes_on(trained, repo_root,
     with open(osp.join(data, 'JPEGImages', ids[2] + '.jpg'), 'wb') as f:
         f.write(b'truncated')
     out = str(trained['tmp'] / 'cams_broken')
-    _run(repo_root, _test_cmd(
+    tools.run(tools.test_cmd(
         trained['cfg'], trained['ckpt'], out, str(trained['tmp'] / 'test4'),
         [f'test_dataloader.dataset.data_root={data}']))
     manifest = json.load(open(osp.join(out, 'manifest.json')))
@@ -172,10 +123,10 @@ def test_bad_image_is_recorded_and_the_job_goes_on(trained, repo_root,
     assert written == sorted(ids[:2] + ids[3:])
     # stop_on_error turns the same input into a hard failure
     proc = subprocess.run(
-        [sys.executable] + _test_cmd(
+        [sys.executable] + tools.test_cmd(
             trained['cfg'], trained['ckpt'], str(trained['tmp'] / 'c5'),
             str(trained['tmp'] / 'test5'),
             [f'test_dataloader.dataset.data_root={data}',
              'test_cfg.stop_on_error=True']),
-        cwd=repo_root, env=_env(repo_root), capture_output=True, text=True)
+        cwd=repo_root, env=tools.env(), capture_output=True, text=True)
     assert proc.returncode != 0 and ids[2] + '.jpg' in proc.stderr

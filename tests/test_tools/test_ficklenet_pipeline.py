@@ -1,13 +1,11 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """End to end: FickleNet CAMs with tools/test.py on a tiny SynthVOC, with 1
 and 2 processes and after a kill (the masks are seeded per image)."""
-import importlib.util
 import json
 import os
 import os.path as osp
 import shutil
 
-import numpy as np
 import pytest
 import torch
 from mmengine import Config
@@ -16,14 +14,6 @@ from mmengine.registry import init_default_scope
 from mmwsss.registry import MODELS
 
 pytestmark = pytest.mark.slow
-
-# the helpers of the plain CAM pipeline test (importlib import mode: load
-# the sibling module by path)
-_spec = importlib.util.spec_from_file_location(
-    '_cam_pipeline_helpers',
-    osp.join(osp.dirname(osp.abspath(__file__)), 'test_cam_pipeline.py'))
-cam_pipeline = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cam_pipeline)
 
 CONFIG = """
 _base_ = ['{repo}/configs/ficklenet/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112.py']
@@ -44,7 +34,7 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
 
 @pytest.fixture(scope='module')
-def fickle_run(tiny_synthvoc, repo_root, tmp_path_factory):
+def fickle_run(tiny_synthvoc, repo_root, tools, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('ficklenet_pipeline')
     cfg = str(tmp / 'tiny_ficklenet.py')
     with open(cfg, 'w') as f:
@@ -58,13 +48,12 @@ def fickle_run(tiny_synthvoc, repo_root, tmp_path_factory):
     ckpt = str(tmp / 'classifier.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
     out = str(tmp / 'cams_1proc')
-    log = cam_pipeline._run(
-        repo_root, cam_pipeline._test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
+    log = tools.run(tools.test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
     return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log)
 
 
-def test_ficklenet_cams_written_and_scored(fickle_run):
-    cams = cam_pipeline._cams(fickle_run['cams'])
+def test_ficklenet_cams_written_and_scored(fickle_run, tools):
+    cams = tools.cams(fickle_run['cams'])
     assert len(cams) == 8
     for arrays in cams.values():
         assert arrays['high_res'].shape[0] == arrays['keys'].shape[0] >= 1
@@ -74,24 +63,16 @@ def test_ficklenet_cams_written_and_scored(fickle_run):
     assert 'cam_seed/mIoU' in fickle_run['log']
 
 
-def test_two_processes_equal_one(fickle_run, repo_root):
+def test_two_processes_equal_one(fickle_run, tools):
     out = str(fickle_run['tmp'] / 'cams_2proc')
-    cmd = [
-        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-        '--master_port', '29561'
-    ] + cam_pipeline._test_cmd(fickle_run['cfg'], fickle_run['ckpt'], out,
-                               str(fickle_run['tmp'] / 'test2'),
-                               ['--launcher', 'pytorch'])
-    cam_pipeline._run(repo_root, cmd)
-    one, two = cam_pipeline._cams(fickle_run['cams']), cam_pipeline._cams(out)
-    assert one.keys() == two.keys()
-    for name in one:
-        for key in one[name]:
-            np.testing.assert_allclose(
-                one[name][key], two[name][key], atol=1e-5, err_msg=name)
+    tools.run(
+        tools.distributed(
+            tools.test_cmd(fickle_run['cfg'], fickle_run['ckpt'], out,
+                           str(fickle_run['tmp'] / 'test2')), 2, 29561))
+    tools.assert_same_cams(fickle_run['cams'], out)
 
 
-def test_killed_and_rerun_job_rewrites_the_same_files(fickle_run, repo_root):
+def test_killed_and_rerun_job_rewrites_the_same_files(fickle_run, tools):
     # A killed job leaves some CAMs missing and a stray temp file; the same
     # command skips the finished images and redraws the others identically.
     out = str(fickle_run['tmp'] / 'cams_resumed')
@@ -100,17 +81,10 @@ def test_killed_and_rerun_job_rewrites_the_same_files(fickle_run, repo_root):
     for name in names[::2]:
         os.remove(osp.join(out, name))
     open(osp.join(out, names[0] + '.tmp'), 'wb').close()
-    cam_pipeline._run(
-        repo_root,
-        cam_pipeline._test_cmd(fickle_run['cfg'], fickle_run['ckpt'], out,
-                               str(fickle_run['tmp'] / 'test3')))
+    tools.run(
+        tools.test_cmd(fickle_run['cfg'], fickle_run['ckpt'], out,
+                       str(fickle_run['tmp'] / 'test3')))
     manifest = json.load(open(osp.join(out, 'manifest.json')))
     assert manifest['written_this_run'] == len(names[::2])
     assert manifest['skipped_existing'] == len(names) - len(names[::2])
-    first, resumed = cam_pipeline._cams(fickle_run['cams']), \
-        cam_pipeline._cams(out)
-    assert first.keys() == resumed.keys()
-    for name in first:
-        for key in first[name]:
-            np.testing.assert_array_equal(
-                first[name][key], resumed[name][key], err_msg=name)
+    tools.assert_same_cams(fickle_run['cams'], out, atol=0)

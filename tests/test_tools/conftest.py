@@ -1,0 +1,115 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Running the repository's tools as a user would, for the pipeline tests."""
+import glob
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+from typing import Dict, Sequence
+
+import numpy as np
+import pytest
+
+from mmwsss.utils import load_npz
+
+
+class ToolRunner:
+    """Runs ``tools/*.py`` of ``repo`` in subprocesses (one OpenMP thread
+    each, so that parallel processes do not oversubscribe the cores)."""
+
+    def __init__(self, repo: str):
+        self.repo = repo
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env['PYTHONPATH'] = self.repo + os.pathsep + env.get('PYTHONPATH', '')
+        env['OMP_NUM_THREADS'] = '1'
+        return env
+
+    def run(self, args: Sequence[str], **kwargs) -> str:
+        """Run ``python *args`` to completion; its output (must succeed)."""
+        proc = subprocess.run([sys.executable, *args],
+                              cwd=self.repo,
+                              env=self.env(),
+                              capture_output=True,
+                              text=True,
+                              timeout=600,
+                              **kwargs)
+        assert proc.returncode == 0, (
+            proc.stdout[-3000:] + proc.stderr[-3000:])
+        return proc.stdout + proc.stderr
+
+    @staticmethod
+    def test_cmd(cfg: str, ckpt: str, out_dir: str, work_dir: str,
+                 extra: Sequence[str] = ()) -> list:
+        """``tools/test.py`` with the first evaluator writing to
+        ``out_dir``."""
+        return [
+            'tools/test.py', cfg, ckpt, '--work-dir', work_dir,
+            '--cfg-options', f'test_evaluator.0.output_dir={out_dir}', *extra
+        ]
+
+    @staticmethod
+    def distributed(cmd: Sequence[str], nproc: int, port: int) -> list:
+        """``cmd`` (a tool and its arguments) under torch.distributed.run."""
+        return [
+            '-m', 'torch.distributed.run', '--nproc_per_node',
+            str(nproc), '--master_port',
+            str(port), *cmd, '--launcher', 'pytorch'
+        ]
+
+    def kill_after_first(self, cmd: Sequence[str], out_dir: str,
+                         pattern: str = '*.npz') -> int:
+        """Start ``python *cmd``, SIGKILL it once ``out_dir`` holds a file
+        matching ``pattern``; the number of such files left behind."""
+        proc = subprocess.Popen([sys.executable, *cmd],
+                                cwd=self.repo,
+                                env=self.env(),
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if glob.glob(osp.join(out_dir, pattern)):
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        proc.wait()
+        return len(glob.glob(osp.join(out_dir, pattern)))
+
+    @staticmethod
+    def cams(folder: str) -> Dict[str, dict]:
+        """The arrays of every ``.npz`` file of ``folder``, by file name."""
+        files = sorted(glob.glob(osp.join(folder, '*.npz')))
+        return {osp.basename(f): load_npz(f) for f in files}
+
+    def assert_same_cams(self, folder: str, other: str,
+                         atol: float = 1e-5) -> None:
+        """Both folders hold the same CAM files, their arrays equal up to
+        ``atol``."""
+        one, two = self.cams(folder), self.cams(other)
+        assert one.keys() == two.keys()
+        for name in one:
+            for key in one[name]:
+                np.testing.assert_allclose(
+                    one[name][key],
+                    two[name][key],
+                    rtol=0,
+                    atol=atol,
+                    err_msg=name)
+
+    def assert_identical_files(self, folder: str, other: str) -> None:
+        """Every ``.npz`` file of ``folder`` is in ``other``, byte for
+        byte."""
+        for path in sorted(glob.glob(osp.join(folder, '*.npz'))):
+            name = osp.basename(path)
+            with open(osp.join(folder, name), 'rb') as a, open(
+                    osp.join(other, name), 'rb') as b:
+                assert a.read() == b.read(), name
+
+
+@pytest.fixture(scope='session')
+def tools(repo_root) -> ToolRunner:
+    """A :class:`ToolRunner` of this repository."""
+    return ToolRunner(repo_root)
