@@ -11,7 +11,11 @@ from typing import Dict, Sequence
 
 import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
+from mmwsss.registry import MODELS
 from mmwsss.utils import load_npz
 
 
@@ -77,6 +81,28 @@ class ToolRunner:
             time.sleep(0.02)
         proc.wait()
         return len(glob.glob(osp.join(out_dir, pattern)))
+
+    def untrained_cam_run(self, config: str, tmp) -> dict:
+        """Write ``config`` (text) into ``tmp``, save a checkpoint of its
+        model with random weights (standing in for a trained classifier)
+        and write its CAMs with ``tools/test.py``.
+
+        Returns:
+            dict: ``cfg`` and ``ckpt`` paths, ``tmp``, the ``cams`` folder
+            and the run's ``log``.
+        """
+        cfg = str(tmp / 'config.py')
+        with open(cfg, 'w') as f:
+            f.write(config)
+        init_default_scope('mmpretrain')
+        torch.manual_seed(0)
+        model = MODELS.build(Config.fromfile(cfg).model)
+        model.init_weights()
+        ckpt = str(tmp / 'classifier.pth')
+        torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+        cams = str(tmp / 'cams_1proc')
+        log = self.run(self.test_cmd(cfg, ckpt, cams, str(tmp / 'test1')))
+        return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=cams, log=log)
 
     @staticmethod
     def cams(folder: str) -> Dict[str, dict]:

@@ -5,11 +5,6 @@ import json
 import os.path as osp
 
 import pytest
-import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-
-from mmwsss.registry import MODELS
 
 pytestmark = pytest.mark.slow
 
@@ -32,21 +27,9 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
 @pytest.fixture(scope='module')
 def advcam_run(tiny_synthvoc, repo_root, tools, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('advcam_pipeline')
-    cfg = str(tmp / 'tiny_advcam.py')
-    with open(cfg, 'w') as f:
-        f.write(CONFIG.format(repo=repo_root, data=tiny_synthvoc))
-    # A CAM classifier checkpoint (random weights: AdvCAM never trains).
-    model_cfg = Config.fromfile(cfg).model
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    ckpt = str(tmp / 'cam_classifier.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
-    out = str(tmp / 'cams_1proc')
-    log = tools.run(tools.test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
-    return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log)
+    return tools.untrained_cam_run(
+        CONFIG.format(repo=repo_root, data=tiny_synthvoc),
+        tmp_path_factory.mktemp('advcam_pipeline'))
 
 
 def test_cams_written_in_the_cam_format_and_scored(advcam_run, tools):

@@ -7,11 +7,6 @@ import os.path as osp
 import shutil
 
 import pytest
-import torch
-from mmengine import Config
-from mmengine.registry import init_default_scope
-
-from mmwsss.registry import MODELS
 
 pytestmark = pytest.mark.slow
 
@@ -35,21 +30,9 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
 @pytest.fixture(scope='module')
 def fickle_run(tiny_synthvoc, repo_root, tools, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('ficklenet_pipeline')
-    cfg = str(tmp / 'tiny_ficklenet.py')
-    with open(cfg, 'w') as f:
-        f.write(CONFIG.format(repo=repo_root, data=tiny_synthvoc))
-    # a randomly initialised classifier stands in for a trained one (its
-    # off-centre taps are not zero, so the draws differ)
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(cfg).model)
-    model.init_weights()
-    ckpt = str(tmp / 'classifier.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
-    out = str(tmp / 'cams_1proc')
-    log = tools.run(tools.test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
-    return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log)
+    return tools.untrained_cam_run(
+        CONFIG.format(repo=repo_root, data=tiny_synthvoc),
+        tmp_path_factory.mktemp('ficklenet_pipeline'))
 
 
 def test_ficklenet_cams_written_and_scored(fickle_run, tools):
