@@ -11,7 +11,8 @@
 #       configs/bbam/mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/schedules/det_synthvoc_12e.py'
 ]
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
@@ -103,27 +104,8 @@ val_evaluator = dict(
     metric=['bbox', 'segm'])
 test_evaluator = val_evaluator
 
-max_epochs = 12
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=12)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[9, 11],
-        gamma=0.1)
-]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4))
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1))
-randomness = dict(seed=0)
 load_from = ('work_dirs/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240/'
              'epoch_12.pth')
