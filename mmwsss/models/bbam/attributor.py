@@ -479,13 +479,17 @@ class BBAM(BaseModel):
         other necks they are computed and detached.
         """
         neck = getattr(self.detector, 'neck', None)
-        if not unused or type(neck) is not FPN:
+        num_read = len(
+            self.detector.roi_head.bbox_roi_extractor.featmap_strides)
+        # the extractor must read only FPN outputs made from laterals
+        if (not unused or type(neck) is not FPN
+                or num_read > len(neck.lateral_convs)):
             return tuple(feat.detach() if level in unused else feat
                          for level, feat in enumerate(
                              self.detector.extract_feat(images)))
         inputs = self.detector.backbone(images)
         num_levels = len(neck.lateral_convs)
-        used = [level for level in range(num_levels) if level not in unused]
+        used = [level for level in range(num_read) if level not in unused]
         laterals = {
             level: neck.lateral_convs[level](inputs[level + neck.start_level])
             for level in range(used[0], num_levels)
@@ -499,7 +503,7 @@ class BBAM(BaseModel):
                 laterals[level], **upsample)
         placeholder = images.new_zeros(0)
         return tuple(neck.fpn_convs[level](laterals[level]) if level in
-                     used else placeholder for level in range(num_levels))
+                     used else placeholder for level in range(num_read))
 
     def _optimise(self, clean: Tensor, tasks: List[_ObjectTask],
                   image_hw: Tuple[int, int]) -> List[Tensor]:
