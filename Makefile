@@ -26,4 +26,4 @@ test-quick: install
 	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 clean-demo:
-	rm -rf work_dirs/demo work_dirs/demo_box data/synthvoc_demo
+	rm -rf work_dirs/demo work_dirs/demo_box data/synthvoc_parts

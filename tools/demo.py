@@ -31,12 +31,22 @@ DETECTOR_CONFIG = 'configs/bbam/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py'
 BBAM_CONFIG = 'configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py'
 MASK_RCNN_CONFIG = (
     'configs/bbam/mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py')
+# SynthVOC per branch: the image-level branch draws every emblem as 2-3
+# separate parts, so that CAMs reach into the object bodies as on VOC (with
+# one emblem per object the classifier leaves bodies as cold as the
+# background and IRN has nothing to propagate; configs/irn/README.md).
+DEMO_DATA = dict(
+    image=('data/synthvoc_parts', dict(emblem_parts=(2, 3))),
+    box=('data/synthvoc', dict()))
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--data-root', default='data/synthvoc')
+    parser.add_argument(
+        '--data-root',
+        help='SynthVOC folder, generated when absent (default: '
+        'data/synthvoc_parts for the image branch, data/synthvoc for box)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--branch',
@@ -261,6 +271,18 @@ def box_stage(py, data_root, work_dir):
     return out
 
 
+def check_knobs(data_root, knobs):
+    """Stop when an existing SynthVOC folder was generated with other
+    values of the knobs this branch relies on."""
+    with open(osp.join(data_root, 'meta.json')) as f:
+        found = json.load(f)['knobs']
+    for name, value in knobs.items():
+        if list(found.get(name, ())) != list(value):
+            sys.exit(f'demo: {data_root} was generated with {name}='
+                     f'{found.get(name)}, this branch needs {list(value)}; '
+                     'remove the folder or pass another --data-root')
+
+
 def chance_seed_miou(data_root, cam_dir, seed=0):
     """Seed mIoU of uniformly random CAMs (same classes, same threshold
     sweep and metric): the chance level the real seeds are compared with."""
@@ -289,7 +311,8 @@ def chance_seed_miou(data_root, cam_dir, seed=0):
 def main():
     args = parse_args()
     work_dir = osp.abspath(args.work_dir)
-    data_root = args.data_root
+    data_root, knobs = DEMO_DATA[args.branch]
+    data_root = args.data_root or data_root
     os.makedirs(work_dir, exist_ok=True)
     py = sys.executable
     data_opt = [f'train_dataloader.dataset.data_root={data_root}',
@@ -299,9 +322,13 @@ def main():
 
     t0 = time.time()
     if not osp.isfile(osp.join(data_root, 'meta.json')):
+        knob_args = []
+        for name, value in knobs.items():
+            knob_args += ['--' + name.replace('_', '-'), *map(str, value)]
         run([py, 'tools/dataset_converters/generate_synthetic_voc.py',
-             data_root, '--seed', str(args.seed)],
+             data_root, '--seed', str(args.seed), *knob_args],
             osp.join(work_dir, 'generate.log'))
+    check_knobs(data_root, knobs)
     summary['generate_seconds'] = round(time.time() - t0, 1)
     if args.branch == 'box':
         summary.update(box_stage(py, data_root, work_dir))
@@ -325,12 +352,15 @@ def main():
     moana = cam_stage(py, MOANA_CONFIG, 'moana', data_opt, work_dir)
     moana.pop('moana_seeds')
     summary.update(moana)
-    # 4-7. IR labels, IRNet, pseudo-masks and DeepLab from the plain CAMs
-    with open(osp.join(work_dir, 'cam_classifier', 'last_checkpoint')) as f:
+    # 4-7. IR labels, IRNet, pseudo-masks and DeepLab from the better of
+    # the two seed sets, as a user would continue
+    tag = max(('cam', 'moana'), key=lambda t: summary[f'{t}_seed_miou'])
+    summary['irn_input'] = tag
+    with open(osp.join(work_dir, f'{tag}_classifier',
+                       'last_checkpoint')) as f:
         classifier = f.read().strip()
-    summary.update(
-        irn_stage(py, data_root, work_dir, osp.join(work_dir, 'cams'),
-                  classifier))
+    cam_dir = osp.join(work_dir, 'cams' if tag == 'cam' else f'cams_{tag}')
+    summary.update(irn_stage(py, data_root, work_dir, cam_dir, classifier))
     report(summary, work_dir)
 
 

@@ -29,7 +29,7 @@ from pycocotools import mask as mask_utils
 from scipy.ndimage import distance_transform_edt
 from scipy.signal import fftconvolve
 
-GENERATOR_VERSION = '1.0'
+GENERATOR_VERSION = '1.1'
 
 SYNTHVOC_DEFAULT_CLASSES = ('train', 'boat', 'aeroplane', 'cow', 'camel',
                             'sofa')
@@ -47,6 +47,7 @@ SYNTHVOC_DEFAULT_KNOBS = dict(
     repeat_class_prob=0.3,
     object_scale=(0.35, 0.8),
     emblem_area=(0.10, 0.20),
+    emblem_parts=(1, 1),
     body_texture_bias=0.5,
     habitat_prob=0.7,
     void_width=1,
@@ -67,6 +68,7 @@ SYNTHVOC_KNOB_HELP = dict(
     repeat_class_prob='probability that another object repeats a class',
     object_scale='object extent as a fraction of the shorter image side',
     emblem_area='emblem area as a fraction of its object area',
+    emblem_parts='min and max number of emblem copies sharing that area',
     body_texture_bias='probability of the class-preferred body texture',
     habitat_prob='probability that the background is a present class habitat',
     void_width='width of the void (255) band inside object outlines, px',
@@ -151,7 +153,8 @@ class _Object:
     area: int
     emblem_area: int
     truncated: bool
-    emblem_centre: Tuple[int, int]
+    emblem_parts: List[np.ndarray]
+    emblem_centres: List[Tuple[int, int]]
     emblem_phi: float
     emblem_radius: float
     full: np.ndarray = field(repr=False)
@@ -408,6 +411,8 @@ def _resolve_knobs(knobs: dict) -> dict:
                                      1024, True)
     cfg['objects_per_image'] = _check_range(
         'objects_per_image', cfg['objects_per_image'], 1, 6, True)
+    cfg['emblem_parts'] = _check_range('emblem_parts', cfg['emblem_parts'],
+                                       1, 4, True)
     cfg['object_scale'] = _check_range('object_scale', cfg['object_scale'],
                                        0.05, 1.5, False)
     cfg['emblem_area'] = _check_range('emblem_area', cfg['emblem_area'], 0.02,
@@ -824,9 +829,13 @@ def _sample_object(rng: np.random.Generator, label: int, design: _ClassDesign,
     if in_image.sum() < _MIN_IN_IMAGE * area:
         return None
 
-    # Emblem: bisect the scale whose pixel count hits the drawn fraction of
-    # the object area (the hull only sizes the template grid).
-    target = rng.uniform(*cfg['emblem_area']) * area
+    # Emblem: one or more equal copies (parts) sharing the drawn fraction of
+    # the object area; bisect the scale whose pixel count hits one share
+    # (the hull only sizes the template grid).
+    min_parts, max_parts = cfg['emblem_parts']
+    num_parts = min_parts if min_parts == max_parts else int(
+        rng.integers(min_parts, max_parts + 1))
+    target = rng.uniform(*cfg['emblem_area']) * area / num_parts
     phi = rng.uniform(0, 2 * math.pi)
     shape = design.emblem_shape
     hull = _EMBLEM_HULL[shape]
@@ -843,13 +852,14 @@ def _sample_object(rng: np.random.Generator, label: int, design: _ClassDesign,
         else:
             high = mid
     radius = high
-    count = int((level <= radius).sum())
+    count = int((level <= radius).sum()) * num_parts
     lo_frac, hi_frac = cfg['emblem_area']
     if not lo_frac * area <= count <= hi_frac * area:
         return None
-    # Feasible centres: the emblem grown by a guard ring (void band plus one
-    # body pixel) must lie inside the visible object; the outside-pixel count
-    # under the guard is an FFT correlation.
+    # Feasible centres: a part grown by a guard ring (void band plus one
+    # body pixel) must lie inside the visible object and off the earlier
+    # parts; the forbidden-pixel count under the guard is an FFT
+    # correlation.
     r_int = int(math.ceil(radius * hull)) + 1
     window = (level <= radius)[tpl_half - r_int:tpl_half + r_int + 1,
                                tpl_half - r_int:tpl_half + r_int + 1]
@@ -857,17 +867,24 @@ def _sample_object(rng: np.random.Generator, label: int, design: _ClassDesign,
     guard = distance_transform_edt(~np.pad(window, g_int)) <= (
         cfg['void_width'] + 1)
     reach = r_int + g_int
-    outside = np.pad(~in_image, reach, constant_values=True)
-    hits = fftconvolve(
-        outside.astype(np.float64), guard[::-1, ::-1].astype(np.float64),
-        mode='valid')
-    feasible = np.flatnonzero(hits < 0.5)
-    if feasible.size == 0:
-        return None
-    ey, ex = np.unravel_index(
-        feasible[int(rng.integers(feasible.size))], mask.shape)
-    # The window's empty corners may overhang the crop; paste clips them.
-    emblem = _paste(window, int(ey) - r_int, int(ex) - r_int, *mask.shape)
+    forbidden = ~in_image
+    parts, centres = [], []
+    for _ in range(num_parts):
+        outside = np.pad(forbidden, reach, constant_values=True)
+        hits = fftconvolve(
+            outside.astype(np.float64), guard[::-1, ::-1].astype(np.float64),
+            mode='valid')
+        feasible = np.flatnonzero(hits < 0.5)
+        if feasible.size == 0:
+            return None
+        ey, ex = np.unravel_index(
+            feasible[int(rng.integers(feasible.size))], mask.shape)
+        # The window's empty corners may overhang the crop; paste clips them.
+        part = _paste(window, int(ey) - r_int, int(ex) - r_int, *mask.shape)
+        parts.append(part)
+        centres.append((int(ey), int(ex)))
+        forbidden = forbidden | part
+    emblem = np.logical_or.reduce(parts)
     emblem_full = _paste(emblem, y0, x0, height, width)
     full = _paste(mask, y0, x0, height, width)
     obj = _Object(
@@ -880,7 +897,8 @@ def _sample_object(rng: np.random.Generator, label: int, design: _ClassDesign,
         area=area,
         emblem_area=count,
         truncated=bool(in_image.sum() < area),
-        emblem_centre=(int(ey), int(ex)),
+        emblem_parts=parts,
+        emblem_centres=centres,
         emblem_phi=phi,
         emblem_radius=radius,
         full=full,
@@ -931,12 +949,12 @@ def _paint_object(rng: np.random.Generator, obj: _Object,
     gain = rng.uniform(0.85, 1.1)
     primary = _shift_hue(design.emblem_rgb, hue_shift) * gain
     secondary = design.emblem_rgb2 * gain
-    cy, cx = obj.emblem_centre
-    eu, ev = _rotate(yy - cy, xx - cx, obj.emblem_phi)
-    eu, ev = eu / obj.emblem_radius, ev / obj.emblem_radius
-    level = _emblem_level(design.emblem_shape, eu, ev)
-    weight = _emblem_pattern(design.emblem_pattern, eu, ev, level)
-    rgb[obj.emblem] = _mix(weight, primary, secondary)[obj.emblem]
+    for part, (cy, cx) in zip(obj.emblem_parts, obj.emblem_centres):
+        eu, ev = _rotate(yy - cy, xx - cx, obj.emblem_phi)
+        eu, ev = eu / obj.emblem_radius, ev / obj.emblem_radius
+        level = _emblem_level(design.emblem_shape, eu, ev)
+        weight = _emblem_pattern(design.emblem_pattern, eu, ev, level)
+        rgb[part] = _mix(weight, primary, secondary)[part]
 
     # Directional shading and a darker outline give the object volume.
     su, _ = _rotate(yy - h / 2, xx - w / 2, rng.uniform(0, 2 * math.pi))

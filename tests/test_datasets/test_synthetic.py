@@ -213,6 +213,34 @@ def test_emblem_fraction(small, tmp_path):
     assert checked > 0
 
 
+def test_emblem_parts(tmp_path):
+    """Each object carries 2-3 separate equal copies of its class emblem
+    that together keep the drawn area fraction."""
+    from scipy.ndimage import label as connected_components
+    out = str(tmp_path / 'parts')
+    knobs = dict(SMALL, num_train=10, num_val=0, emblem_parts=(2, 3))
+    summary = generate_synthetic_voc(out, seed=2, **knobs)
+    low, high = SYNTHVOC_DEFAULT_KNOBS['emblem_area']
+    assert low <= summary['emblem_fraction']['min']
+    assert summary['emblem_fraction']['max'] <= high
+    with open(osp.join(out, 'meta.json')) as f:
+        assert json.load(f)['knobs']['emblem_parts'] == [2, 3]
+    counts = []
+    for stem in _read_lines(osp.join(out, 'ImageSets', 'Main', 'train.txt')):
+        emblems = np.asarray(
+            Image.open(osp.join(out, 'SegmentationEmblem', f'{stem}.png')))
+        objects = ET.parse(osp.join(out, 'Annotations',
+                                    f'{stem}.xml')).getroot().findall('object')
+        for i, obj in enumerate(objects, start=1):
+            if obj.find('truncated').text == obj.find('occluded').text == '0':
+                # A guard ring of body pixels separates the parts.
+                _, num = connected_components(
+                    emblems == i, structure=np.ones((3, 3)))
+                counts.append(num)
+    assert counts and set(counts) <= {2, 3}
+    assert set(counts) == {2, 3}
+
+
 def test_wsol_layout(small):
     root, _ = small
     wsol = osp.join(root, 'wsol')
@@ -257,6 +285,8 @@ def test_wsol_layout(small):
     (dict(image_size=100), 'image_size'),
     (dict(objects_per_image=(0, 2)), 'objects_per_image'),
     (dict(emblem_area=(0.1, 0.9)), 'emblem_area'),
+    (dict(emblem_parts=(0, 2)), 'emblem_parts'),
+    (dict(emblem_parts=(2, 5)), 'emblem_parts'),
     (dict(object_scale=(0.1, 0.5)), 'object_scale'),
     (dict(void_width=True), 'void_width'),
     (dict(wsol_num_classes=201), 'wsol_num_classes'),
