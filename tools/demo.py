@@ -105,7 +105,9 @@ def cam_stage(py, config, tag, data_opt, work_dir):
     """Train a CAM classifier, write its CAMs and score them as seeds.
 
     Returns the summary entries ``<tag>_cls_map``, ``<tag>_seed_*`` and their
-    ``_seconds``, plus ``<tag>_seeds`` (the seed metric's full report).
+    ``_seconds``, plus ``<tag>_seeds`` (the seed metric's full report),
+    ``<tag>_cams`` (the CAM folder) and ``<tag>_checkpoint`` (the
+    classifier), which are not summary entries.
     """
     out = {}
     t0 = time.time()
@@ -135,6 +137,8 @@ def cam_stage(py, config, tag, data_opt, work_dir):
     out[f'{tag}_seed_recall'] = round(seeds['mean_recall'], 2)
     out[f'{tag}_seed_miou_seconds'] = round(time.time() - t0, 1)
     out[f'{tag}_seeds'] = seeds
+    out[f'{tag}_cams'] = cam_dir
+    out[f'{tag}_checkpoint'] = checkpoint
     return out
 
 
@@ -337,7 +341,8 @@ def main():
 
     # 1-2. CAM classifier (tools/train.py), then its CAMs through
     # tools/test.py (writer + seed metric in one run)
-    summary.update(cam_stage(py, CAM_CONFIG, 'cam', data_opt, work_dir))
+    stages = dict(cam=cam_stage(py, CAM_CONFIG, 'cam', data_opt, work_dir))
+    summary.update(stages['cam'])
     seeds = summary.pop('cam_seeds')
     for key in ('cls_map', 'cls_map_seconds'):
         summary[key] = summary.pop(f'cam_{key}')
@@ -347,20 +352,20 @@ def main():
         [s['recall'] for name, s in seeds['per_class'].items()
          if name != 'background'])), 2)
     summary['cam_seed_chance_miou'] = round(
-        chance_seed_miou(data_root, osp.join(work_dir, 'cams')), 2)
+        chance_seed_miou(data_root, stages['cam']['cam_cams']), 2)
     # 3. The same classifier with the MoANA neck, side by side
-    moana = cam_stage(py, MOANA_CONFIG, 'moana', data_opt, work_dir)
-    moana.pop('moana_seeds')
-    summary.update(moana)
+    stages['moana'] = cam_stage(py, MOANA_CONFIG, 'moana', data_opt, work_dir)
+    summary.update(stages['moana'])
+    for tag in stages:
+        for key in ('seeds', 'cams', 'checkpoint'):
+            summary.pop(f'{tag}_{key}', None)
     # 4-7. IR labels, IRNet, pseudo-masks and DeepLab from the better of
     # the two seed sets, as a user would continue
-    tag = max(('cam', 'moana'), key=lambda t: summary[f'{t}_seed_miou'])
+    tag = max(stages, key=lambda t: stages[t][f'{t}_seed_miou'])
     summary['irn_input'] = tag
-    with open(osp.join(work_dir, f'{tag}_classifier',
-                       'last_checkpoint')) as f:
-        classifier = f.read().strip()
-    cam_dir = osp.join(work_dir, 'cams' if tag == 'cam' else f'cams_{tag}')
-    summary.update(irn_stage(py, data_root, work_dir, cam_dir, classifier))
+    summary.update(
+        irn_stage(py, data_root, work_dir, stages[tag][f'{tag}_cams'],
+                  stages[tag][f'{tag}_checkpoint']))
     report(summary, work_dir)
 
 

@@ -148,7 +148,6 @@ class _Object:
     y0: int
     x0: int
     mask: np.ndarray
-    emblem: np.ndarray
     extent: float
     area: int
     emblem_area: int
@@ -884,15 +883,13 @@ def _sample_object(rng: np.random.Generator, label: int, design: _ClassDesign,
         parts.append(part)
         centres.append((int(ey), int(ex)))
         forbidden = forbidden | part
-    emblem = np.logical_or.reduce(parts)
-    emblem_full = _paste(emblem, y0, x0, height, width)
+    emblem_full = _paste(np.logical_or.reduce(parts), y0, x0, height, width)
     full = _paste(mask, y0, x0, height, width)
     obj = _Object(
         label=label,
         y0=y0,
         x0=x0,
         mask=mask,
-        emblem=emblem,
         extent=extent,
         area=area,
         emblem_area=count,
