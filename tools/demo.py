@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -73,6 +74,16 @@ def run(cmd, log_file):
             sys.exit(f'demo: step failed, see {log_file}')
 
 
+def fresh_output(path):
+    """Empty a writer folder of an earlier demo run and return ``path``.
+
+    Writers resume: they skip every item whose file exists, so a rerun
+    after a config or code change would score the previous run's files.
+    """
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
 def last_scalars(work_dir, key):
     """The last logged record of ``scalars.json`` that holds ``key``."""
     found = None
@@ -123,7 +134,8 @@ def cam_stage(py, config, tag, data_opt, work_dir):
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     seeds_json = osp.join(work_dir, f'{tag}_seeds.json')
-    cam_dir = osp.join(work_dir, 'cams' if tag == 'cam' else f'cams_{tag}')
+    cam_dir = fresh_output(
+        osp.join(work_dir, 'cams' if tag == 'cam' else f'cams_{tag}'))
     run([py, 'tools/test.py', config, checkpoint, '--work-dir',
          osp.join(work_dir, f'{tag}_cams_run'), '--cfg-options', *data_opt,
          f'test_evaluator.0.output_dir={cam_dir}',
@@ -157,7 +169,7 @@ def irn_stage(py, data_root, work_dir, cam_dir, classifier):
     """
     out = {}
     root = [f'test_dataloader.dataset.data_root={data_root}']
-    ir_dir = osp.join(work_dir, 'ir_labels')
+    ir_dir = fresh_output(osp.join(work_dir, 'ir_labels'))
     t0 = time.time()
     run_dir = osp.join(work_dir, 'ir_labels_run')
     run([py, 'tools/test.py', IR_LABEL_CONFIG, classifier, '--work-dir',
@@ -182,7 +194,7 @@ def irn_stage(py, data_root, work_dir, cam_dir, classifier):
     t0 = time.time()
     with open(osp.join(irnet_dir, 'last_checkpoint')) as f:
         irnet = f.read().strip()
-    mask_dir = osp.join(work_dir, 'pseudo_masks')
+    mask_dir = fresh_output(osp.join(work_dir, 'pseudo_masks'))
     run_dir = osp.join(work_dir, 'pseudo_masks_run')
     run([py, 'tools/test.py', RW_CONFIG, irnet, '--work-dir', run_dir,
          '--cfg-options', *root, f'model.cam_dir={cam_dir}',
@@ -238,7 +250,7 @@ def box_stage(py, data_root, work_dir):
     t0 = time.time()
     with open(osp.join(detector_dir, 'last_checkpoint')) as f:
         detector = f.read().strip()
-    bbam_dir = osp.join(work_dir, 'bbam')
+    bbam_dir = fresh_output(osp.join(work_dir, 'bbam'))
     fg_json = osp.join(bbam_dir, 'instances_train_fg85.json')
     ignore_json = osp.join(bbam_dir, 'instances_train_ignore20.json')
     bbam_run = osp.join(work_dir, 'bbam_run')

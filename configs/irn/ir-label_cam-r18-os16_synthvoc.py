@@ -1,6 +1,7 @@
 # SynthVOC IR labels from the CAMs of
-# configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py (same recipe as VOC:
-# fg 0.30, bg 0.05, dense CRF). Writes work_dirs/ir_labels/synthvoc/.
+# configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py (VOC's recipe: fg 0.30,
+# bg 0.05, dense CRF, with the CRF's spatial ranges scaled to SynthVOC's image
+# size). Writes work_dirs/ir_labels/synthvoc/.
 #   python tools/test.py configs/irn/ir-label_cam-r18-os16_synthvoc.py \
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
 _base_ = [
@@ -14,5 +15,9 @@ model = dict(
     fg_threshold=0.30,
     bg_threshold=0.05,
     crf=True,
+    # IRN's CRF ranges are in pixels, set for VOC's ~440 px sides; SynthVOC's
+    # average 143 px, so both are scaled by ~1/3 (bilateral 50 -> 15,
+    # Gaussian 3 -> 1; measured in configs/irn/README.md)
+    crf_cfg=dict(bilateral_sxy=15, gaussian_sxy=1),
     num_workers=2)
 test_cfg = dict(type='mmwsss.ResumableTestLoop')

@@ -16,10 +16,11 @@ model = dict(
     cam_dir='work_dirs/cams/synthvoc',
     beta=10,
     # SynthVOC's stride-4 grids (24-48 cells a side) are ~3x smaller than
-    # VOC's: 2**5 steps instead of 2**8; background 0.2 (swept on the train
-    # split of make demo's SynthVOC, see configs/irn/README.md)
+    # VOC's: 2**5 steps instead of 2**8; background 0.2 and AdvCAM's CAM^1.5
+    # (IRN: CAM^1) swept on the train split of make demo's SynthVOC, see
+    # configs/irn/README.md
     exp_times=5,
     walk_radius=5,
     bg_threshold=0.2,
-    cam_power=1.0)
+    cam_power=1.5)
 test_cfg = dict(type='mmwsss.ResumableTestLoop')

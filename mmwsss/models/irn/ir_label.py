@@ -13,12 +13,19 @@ def dense_crf_label(image: np.ndarray,
                     label: np.ndarray,
                     n_labels: int,
                     gt_prob: float = 0.7,
-                    iterations: int = 10) -> np.ndarray:
+                    iterations: int = 10,
+                    gaussian_sxy: float = 3,
+                    gaussian_compat: float = 3,
+                    bilateral_sxy: float = 50,
+                    bilateral_srgb: float = 5,
+                    bilateral_compat: float = 10) -> np.ndarray:
     """Refine a hard label map with a fully connected CRF (IRN's settings).
 
     The unary comes from the labels (``gt_prob`` on the given label, no
-    "unsure" label); the pairwise terms are a Gaussian kernel (sxy 3,
-    compat 3) and a bilateral kernel (sxy 50, srgb 5, compat 10).
+    "unsure" label); the pairwise terms are a Gaussian kernel and a
+    bilateral kernel. The defaults are IRN's, chosen for VOC's ~500 px
+    photographs: on much smaller images the spatial stds (in pixels) span
+    a larger part of the picture, so scale them with the image size.
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.
@@ -27,6 +34,16 @@ def dense_crf_label(image: np.ndarray,
         gt_prob (float): Confidence put on the given labels.
             Defaults to 0.7.
         iterations (int): Mean-field iterations. Defaults to 10.
+        gaussian_sxy (float): Spatial std of the smoothness kernel, px.
+            Defaults to 3.
+        gaussian_compat (float): Weight of the smoothness kernel.
+            Defaults to 3.
+        bilateral_sxy (float): Spatial std of the appearance kernel, px.
+            Defaults to 50.
+        bilateral_srgb (float): Colour std of the appearance kernel.
+            Defaults to 5.
+        bilateral_compat (float): Weight of the appearance kernel.
+            Defaults to 10.
 
     Returns:
         np.ndarray: (H, W) int64 refined labels.
@@ -35,13 +52,13 @@ def dense_crf_label(image: np.ndarray,
     crf = dcrf.DenseCRF2D(width, height, n_labels)
     crf.setUnaryEnergy(
         unary_from_labels(label, n_labels, gt_prob=gt_prob, zero_unsure=False))
-    crf.addPairwiseGaussian(sxy=3, compat=3)
+    crf.addPairwiseGaussian(sxy=gaussian_sxy, compat=gaussian_compat)
     crf.addPairwiseBilateral(
-        sxy=50,
-        srgb=5,
+        sxy=bilateral_sxy,
+        srgb=bilateral_srgb,
         # pydensecrf needs a writeable buffer (arrays from PIL are not)
         rgbim=np.require(image, np.uint8, ['C_CONTIGUOUS', 'WRITEABLE']),
-        compat=10)
+        compat=bilateral_compat)
     q = np.asarray(crf.inference(iterations)).reshape(n_labels, height, width)
     return q.argmax(0)
 

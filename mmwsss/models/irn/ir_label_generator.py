@@ -1,5 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """A weight-free "model" that turns CAM files into IR labels."""
+import functools
+import inspect
 import multiprocessing
 from typing import List, Optional, Tuple
 
@@ -12,19 +14,21 @@ from mmwsss.registry import MODELS
 from .cam_files import load_cam_file
 from .ir_label import cams_to_ir_label, dense_crf_label
 
-_IRJob = Tuple[np.ndarray, np.ndarray, np.ndarray, float, float, bool]
+_IRJob = Tuple[np.ndarray, np.ndarray, np.ndarray, float, float,
+               Optional[dict]]
 
 
 def _ir_label_job(job: _IRJob) -> np.ndarray:
     # Module-level so that worker processes can unpickle it.
-    image, high_res, keys, fg_threshold, bg_threshold, crf = job
+    image, high_res, keys, fg_threshold, bg_threshold, crf_cfg = job
     return cams_to_ir_label(
         high_res,
         keys,
         fg_threshold=fg_threshold,
         bg_threshold=bg_threshold,
         image=image,
-        crf=dense_crf_label if crf else None)
+        crf=None if crf_cfg is None else functools.partial(
+            dense_crf_label, **crf_cfg))
 
 
 @MODELS.register_module()
@@ -63,6 +67,10 @@ class IRLabelGenerator(BaseModel):
         bg_threshold (float): Background score of the background map.
             Defaults to 0.05.
         crf (bool): Refine both maps with the dense CRF. Defaults to True.
+        crf_cfg (dict, optional): Keyword arguments of
+            :func:`mmwsss.functional.dense_crf_label` that replace IRN's
+            CRF settings, e.g. ``dict(bilateral_sxy=15)`` for images much
+            smaller than VOC's. Defaults to None (IRN's settings).
         num_workers (int): Worker processes per batch; 0 computes in the
             main process. Defaults to 0.
         data_preprocessor (dict, optional): Defaults to
@@ -75,6 +83,7 @@ class IRLabelGenerator(BaseModel):
                  fg_threshold: float = 0.30,
                  bg_threshold: float = 0.05,
                  crf: bool = True,
+                 crf_cfg: Optional[dict] = None,
                  num_workers: int = 0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -86,7 +95,18 @@ class IRLabelGenerator(BaseModel):
         self.cam_dir = cam_dir
         self.fg_threshold = fg_threshold
         self.bg_threshold = bg_threshold
-        self.crf = crf
+        if crf_cfg is not None and not crf:
+            raise ValueError('crf_cfg is given but crf=False turns the CRF '
+                             'off')
+        # Fail at build time, not in a worker, on a misspelt CRF setting.
+        tunable = set(inspect.signature(dense_crf_label).parameters) - {
+            'image', 'label', 'n_labels'
+        }
+        unknown = sorted(set(crf_cfg or {}) - tunable)
+        if unknown:
+            raise ValueError(f'Unknown crf_cfg keys {unknown}; expected some '
+                             f'of {sorted(tunable)}')
+        self.crf_cfg = (dict(crf_cfg or {}) if crf else None)
         self.num_workers = num_workers
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -138,4 +158,4 @@ class IRLabelGenerator(BaseModel):
                              f'{cams["high_res"].shape[1:]} but the image is '
                              f'{image.shape[:2]}')
         return (image, cams['high_res'], cams['keys'], self.fg_threshold,
-                self.bg_threshold, self.crf)
+                self.bg_threshold, self.crf_cfg)

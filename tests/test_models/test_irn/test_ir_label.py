@@ -52,6 +52,11 @@ def test_dense_crf_removes_isolated_labels():
     out = dense_crf_label(image, noisy, 3)
     assert out.shape == clean.shape
     np.testing.assert_array_equal(out, clean)
+    # the kernel settings are used: without pairwise weight the CRF keeps
+    # the unary's labels, isolated ones included
+    unary_only = dense_crf_label(
+        image, noisy, 3, gaussian_compat=0, bilateral_compat=0)
+    np.testing.assert_array_equal(unary_only, noisy)
 
 
 def test_dense_crf_accepts_read_only_images():

@@ -242,6 +242,36 @@ def test_ir_label_generator(tmp_path, crf):
         assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
 
 
+def test_ir_label_generator_passes_crf_cfg(tmp_path):
+
+    def label(**kwargs):
+        inputs, samples = _ir_setup(tmp_path, names=('a', ))
+        model = MODELS.build(
+            dict(
+                type='mmwsss.IRLabelGenerator',
+                cam_dir=str(tmp_path),
+                **kwargs))
+        out = model.test_step(dict(inputs=inputs, data_samples=samples))
+        return out[0].pred_sem_seg.data
+
+    # a CRF without pairwise weight returns its unary's labels
+    unary_only = label(crf_cfg=dict(gaussian_compat=0, bilateral_compat=0))
+    assert torch.equal(unary_only, label(crf=False))
+    with pytest.raises(ValueError, match="'bilateral_sigma'"):
+        MODELS.build(
+            dict(
+                type='mmwsss.IRLabelGenerator',
+                cam_dir=str(tmp_path),
+                crf_cfg=dict(bilateral_sigma=15)))
+    with pytest.raises(ValueError, match='crf=False'):
+        MODELS.build(
+            dict(
+                type='mmwsss.IRLabelGenerator',
+                cam_dir=str(tmp_path),
+                crf=False,
+                crf_cfg=dict(bilateral_sxy=15)))
+
+
 def test_ir_label_generator_checks_inputs_and_ignores_checkpoints(tmp_path):
     inputs, samples = _ir_setup(tmp_path, names=('a', ))
     model = MODELS.build(
