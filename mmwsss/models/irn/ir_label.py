@@ -23,7 +23,7 @@ def dense_crf_label(image: np.ndarray,
 
     The unary comes from the labels (``gt_prob`` on the given label, no
     "unsure" label); the pairwise terms are a Gaussian kernel and a
-    bilateral kernel. The defaults are IRN's, chosen for VOC's ~500 px
+    bilateral kernel. The defaults are IRN's, chosen for VOC's ~440 px
     photographs: on much smaller images the spatial stds (in pixels) span
     a larger part of the picture, so scale them with the image size.
 

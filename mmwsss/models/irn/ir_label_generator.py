@@ -68,7 +68,7 @@ class IRLabelGenerator(BaseModel):
             Defaults to 0.05.
         crf (bool): Refine both maps with the dense CRF. Defaults to True.
         crf_cfg (dict, optional): Keyword arguments of
-            :func:`mmwsss.functional.dense_crf_label` that replace IRN's
+            :func:`mmwsss.functional.dense_crf_label` that override IRN's
             CRF settings, e.g. ``dict(bilateral_sxy=15)`` for images much
             smaller than VOC's. Defaults to None (IRN's settings).
         num_workers (int): Worker processes per batch; 0 computes in the
