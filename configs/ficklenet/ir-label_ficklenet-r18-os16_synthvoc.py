@@ -1,6 +1,6 @@
 # SynthVOC IR labels from the FickleNet CAMs (32 draws, max) of
 # ficklenet_r18w32-os16_1xb16-5e_synthvoc-112.py with IRN's thresholds
-# (foreground > 0.30, background < 0.05, dense CRF): neither the FickleNet
+# (foreground > 0.30, background < 0.05, dense CRF; neither the FickleNet
 # paper nor the dissertation gives FickleNet-specific IRN settings) and IRN's
 # VOC CRF ranges, with which the README's figures were measured. Writes
 # work_dirs/ir_labels/ficklenet_synthvoc/.
