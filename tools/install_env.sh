@@ -9,6 +9,9 @@ set -euo pipefail
 VENV=${1:-.venv}
 PYTHON=${2:-python3.11}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# Absolute from here on: the mmcv build runs in a temp folder, where a relative
+# venv path would no longer resolve.
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 STAMP="$VENV/.mmwsss-install-stamp"
 
 hash_inputs() {
