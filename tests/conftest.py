@@ -3,6 +3,7 @@
 import os.path as osp
 
 import pytest
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(ROOT, 'tests', 'data')
@@ -30,3 +31,15 @@ def tiny_synthvoc(tmp_path_factory) -> str:
         wsol_num_classes=2,
         wsol_images_per_class=2)
     return root
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip ``gpu`` tests, with the reason, where torch sees no CUDA."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs a CUDA device (torch.cuda.'
+                            'is_available() is False); run make test-gpu '
+                            'on a GPU machine')
+    for item in items:
+        if 'gpu' in item.keywords:
+            item.add_marker(skip)

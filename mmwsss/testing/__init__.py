@@ -4,10 +4,10 @@ CPU stand-in for device tensors)."""
 from ._utils import (REPO_ROOT, make_tiny_cls_dataset, run_tool,
                      write_tiny_mmpretrain_config)
 from .device import (DeviceLikeTensor, HostTransferError, as_device_like,
-                     device_like_inputs)
+                     count_host_syncs, device_like_inputs)
 
 __all__ = [
     'REPO_ROOT', 'make_tiny_cls_dataset', 'run_tool',
     'write_tiny_mmpretrain_config', 'DeviceLikeTensor', 'HostTransferError',
-    'as_device_like', 'device_like_inputs'
+    'as_device_like', 'count_host_syncs', 'device_like_inputs'
 ]

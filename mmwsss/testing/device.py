@@ -11,7 +11,7 @@ from it, so a test stage run on the CPU fails exactly where it would fail on
 a GPU.
 """
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator, List, Optional
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -34,6 +34,33 @@ def _to_cpu_call(func, args, kwargs) -> bool:
     return device is not None and device.type == 'cpu'
 
 
+# Operations that make the host wait for a CUDA device.
+_SYNCING = {
+    torch.Tensor.item: 'item', torch.Tensor.tolist: 'tolist',
+    torch.Tensor.__bool__: 'bool', torch.Tensor.__int__: 'int',
+    torch.Tensor.__float__: 'float', torch.Tensor.__index__: 'index',
+    torch.Tensor.nonzero: 'nonzero', torch.nonzero: 'nonzero',
+    torch.Tensor.unique: 'unique', torch.unique: 'unique',
+    torch.Tensor.masked_select: 'masked_select',
+    torch.masked_select: 'masked_select',
+}
+_sync_log: Optional[List[str]] = None
+
+
+def _is_bool_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index, )
+    return any(
+        isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in items)
+
+
+def _sync_name(func, args) -> Optional[str]:
+    if func in _SYNCING:
+        return _SYNCING[func]
+    if func is torch.Tensor.__getitem__ and _is_bool_index(args[1]):
+        return 'boolean index'
+    return None
+
+
 class DeviceLikeTensor(torch.Tensor):
     """A CPU tensor that behaves like a device tensor for host transfers.
 
@@ -42,12 +69,17 @@ class DeviceLikeTensor(torch.Tensor):
     plain tensor; every other operation returns a ``DeviceLikeTensor``
     (through ``__torch_function__``), so the property follows the data
     through a model. Scalar reads (``.item()``, ``.tolist()``, ``float()``)
-    work, as on a GPU.
+    work, as on a GPU, and are counted by :func:`count_host_syncs`.
     """
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if _sync_log is not None:
+            name = 'cpu' if _to_cpu_call(func, args, kwargs) else _sync_name(
+                func, args)
+            if name is not None:
+                _sync_log.append(name)
         if _to_cpu_call(func, args, kwargs):
             with torch._C.DisableTorchFunctionSubclass():
                 return func(*args, **kwargs).as_subclass(torch.Tensor)
@@ -112,3 +144,34 @@ def device_like_inputs() -> Iterator[None]:
         yield
     finally:
         BaseDataPreprocessor.cast_data = original
+
+
+@contextmanager
+def count_host_syncs() -> Iterator[Dict[str, Any]]:
+    """Record the operations on :class:`DeviceLikeTensor` that would make
+    the host wait for a GPU.
+
+    Counted: ``.item()``, ``.tolist()``, ``bool()`` / ``int()`` /
+    ``float()`` / ``__index__``, ``.cpu()`` / ``.to('cpu')``, ``nonzero``,
+    ``unique``, ``masked_select`` and boolean-mask indexing. Use it to check
+    that a hot loop does not sync per iteration::
+
+        with count_host_syncs() as syncs:
+            run(x.as_subclass(DeviceLikeTensor), iterations=10)
+        assert syncs['count'] <= 2
+
+    Yields:
+        dict: ``count`` and ``ops`` (the operation names in call order),
+        filled when the block exits.
+    """
+    global _sync_log
+    outer, _sync_log = _sync_log, []
+    result: Dict[str, Any] = dict(count=0, ops=[])
+    try:
+        yield result
+    finally:
+        result['ops'] = _sync_log
+        result['count'] = len(_sync_log)
+        if outer is not None:
+            outer.extend(_sync_log)
+        _sync_log = outer
