@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-box test test-quick clean-demo
+.PHONY: install demo demo-box test test-quick test-gpu clean-demo
 
 install:
 	@bash tools/install_env.sh $(VENV) $(PYTHON)
@@ -24,6 +24,12 @@ test: install
 ## Quick subset: everything but the slow end-to-end tests.
 test-quick: install
 	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+## On a CUDA machine: every stage on the GPU against its CPU outputs, one
+## training step per trainable model, then the demo on the GPU.
+test-gpu: install
+	$(PY) -m pytest tests -m gpu $(PYTEST_ARGS)
+	$(PY) tools/demo.py --device cuda --work-dir work_dirs/demo_gpu
 
 clean-demo:
 	rm -rf work_dirs/demo work_dirs/demo_box data/synthvoc_parts

@@ -54,14 +54,36 @@ def parse_args():
         choices=['image', 'box'],
         default='image',
         help='image-level labels (make demo) or boxes (make demo-box)')
+    parser.add_argument(
+        '--device',
+        choices=['auto', 'cpu', 'cuda'],
+        default='auto',
+        help='where the tools run: auto (a GPU when torch sees one, as '
+        'tools/train.py and tools/test.py do), cpu (GPUs hidden), or cuda '
+        '(stop unless torch sees a GPU)')
     return parser.parse_args()
+
+
+def device_env(device):
+    """Environment variables that make the tools use ``device``."""
+    if device == 'cpu':
+        return dict(CUDA_VISIBLE_DEVICES='')
+    if device == 'cuda':
+        import torch
+        if not torch.cuda.is_available():
+            sys.exit('demo: --device cuda, but torch sees no CUDA device')
+    return {}
+
+
+# Set by main() from --device, for every tool run.
+TOOL_ENV = {}
 
 
 def run(cmd, log_file):
     """Run a tool, teeing its output into ``log_file``; stop on failure."""
     print('$ ' + ' '.join(cmd), flush=True)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep +
-               os.environ.get('PYTHONPATH', ''))
+               os.environ.get('PYTHONPATH', ''), **TOOL_ENV)
     with open(log_file, 'w') as log:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -326,6 +348,7 @@ def chance_seed_miou(data_root, cam_dir, seed=0):
 
 def main():
     args = parse_args()
+    TOOL_ENV.update(device_env(args.device))
     work_dir = osp.abspath(args.work_dir)
     data_root, knobs = DEMO_DATA[args.branch]
     data_root = args.data_root or data_root

@@ -13,6 +13,7 @@ The config's ``default_scope`` selects the host codebase and with it how
 """
 import argparse
 import inspect
+import sys
 from copy import deepcopy
 
 from mmengine.config import Config
@@ -21,6 +22,7 @@ from mmengine.hooks import LoggerHook
 from mmengine.registry import HOOKS
 
 import mmwsss  # noqa: F401
+from mmwsss.engine.runner import AllBatchesFailedError
 from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
                                  shutdown_distributed)
 
@@ -257,8 +259,13 @@ def main() -> None:
     if args.out is not None and cfg.get('default_scope') != 'mmseg':
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
-    runner.test()
-    shutdown_distributed(runner)
+    try:
+        runner.test()
+    except AllBatchesFailedError as error:
+        runner.logger.error(str(error))
+        sys.exit(1)
+    finally:
+        shutdown_distributed(runner)
 
 
 if __name__ == '__main__':

@@ -50,6 +50,7 @@ from mmwsss.evaluation.functional import (box_iou_inclusive,
                                           boxes_from_scoremap,
                                           normalize_scoremap)
 from mmwsss.registry import MODELS
+from mmwsss.utils.tensor import to_numpy
 
 PRED_COLOR = (0, 255, 0)
 GT_COLOR = (255, 0, 0)
@@ -181,7 +182,7 @@ def unit_range(array: np.ndarray) -> np.ndarray:
 def channel_mean(tensor: torch.Tensor, shape: Sequence[int]) -> np.ndarray:
     """Channel mean of a (1, C, h|1, w|1) tensor broadcast to (h, w)."""
     mean = tensor[0].float().mean(dim=0).expand(*shape)
-    return mean.cpu().numpy()
+    return to_numpy(mean)
 
 
 @torch.no_grad()

@@ -56,6 +56,7 @@ from mmwsss.models.classifiers.gradcam_classifier import (GRADCAM_METHODS,
                                                           release_gradcam)
 from mmwsss.registry import MODELS
 from mmwsss.utils import load_npz
+from mmwsss.utils.tensor import to_numpy
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -225,7 +226,7 @@ def file_cams(cam_file: str, image_hw: Tuple[int, int],
     if missing or not categories:
         raise ValueError(f'{cam_file} holds the classes {keys}; requested '
                          f'{categories}')
-    return [(c, maps[keys.index(c)].numpy()) for c in categories]
+    return [(c, to_numpy(maps[keys.index(c)])) for c in categories]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

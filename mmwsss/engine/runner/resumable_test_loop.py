@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """A test loop for long, resumable batch jobs driven by writer evaluators."""
+import os.path as osp
 import traceback
 from typing import List, Sequence
 
@@ -10,6 +11,10 @@ from tqdm import tqdm
 
 from mmwsss.evaluation.writers import BaseWriter, sample_name
 from mmwsss.registry import LOOPS
+
+
+class AllBatchesFailedError(RuntimeError):
+    """No batch of a test job could be predicted."""
 
 
 @LOOPS.register_module()
@@ -26,6 +31,10 @@ class ResumableTestLoop(TestLoop):
       ``stop_on_error`` is set. Failures of all ranks end up in the writers'
       manifests.
     - Rank 0 shows a progress bar.
+    - When every batch failed, the writers' manifests are written and
+      :class:`AllBatchesFailedError` says how many failed, the first error
+      and where the manifests are (instead of metrics failing on no
+      results); when some failed, a warning at the end says how many.
 
     Use it as ``test_cfg = dict(type='mmwsss.ResumableTestLoop')``.
 
@@ -60,6 +69,7 @@ class ResumableTestLoop(TestLoop):
             writer.set_run_info(cfg.pretty_text, cfg.get('filename'),
                                 cfg.get('load_from'))
         self.failures = []
+        self.num_done = 0
         progress = tqdm(
             total=len(self.dataloader),
             desc='test',
@@ -81,10 +91,13 @@ class ResumableTestLoop(TestLoop):
             progress.update(1)
         progress.close()
 
-        gathered = all_gather_object(self.failures)
-        failures = [f for rank_failures in gathered for f in rank_failures]
+        gathered = all_gather_object((self.failures, self.num_done))
+        failures = [f for rank_failures, _ in gathered for f in rank_failures]
+        num_done = sum(done for _, done in gathered)
         for writer in self.writers:
             writer.failures = failures
+        if failures:
+            self._report_failures(failures, num_done)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
@@ -112,11 +125,36 @@ class ResumableTestLoop(TestLoop):
         except Exception as e:
             self._record(idx, samples, e)
             return
+        self.num_done += 1
         self.runner.call_hook(
             'after_test_iter',
             batch_idx=idx,
             data_batch=data_batch,
             outputs=outputs)
+
+    def _manifests(self) -> str:
+        return ', '.join(
+            osp.join(w.output_dir, 'manifest.json')
+            for w in self.writers) or '(no writer in this job)'
+
+    def _report_failures(self, failures: List[dict], num_done: int) -> None:
+        first = failures[0]
+        where = (f'batch {first["batch"]} on rank {first["rank"]} '
+                 f'({first["items"] or "not loaded"})')
+        if num_done == 0:
+            if get_rank() == 0:
+                for writer in self.writers:
+                    writer.compute_metrics([])  # the manifest, failures in
+            raise AllBatchesFailedError(
+                f'All {len(failures)} batches of this job failed; nothing '
+                f'was predicted or scored. First error, {where}: '
+                f'{first["error"]}. Every failure is listed in '
+                f'{self._manifests()} and in the log above.')
+        self.runner.logger.warning(
+            f'{len(failures)} of {len(failures) + num_done} batches failed '
+            f'and were skipped; metrics cover the others. First error, '
+            f'{where}: {first["error"]}. Every failure is listed in '
+            f'{self._manifests()}.')
 
     def _record(self, idx: int, samples, error: Exception) -> None:
         if self.stop_on_error:

@@ -5,16 +5,11 @@ from typing import Dict, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from mmwsss.utils.tensor import to_numpy
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
 IGNORE_INDEX = 255
-
-
-def _to_numpy(array: ArrayLike) -> np.ndarray:
-    """Return ``array`` as a numpy array (torch tensors are moved to CPU)."""
-    if isinstance(array, torch.Tensor):
-        return array.detach().cpu().numpy()
-    return np.asarray(array)
 
 
 def _check_seed_inputs(
@@ -27,7 +22,7 @@ def _check_seed_inputs(
         CAMs, the int64 (K,) label of each CAM channel (key + 1) and the
         int64 (H, W) ground truth.
     """
-    cams, keys, gt = _to_numpy(cams), _to_numpy(keys), _to_numpy(gt)
+    cams, keys, gt = to_numpy(cams), to_numpy(keys), to_numpy(gt)
     if cams.ndim != 3:
         raise ValueError(f'cams must be (K, H, W), got shape {cams.shape}')
     if not np.issubdtype(cams.dtype, np.floating):

@@ -13,19 +13,14 @@ import cv2
 import numpy as np
 import torch
 
+from mmwsss.utils.tensor import to_numpy
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
-
-
-def _to_numpy(array: ArrayLike) -> np.ndarray:
-    """Return ``array`` as a numpy array (torch tensors are moved to CPU)."""
-    if isinstance(array, torch.Tensor):
-        return array.detach().cpu().numpy()
-    return np.asarray(array)
 
 
 def _check_scoremap(scoremap: ArrayLike) -> np.ndarray:
     """Return ``scoremap`` as numpy after the reference's validity checks."""
-    scoremap = _to_numpy(scoremap)
+    scoremap = to_numpy(scoremap)
     if scoremap.ndim != 2 or not np.issubdtype(scoremap.dtype, np.floating):
         raise ValueError('a score map must be a 2-D float array, got '
                          f'{scoremap.dtype} {scoremap.shape}')
@@ -60,7 +55,7 @@ def normalize_scoremap(cam: ArrayLike,
     Returns:
         np.ndarray: float64 (H, W) score map in [0, 1].
     """
-    cam = _to_numpy(cam).astype(np.float64)
+    cam = to_numpy(cam).astype(np.float64)
     cam = cv2.resize(
         cam, (int(size[1]), int(size[0])), interpolation=cv2.INTER_CUBIC)
     if np.isnan(cam).any() or cam.min() == cam.max():
@@ -92,7 +87,7 @@ def resize_box(box_xyxy: ArrayLike,
     Returns:
         np.ndarray: int64 boxes of the same shape.
     """
-    box = _to_numpy(box_xyxy).astype(np.float64)
+    box = to_numpy(box_xyxy).astype(np.float64)
     target = np.asarray(target_wh, dtype=np.float64)[[0, 1, 0, 1]]
     orig = np.asarray(orig_wh, dtype=np.float64)[[0, 1, 0, 1]]
     # Multiply before dividing: the truncated result is then exact.
@@ -112,8 +107,8 @@ def box_iou_inclusive(boxes_a: ArrayLike, boxes_b: ArrayLike) -> np.ndarray:
     Returns:
         np.ndarray: float64 (N, M) IoU matrix.
     """
-    a = _to_numpy(boxes_a).astype(np.int64).reshape(-1, 4)
-    b = _to_numpy(boxes_b).astype(np.int64).reshape(-1, 4)
+    a = to_numpy(boxes_a).astype(np.int64).reshape(-1, 4)
+    b = to_numpy(boxes_b).astype(np.int64).reshape(-1, 4)
     for boxes in (a, b):
         if (boxes < 0).any() or (boxes[:, 2:] < boxes[:, :2]).any():
             raise ValueError('boxes must be non-negative with x1 >= x0 and '
@@ -285,7 +280,7 @@ def pxap_gt_mask(instance_masks: Sequence[ArrayLike],
 
     def binarize(mask: ArrayLike) -> np.ndarray:
         mask = cv2.resize(
-            _to_numpy(mask).astype(np.float32), (int(size[1]), int(size[0])),
+            to_numpy(mask).astype(np.float32), (int(size[1]), int(size[0])),
             interpolation=cv2.INTER_NEAREST)
         return mask > 0.5
 
@@ -326,7 +321,7 @@ def pxap_histograms(scoremaps: Sequence[ArrayLike],
         [np.asarray(thresholds, dtype=np.float64).reshape(-1), [1., 2., 3.]])
     positives, negatives = [], []
     for scoremap, gt in zip(scoremaps, gt_masks):
-        scoremap, gt = _check_scoremap(scoremap), _to_numpy(gt)
+        scoremap, gt = _check_scoremap(scoremap), to_numpy(gt)
         if gt.shape != scoremap.shape:
             raise ValueError(f'GT mask shape {gt.shape} does not match the '
                              f'score map shape {scoremap.shape}')
@@ -405,8 +400,8 @@ def topk_correct(cls_scores: ArrayLike, gt_labels: ArrayLike,
     Returns:
         np.ndarray: bool (N,).
     """
-    scores = _to_numpy(cls_scores)
-    labels = _to_numpy(gt_labels).astype(np.int64).reshape(-1)
+    scores = to_numpy(cls_scores)
+    labels = to_numpy(gt_labels).astype(np.int64).reshape(-1)
     gt_score = scores[np.arange(labels.size), labels][:, None]
     lower_index = np.arange(scores.shape[1])[None] < labels[:, None]
     rank = ((scores > gt_score) | ((scores == gt_score) & lower_index)).sum(1)
@@ -460,7 +455,7 @@ def topk_localization(best_iou: ArrayLike,
     if protocol not in ('standard', 'moana'):
         raise ValueError(
             f"protocol must be 'standard' or 'moana', got {protocol!r}")
-    localized = _to_numpy(best_iou) >= iou_threshold / 100
+    localized = to_numpy(best_iou) >= iou_threshold / 100
     criteria = {'gt_known_loc': np.ones(localized.shape[0], dtype=bool)}
     for k in topk:
         criteria[f'top{k}_loc'] = topk_correct(cls_scores, gt_labels, k)

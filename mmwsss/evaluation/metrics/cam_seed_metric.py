@@ -12,12 +12,8 @@ from mmengine.logging import MMLogger
 
 from mmwsss.registry import METRICS
 from mmwsss.utils.io import atomic_write
+from mmwsss.utils.tensor import to_numpy
 from ..functional.seed_metrics import cam_seed_confusions, segmentation_scores
-
-
-def _numpy(value) -> np.ndarray:
-    return value.numpy() if isinstance(value, torch.Tensor) else np.asarray(
-        value)
 
 
 @METRICS.register_module()
@@ -72,8 +68,8 @@ class CAMSeedMetric(BaseMetric):
         for sample in data_samples:
             self.results.append(
                 self.image_confusion(
-                    _numpy(sample[self.cam_key]), _numpy(sample['cam_keys']),
-                    _numpy(sample['gt_sem_seg']['data']).squeeze(0)))
+                    to_numpy(sample[self.cam_key]), to_numpy(sample['cam_keys']),
+                    to_numpy(sample['gt_sem_seg']['data']).squeeze(0)))
 
     def image_confusion(self, cams: np.ndarray, keys: np.ndarray,
                         gt: np.ndarray) -> dict:

@@ -10,15 +10,10 @@ from mmengine.logging import MMLogger
 
 from mmwsss.datasets.voc_wsss import read_label_map
 from mmwsss.registry import METRICS
+from mmwsss.utils.tensor import to_numpy
 from ..functional.instance_masks import (coco_mask_ap, encode_mask,
                                          voc_instance_ap)
 from ..writers.base_writer import sample_name
-
-
-def _numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def gt_instances(instance_map: np.ndarray, class_map: np.ndarray) -> tuple:
@@ -110,11 +105,11 @@ class InstancePseudoMaskMetric(BaseMetric):
                 raise KeyError('InstancePseudoMaskMetric needs gt_sem_seg for '
                                'the classes of the instances: load it with '
                                'mmwsss.LoadLabelMap')
-            class_map = _numpy(sample['gt_sem_seg']['data'])
+            class_map = to_numpy(sample['gt_sem_seg']['data'])
             class_map = class_map.reshape(class_map.shape[-2:])
             gt_masks, gt_labels = gt_instances(
                 read_label_map(path, 254), class_map)
-            masks = _numpy(pred['masks']).astype(bool)
+            masks = to_numpy(pred['masks']).astype(bool)
             if len(masks) and masks.shape[1:] != gt_masks.shape[1:]:
                 raise ValueError(
                     f'{sample.get("img_path")}: pseudo-masks of size '
@@ -127,8 +122,8 @@ class InstancePseudoMaskMetric(BaseMetric):
                     gt=[(encode_mask(m), int(c))
                         for m, c in zip(gt_masks, gt_labels)],
                     dets=[(encode_mask(m), int(c), float(s))
-                          for m, c, s in zip(masks, _numpy(pred['labels']),
-                                             _numpy(pred['scores']))]))
+                          for m, c, s in zip(masks, to_numpy(pred['labels']),
+                                             to_numpy(pred['scores']))]))
 
     def compute_metrics(self, results: List[dict]) -> dict:
         """VOC-protocol and COCO mask AP over the scored images."""

@@ -8,13 +8,12 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmwsss.registry import METRICS
+from mmwsss.utils.tensor import to_numpy
 from ..functional.seed_metrics import IGNORE_INDEX, segmentation_scores
 
 
 def _label(field) -> np.ndarray:
-    data = field['data']
-    data = data.cpu().numpy() if isinstance(data, torch.Tensor) else data
-    data = np.asarray(data)
+    data = to_numpy(field['data'])
     return data.reshape(data.shape[-2:]).astype(np.int64)
 
 

@@ -8,17 +8,12 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmwsss.registry import METRICS
+from mmwsss.utils.tensor import to_numpy
 from ..functional.wsol import (max_box_accuracy, pxap_from_histograms,
                                pxap_histograms, resize_box, topk_correct)
 
 #: MoANA's fixed Top-1 Loc threshold (index 4 of its 0.01 grid).
 MOANA_CAM_THRESHOLD = 0.04
-
-
-def _numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 @METRICS.register_module()
@@ -136,21 +131,21 @@ class WSOLMetric(BaseMetric):
                     f'{sample.get("img_path", "image")}: {e}') from e
 
     def _image_result(self, sample: dict) -> dict:
-        scoremap = _numpy(sample[self.cam_key])
+        scoremap = to_numpy(sample[self.cam_key])
         if scoremap.ndim != 2:
             raise ValueError(f'{self.cam_key} must be an (H, W) score map, '
                              f'got shape {scoremap.shape}')
-        label = _numpy(sample['gt_label']).reshape(-1)
+        label = to_numpy(sample['gt_label']).reshape(-1)
         if label.size != 1:
             raise ValueError(f'WSOL needs one GT label, got {label.tolist()}')
-        scores = _numpy(sample['pred_score']).reshape(1, -1)
+        scores = to_numpy(sample['pred_score']).reshape(1, -1)
         result = dict(
             topk=np.array(
                 [topk_correct(scores, label, k)[0] for k in self.topk]))
         if 'gt_bboxes' in sample:
             ori_h, ori_w = sample['ori_shape']
             gt_boxes = resize_box(
-                _numpy(sample['gt_bboxes']), (ori_w, ori_h),
+                to_numpy(sample['gt_bboxes']), (ori_w, ori_h),
                 scoremap.shape[::-1])
             for key, multi_contour in (('box_v1', False), ('box_v2', True)):
                 best_iou = max_box_accuracy([scoremap], [gt_boxes],
@@ -161,7 +156,7 @@ class WSOLMetric(BaseMetric):
                 result[key] = np.packbits(hits)
         if 'gt_mask' in sample:
             histograms = pxap_histograms([scoremap],
-                                         [_numpy(sample['gt_mask'])],
+                                         [to_numpy(sample['gt_mask'])],
                                          self.thresholds)
             # Counts never exceed the pixel count: store them compactly.
             dtype = np.min_scalar_type(scoremap.size)

@@ -14,6 +14,7 @@ from mmengine.structures import InstanceData
 from mmwsss.models.bbam import bbam_to_instance_mask, merge_semantic_labels
 from mmwsss.registry import METRICS
 from mmwsss.utils.io import atomic_write, load_npz, save_npz
+from mmwsss.utils.tensor import to_numpy
 from ..functional.instance_masks import coco_mask_ap
 from ..functional.instance_masks import decode_mask as _decode
 from ..functional.instance_masks import encode_mask as _encode
@@ -36,14 +37,8 @@ def _image_stem(sample: Any) -> str:
     return str(sample.get('img_id'))
 
 
-def _numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
 def _box_array(boxes: Any) -> np.ndarray:
-    return _numpy(getattr(boxes, 'tensor',
+    return to_numpy(getattr(boxes, 'tensor',
                           boxes)).astype(np.float64).reshape(-1, 4)
 
 
@@ -109,22 +104,22 @@ class BBAMWriter(BaseWriter):
     def write_item(self, path: str, sample: dict) -> None:
         """Write the BBAMs of one sample."""
         pred = sample['pred_instances']
-        bbams = [_numpy(m).astype(np.float32) for m in pred['bbams']]
+        bbams = [to_numpy(m).astype(np.float32) for m in pred['bbams']]
         save_npz(
             path,
             dict(
                 bboxes=_box_array(pred['bboxes']).astype(np.float32),
-                labels=_numpy(pred['labels']).astype(np.int64),
+                labels=to_numpy(pred['labels']).astype(np.int64),
                 shapes=np.array([m.shape for m in bbams],
                                 dtype=np.int64).reshape(-1, 2),
                 maps=np.concatenate([m.ravel() for m in bbams] +
                                     [np.zeros(0, np.float32)]).astype(
                                         np.float16),
-                num_positives=_numpy(pred['num_positives']).astype(np.int64),
-                iou_thresholds=_numpy(pred['iou_thresholds']).astype(
+                num_positives=to_numpy(pred['num_positives']).astype(np.int64),
+                iou_thresholds=to_numpy(pred['iou_thresholds']).astype(
                     np.float32),
-                strides=_numpy(pred['strides']).astype(np.float32),
-                from_ignored=_numpy(pred['from_ignored']).astype(bool)))
+                strides=to_numpy(pred['strides']).astype(np.float32),
+                from_ignored=to_numpy(pred['from_ignored']).astype(bool)))
 
     def load_output(self, sample: Any) -> Any:
         """Fill ``pred_instances`` of a data sample from its file."""
@@ -241,14 +236,14 @@ class BBAMPseudoMaskWriter(BaseWriter):
         height, width = image.shape[:2]
         pred = sample['pred_instances']
         boxes = _box_array(pred['bboxes'])
-        labels = _numpy(pred['labels']).astype(np.int64)
-        num_positives = _numpy(pred['num_positives'])
-        from_ignored = _numpy(pred['from_ignored']).astype(bool)
+        labels = to_numpy(pred['labels']).astype(np.int64)
+        num_positives = to_numpy(pred['num_positives'])
+        from_ignored = to_numpy(pred['from_ignored']).astype(bool)
         objects = []
         for k, (box, label) in enumerate(zip(boxes, labels)):
             int_box = _int_box(box, height, width)
             bbam = (
-                _numpy(pred['bbams'][k]).astype(np.float32)
+                to_numpy(pred['bbams'][k]).astype(np.float32)
                 if num_positives[k] > 0 else None)
             masks, filled = [], False
             for rank in (self.fg_rank_fraction, self.ignore_rank_fraction):
@@ -450,12 +445,12 @@ class BoxPseudoMaskMetric(BaseMetric):
             if gt.get('masks') is None:
                 continue
             gt_masks = gt['masks'].to_ndarray().astype(bool)
-            gt_labels = _numpy(gt['labels']).astype(np.int64)
-            fg = _numpy(pred['masks']).astype(bool)
-            ignore = _numpy(pred['ignore_masks']).astype(bool)
-            labels = _numpy(pred['labels']).astype(np.int64)
+            gt_labels = to_numpy(gt['labels']).astype(np.int64)
+            fg = to_numpy(pred['masks']).astype(bool)
+            ignore = to_numpy(pred['ignore_masks']).astype(bool)
+            labels = to_numpy(pred['labels']).astype(np.int64)
             boxes = _box_array(pred['bboxes'])
-            own = ~_numpy(pred['from_ignored']).astype(bool)
+            own = ~to_numpy(pred['from_ignored']).astype(bool)
             if gt_masks.shape[1:] != fg.shape[1:]:
                 raise ValueError(
                     f'{sample.get("img_path")}: ground-truth masks of size '

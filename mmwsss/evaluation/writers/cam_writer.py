@@ -7,12 +7,8 @@ import torch
 
 from mmwsss.registry import METRICS
 from mmwsss.utils.io import load_npz, save_npz
+from mmwsss.utils.tensor import to_numpy
 from .base_writer import BaseWriter
-
-
-def _numpy(value) -> np.ndarray:
-    return value.numpy() if isinstance(value, torch.Tensor) else np.asarray(
-        value)
 
 
 @METRICS.register_module()
@@ -45,13 +41,13 @@ class CAMWriter(BaseWriter):
     def write_item(self, path: str, sample: dict) -> None:
         """Write the CAMs of one sample."""
         arrays = dict(
-            keys=_numpy(sample['cam_keys']).astype(np.int64),
-            strided=_numpy(sample['cam_strided']).astype(np.float32))
+            keys=to_numpy(sample['cam_keys']).astype(np.int64),
+            strided=to_numpy(sample['cam_strided']).astype(np.float32))
         if self.save_high_res:
-            arrays['high_res'] = _numpy(sample['cam_high_res']).astype(
+            arrays['high_res'] = to_numpy(sample['cam_high_res']).astype(
                 np.float32)
         if 'pred_score' in sample:
-            arrays['scores'] = _numpy(sample['pred_score']).astype(
+            arrays['scores'] = to_numpy(sample['pred_score']).astype(
                 np.float32)
         save_npz(path, arrays)
 

@@ -11,14 +11,9 @@ from mmengine.structures import InstanceData
 
 from mmwsss.registry import METRICS
 from mmwsss.utils.io import atomic_write
+from mmwsss.utils.tensor import to_numpy
 from ..functional.instance_masks import decode_mask, encode_mask
 from .base_writer import BaseWriter
-
-
-def _numpy(value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def read_instance_file(path: str) -> InstanceData:
@@ -92,9 +87,9 @@ class InstancePseudoMaskWriter(BaseWriter):
     def write_item(self, path: str, sample: dict) -> None:
         """Write the detections of one sample."""
         pred = sample['pred_instances']
-        masks = _numpy(pred['masks']).astype(bool)
-        scores = _numpy(pred['scores']).astype(np.float64)
-        labels = _numpy(pred['labels']).astype(np.int64)
+        masks = to_numpy(pred['masks']).astype(bool)
+        scores = to_numpy(pred['scores']).astype(np.float64)
+        labels = to_numpy(pred['labels']).astype(np.int64)
         height, width = (int(s) for s in sample['ori_shape'])
         if masks.shape[1:] != (height, width):
             raise ValueError(f'{path}: masks of size {masks.shape[1:]} for an '

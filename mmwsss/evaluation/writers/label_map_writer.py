@@ -11,6 +11,7 @@ from mmwsss.datasets.synthetic import voc_palette
 from mmwsss.datasets.voc_wsss import read_label_map
 from mmwsss.registry import METRICS
 from mmwsss.utils.io import atomic_write
+from mmwsss.utils.tensor import to_numpy
 from .base_writer import BaseWriter
 
 # The colour map of VOC's own label PNGs (255 = (224, 224, 192)).
@@ -49,10 +50,8 @@ class LabelMapWriter(BaseWriter):
 
     def write_item(self, path: str, sample: dict) -> None:
         """Write the label map of one sample."""
-        label = sample['pred_sem_seg']['data']
-        if isinstance(label, torch.Tensor):
-            label = label.cpu().numpy()
-        label = np.asarray(label).reshape(label.shape[-2:])
+        label = to_numpy(sample['pred_sem_seg']['data'])
+        label = label.reshape(label.shape[-2:])
         if label.min() < 0 or label.max() > 255:
             raise ValueError(f'{path}: labels must lie in 0..255, got '
                              f'{label.min()}..{label.max()}')

@@ -28,6 +28,8 @@ class CAMClassifier(ImageClassifier):
     the stride-4 (``cam_strided``) and full-resolution (``cam_high_res``) maps
     of the ground-truth classes (``cam_keys``), each divided by its maximum
     + 1e-5. ``pred_score`` comes from the unflipped image at the first scale.
+    Subclasses override :meth:`predict_cams` (one image, on the device);
+    ``predict`` moves the batch's predictions to the CPU once, at the end.
 
     Args:
         backbone (dict): Backbone config (e.g. an mmpretrain ``ResNet``
@@ -78,10 +80,12 @@ class CAMClassifier(ImageClassifier):
         if data_samples is None:
             raise ValueError('CAM inference needs data samples with '
                              'gt_label (the classes to keep)')
-        return [
+        samples = [
             self.predict_cams(scales, sample)
             for scales, sample in zip(inputs, data_samples)
         ]
+        # One host transfer per batch, once the device has every image's work.
+        return [sample.cpu() for sample in samples]
 
     def predict_cams(self, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:
@@ -95,11 +99,10 @@ class CAMClassifier(ImageClassifier):
             self.raw_cams(torch.stack([img, img.flip(-1)])) for img in scales
         ]
         image_size = tuple(sample.ori_shape)
-        strided, high_res = merge_multiscale_cams(raw_maps, image_size,
-                                                  keys.cpu())
+        strided, high_res = merge_multiscale_cams(raw_maps, image_size, keys)
         logits = raw_maps[0][0].mean(dim=(1, 2))
         self.head.fill_prediction(sample, self.head.scores(logits[None])[0])
-        sample.cam_keys = keys.cpu()
-        sample.cam_strided = strided.cpu()
-        sample.cam_high_res = high_res.cpu()
+        sample.cam_keys = keys
+        sample.cam_strided = strided
+        sample.cam_high_res = high_res
         return sample

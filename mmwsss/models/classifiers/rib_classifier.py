@@ -335,12 +335,12 @@ class RIBClassifier(CAMClassifier):
             accumulated, logits, steps, reason = self._fine_tune(
                 scales, [float(f) for f in factors], keys, image_key)
         strided, high_res = merge_multiscale_cams(
-            accumulated, tuple(sample.ori_shape), keys.cpu())
+            accumulated, tuple(sample.ori_shape), keys)
         self.head.fill_prediction(sample, self.head.scores(logits[None])[0])
         sample.set_metainfo(dict(rib_steps=steps, rib_stop=reason))
-        sample.cam_keys = keys.cpu()
-        sample.cam_strided = strided.cpu()
-        sample.cam_high_res = high_res.cpu()
+        sample.cam_keys = keys
+        sample.cam_strided = strided
+        sample.cam_high_res = high_res
         return sample
 
     def _save_weights(self, params: List[torch.Tensor]) -> None:

@@ -7,6 +7,7 @@ from mmpretrain.structures import DataSample
 
 from mmwsss.evaluation.functional.wsol import normalize_scoremap
 from mmwsss.registry import MODELS
+from mmwsss.utils.tensor import to_numpy
 from .cam_classifier import CAMClassifier
 
 
@@ -53,11 +54,11 @@ class WSOLClassifier(CAMClassifier):
         self.cam_size = None if cam_size is None else tuple(cam_size)
         self.cam_percentile = cam_percentile
 
-    def score_map(self, raw_cam: torch.Tensor,
-                  size: Sequence[int]) -> torch.Tensor:
-        """Normalised float64 (H, W) score map of one raw (h, w) CAM."""
+    def score_map(self, raw_cam, size: Sequence[int]) -> torch.Tensor:
+        """Normalised float64 (H, W) score map of one raw (h, w) CAM
+        (array or tensor)."""
         return torch.from_numpy(
-            normalize_scoremap(raw_cam.float(), size, self.cam_percentile))
+            normalize_scoremap(raw_cam, size, self.cam_percentile))
 
     def predict(self,
                 inputs,
@@ -82,15 +83,24 @@ class WSOLClassifier(CAMClassifier):
         size = self.cam_size or tuple(inputs.shape[-2:])
         if data_samples is None:
             data_samples = [DataSample() for _ in range(inputs.size(0))]
-        for sample, raw, score in zip(data_samples, raw_cams, scores):
-            self.head.fill_prediction(sample, score)
-            sample.cam_top1 = self.score_map(raw[int(score.argmax())], size)
-            if 'gt_label' in sample:
-                label = sample.gt_label.flatten()
-                if label.numel() != 1:
-                    raise ValueError(
-                        'WSOL expects one GT label per image, got '
-                        f'{label.tolist()} for '
-                        f'{sample.metainfo.get("img_path", "an image")}')
-                sample.cam_gt = self.score_map(raw[int(label[0])], size)
-        return data_samples
+        # The maps of the top-1 and GT classes are picked on the device; the
+        # protocol's normalisation runs on the host, one transfer per batch.
+        rows = torch.arange(raw_cams.size(0), device=raw_cams.device)
+        top1_maps = to_numpy(raw_cams[rows, scores.argmax(1)].float())
+        labelled = [i for i, s in enumerate(data_samples) if 'gt_label' in s]
+        for i in labelled:
+            if data_samples[i].gt_label.numel() != 1:
+                raise ValueError(
+                    'WSOL expects one GT label per image, got '
+                    f'{data_samples[i].gt_label.tolist()} for '
+                    f'{data_samples[i].metainfo.get("img_path", "an image")}')
+        gt_maps = to_numpy(raw_cams[labelled, torch.cat(
+            [data_samples[i].gt_label.flatten() for i in labelled]).long()]
+                           .float()) if labelled else None
+        scores = scores.cpu()
+        for i, sample in enumerate(data_samples):
+            self.head.fill_prediction(sample, scores[i])
+            sample.cam_top1 = self.score_map(top1_maps[i], size)
+        for row, i in enumerate(labelled):
+            data_samples[i].cam_gt = self.score_map(gt_maps[row], size)
+        return [sample.cpu() for sample in data_samples]

@@ -8,6 +8,8 @@ from skimage.measure import label as connected_components
 
 from .random_walk import random_walk, upsample_rw
 
+from mmwsss.utils.tensor import to_numpy
+
 
 def find_centroids(displacement: np.ndarray,
                    iterations: int = 300) -> np.ndarray:
@@ -127,7 +129,7 @@ def instance_labels(
         0-based classes.
     """
     height, width = image_size
-    disp = torch.as_tensor(displacement).detach().cpu().numpy()
+    disp = to_numpy(displacement)
     centroids = find_centroids(disp, centroid_iterations)
     instances = torch.from_numpy(
         cluster_centroids(centroids, disp, centre_threshold)).to(cams)
@@ -135,7 +137,7 @@ def instance_labels(
 
     instance_cams = (cams[:, None] * instances[None]).flatten(0, 1)
     rw = random_walk(instance_cams, edge, beta, exp_times, radius)
-    scores = upsample_rw(rw, image_size).cpu().numpy()
+    scores = to_numpy(upsample_rw(rw, image_size))
     winner = np.argmax(
         np.concatenate(
             [np.full((1, height, width), bg_threshold, scores.dtype), scores]),

@@ -11,6 +11,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 
 from mmwsss.registry import MODELS
+from mmwsss.utils.tensor import to_numpy
 from .cam_files import load_cam_file
 from .ir_label import cams_to_ir_label, dense_crf_label
 
@@ -152,7 +153,7 @@ class IRLabelGenerator(BaseModel):
                             '(no normalising data preprocessor), got '
                             f'{img.dtype}')
         cams = load_cam_file(self.cam_dir, sample, ('keys', 'high_res'))
-        image = img.permute(1, 2, 0).cpu().numpy()
+        image = to_numpy(img.permute(1, 2, 0))
         if cams['high_res'].shape[1:] != image.shape[:2]:
             raise ValueError(f'CAMs of {sample.get("img_path")} have size '
                              f'{cams["high_res"].shape[1:]} but the image is '

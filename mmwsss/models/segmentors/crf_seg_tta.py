@@ -11,6 +11,7 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmwsss.registry import MODELS
+from mmwsss.utils.tensor import to_numpy
 from ..bbam.pseudo_labels import bbam_dense_crf
 
 
@@ -105,7 +106,7 @@ class CRFSegTTAModel(BaseTTAModel):
                     f'predictions are {tuple(probs.shape[1:])}; the views '
                     'must be resized back to the original image')
             posterior = bbam_dense_crf(image,
-                                       probs.float().cpu().numpy(),
+                                       to_numpy(probs.float()),
                                        **self.crf_cfg)
             pred = torch.from_numpy(posterior.argmax(0)).to(probs.device)
             sample = SegDataSample(metainfo=first.metainfo)
