@@ -53,6 +53,12 @@ class FickleNetCAMHead(CAMHead):
             True.
         init_from_1x1 (str): How a (K, C, 1, 1) checkpoint weight is
             loaded: ``'center'`` or ``'uniform'``. Defaults to ``'center'``.
+        draws_per_batch (int): Draws of one ``forward_cams`` call that are
+            masked and convolved at once. Each holds its own masked copy of
+            the expanded map (B x C x Hk x Wk: 0.4 GiB for an image and its
+            flip at VOC scale 2.0 with ResNet-50), so this bounds the peak
+            memory of stochastic inference; the maps do not depend on it.
+            Defaults to 1.
         **kwargs: Arguments of :class:`CAMHead` (``num_classes``,
             ``in_channels``, ``multi_label``, ``bias``, ``loss``, ...).
     """
@@ -63,16 +69,21 @@ class FickleNetCAMHead(CAMHead):
                  center_fixed: bool = True,
                  channel_shared: bool = True,
                  init_from_1x1: str = 'center',
+                 draws_per_batch: int = 1,
                  **kwargs):
         super().__init__(**kwargs)
         if init_from_1x1 not in ('center', 'uniform'):
             raise ValueError("init_from_1x1 must be 'center' or 'uniform', "
                              f'got {init_from_1x1!r}')
+        if draws_per_batch < 1:
+            raise ValueError(
+                f'draws_per_batch must be >= 1, got {draws_per_batch}')
         self.kernel_size = kernel_size
         self.drop_prob = drop_prob
         self.center_fixed = center_fixed
         self.channel_shared = channel_shared
         self.init_from_1x1 = init_from_1x1
+        self.draws_per_batch = draws_per_batch
         self.classifier = nn.Conv2d(
             self.in_channels,
             self.num_classes,
@@ -86,22 +97,36 @@ class FickleNetCAMHead(CAMHead):
                      num_draws: int = 1) -> torch.Tensor:
         """Stochastic draws of the raw class maps.
 
+        The draws go through the masked convolution ``draws_per_batch`` at
+        a time. Masks shared by the channels are small: they are drawn for
+        all N draws in one call and the features are expanded once, so the
+        random stream does not depend on ``draws_per_batch``. Per-channel
+        masks are as large as the expanded map, so they are drawn (and the
+        features expanded) per batch: the same masks on the CPU, whose
+        generator fills tensors sequentially, but on CUDA masks that depend
+        on ``draws_per_batch``.
+
         Args:
             feats (tuple[Tensor]): Feature maps; the last one (B, C, H, W)
                 is used.
             generator (torch.Generator, optional): Source of the dropout
-                masks; None uses the global generator.
-            num_draws (int): Number N of independent draws (the features are
-                expanded once). Defaults to 1.
+                masks (on any device: see
+                :func:`mmwsss.functional.window_dropout_mask`); None uses
+                the global generator of the features' device.
+            num_draws (int): Number N of independent draws. Defaults to 1.
 
         Returns:
             Tensor: (N * B, num_classes, H, W), draw-major.
         """
         x = feats[-1]
-        mask = None
-        if self.drop_prob > 0:
-            mask = window_dropout_mask(
-                num_draws * x.shape[0],
+        weight, bias = self.classifier.weight, self.classifier.bias
+        if self.drop_prob == 0:
+            cams = ficklenet_conv(x, weight, None, bias)
+            return cams.repeat(num_draws, 1, 1, 1)
+
+        def draw_masks(n: int) -> torch.Tensor:
+            return window_dropout_mask(
+                n * x.shape[0],
                 x.shape[-2:],
                 self.kernel_size,
                 self.drop_prob,
@@ -109,11 +134,17 @@ class FickleNetCAMHead(CAMHead):
                 center_fixed=self.center_fixed,
                 generator=generator,
                 device=x.device,
-                dtype=x.dtype).unflatten(0, (num_draws, x.shape[0]))
-        elif num_draws > 1:
-            x = x.repeat(num_draws, 1, 1, 1)
-        return ficklenet_conv(x, self.classifier.weight, mask,
-                              self.classifier.bias)
+                dtype=x.dtype).unflatten(0, (n, x.shape[0]))
+
+        if self.channel_shared:
+            return ficklenet_conv(x, weight, draw_masks(num_draws), bias,
+                                  self.draws_per_batch)
+        step = self.draws_per_batch
+        return torch.cat([
+            ficklenet_conv(x, weight,
+                           draw_masks(min(step, num_draws - start)), bias)
+            for start in range(0, num_draws, step)
+        ])
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Class logits (B, num_classes) of one stochastic draw."""

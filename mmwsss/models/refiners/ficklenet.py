@@ -82,7 +82,11 @@ def window_dropout_mask(batch: int,
             independent mask per channel. Defaults to 1.
         center_fixed (bool): Never drop a window's centre. Defaults to True.
         generator (torch.Generator, optional): Source of the randomness.
-        device (torch.device, optional): Device of the mask.
+            The mask is drawn on the generator's device and then moved to
+            ``device``: a CPU generator gives the same mask on every device
+            (CUDA's random stream differs from the CPU's).
+        device (torch.device, optional): Device of the mask. Defaults to
+            the generator's device (the CPU without a generator).
         dtype (torch.dtype): Mask dtype. Defaults to float32.
 
     Returns:
@@ -95,8 +99,11 @@ def window_dropout_mask(batch: int,
     k = kernel_size
     h, w = (int(s) for s in size_hw)
     shape = (batch, channels, h * k, w * k)
-    keep = torch.rand(shape, generator=generator, device=device) >= drop_prob
-    mask = keep.to(dtype) / (1.0 - drop_prob)
+    draw_device = device if generator is None else generator.device
+    keep = torch.rand(
+        shape, generator=generator, device=draw_device) >= drop_prob
+    # moved as bool: the smallest copy when drawn on another device
+    mask = keep.to(device).to(dtype) / (1.0 - drop_prob)
     if center_fixed:
         mask.view(batch, channels, h, k, w, k)[:, :, :, k // 2, :, k // 2] = 1
     return mask
@@ -105,13 +112,16 @@ def window_dropout_mask(batch: int,
 def ficklenet_conv(feats: torch.Tensor,
                    weight: torch.Tensor,
                    mask: Optional[torch.Tensor] = None,
-                   bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+                   bias: Optional[torch.Tensor] = None,
+                   draws_per_batch: Optional[int] = None) -> torch.Tensor:
     """A k x k "same" convolution with per-position dropout (map expansion).
 
     Expands ``feats`` (:func:`expand_windows`), multiplies the expanded map
     by ``mask`` and convolves with stride = kernel = k. A mask with a
     leading draw axis applies N masks to one expansion (N stochastic maps of
-    the same features).
+    the same features). Each draw needs its own masked copy of the
+    expansion: ``draws_per_batch`` bounds how many exist at once (the peak
+    memory) without changing the result.
 
     Args:
         feats (Tensor): Feature map (B, C, H, W).
@@ -120,18 +130,26 @@ def ficklenet_conv(feats: torch.Tensor,
             expanded map (e.g. :func:`window_dropout_mask`), or
             (N, B, 1 or C, H * k, W * k) for N draws. None: no dropout.
         bias (Tensor, optional): (O, ) bias.
+        draws_per_batch (int, optional): Draws masked and convolved at once
+            when ``mask`` has a draw axis. Defaults to None (all N).
 
     Returns:
         Tensor: (B, O, H, W), or (N * B, O, H, W) draw-major for N draws.
     """
     k = weight.shape[-1]
     expanded = expand_windows(feats, k)
-    if mask is not None:
-        if mask.dim() == 5:
-            expanded = (expanded.unsqueeze(0) * mask).flatten(0, 1)
-        else:
-            expanded = expanded * mask
-    return F.conv2d(expanded, weight, bias, stride=k)
+    if mask is None:
+        return F.conv2d(expanded, weight, bias, stride=k)
+    if mask.dim() == 4:
+        return F.conv2d(expanded * mask, weight, bias, stride=k)
+    if draws_per_batch is not None and draws_per_batch < 1:
+        raise ValueError(
+            f'draws_per_batch must be >= 1, got {draws_per_batch}')
+    step = draws_per_batch or mask.shape[0]
+    return torch.cat([
+        F.conv2d((expanded * draws).flatten(0, 1), weight, bias, stride=k)
+        for draws in mask.split(step)
+    ])
 
 
 def ficklenet_conv_naive(feats: torch.Tensor,

@@ -1,15 +1,20 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""FickleNetClassifier: draws, aggregation, per-image seeding, edge cases."""
+"""FickleNetClassifier: draws, aggregation, per-image seeding, edge cases,
+batched draws, host transfers, CPU vs CUDA."""
 import copy
 
+import numpy as np
 import pytest
 import torch
+from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from mmwsss.functional import (ficklenet_conv, merge_multiscale_cams,
-                               window_dropout_mask)
+from mmwsss.datasets.transforms import MultiScaleResize, PackCAMInputs
+from mmwsss.functional import (aggregate_cam_draws, ficklenet_conv,
+                               merge_multiscale_cams, window_dropout_mask)
 from mmwsss.registry import MODELS
+from mmwsss.testing import count_host_syncs, device_like_inputs
 
 init_default_scope('mmpretrain')
 
@@ -137,3 +142,140 @@ def test_all_zero_class_and_empty_label_set(plain):
         model.predict_cams(_scales(), _sample([]))
     with pytest.raises(ValueError):
         _fickle(aggregation='union')
+
+
+def _stacked_draws_reference(model, scales, sample):
+    """The maps as computed before draws were batched and merged on the
+    fly: every chunk's masks applied at once, all draws stacked, then
+    aggregated."""
+    gen = model._generator(sample, torch.device('cpu'))
+    keys = sample.gt_label.long().flatten()
+    feats = [
+        model.extract_feat(torch.stack([img, img.flip(-1)]))[-1]
+        for img in scales
+    ]
+    weight, bias = model.head.classifier.weight, model.head.classifier.bias
+    strided, high_res = [], []
+    for start in range(0, model.num_draws, model.draw_chunk):
+        n = min(model.draw_chunk, model.num_draws - start)
+        raws = []
+        for x in feats:
+            mask = window_dropout_mask(
+                n * 2, x.shape[-2:], 3, 0.8,
+                generator=gen).unflatten(0, (n, 2))
+            raws.append(
+                ficklenet_conv(x, weight, mask, bias).unflatten(0, (n, 2)))
+        for d in range(n):
+            s, h = merge_multiscale_cams([r[d] for r in raws],
+                                         tuple(sample.ori_shape), keys)
+            strided.append(s)
+            high_res.append(h)
+    return (aggregate_cam_draws(torch.stack(strided), model.aggregation),
+            aggregate_cam_draws(torch.stack(high_res), model.aggregation))
+
+
+@pytest.mark.parametrize('draws_per_batch', [1, 2, 5])
+@pytest.mark.parametrize('aggregation', ['max', 'mean'])
+def test_chunked_draws_equal_unchunked(plain, draws_per_batch, aggregation):
+    # 7 draws in chunks of 5: the head batches 1, 2 or all 5 at a time
+    model = _stochastic(
+        plain, num_draws=7, draw_chunk=5, seed=2, aggregation=aggregation)
+    model.head.draws_per_batch = draws_per_batch
+    scales, sample = _scales(), _sample([0, 3, 5])
+    with torch.no_grad():
+        out = model.predict_cams(scales, copy.deepcopy(sample))
+        strided, high_res = _stacked_draws_reference(model, scales, sample)
+    if aggregation == 'max':
+        # the running max on the device is bit-identical to the stack's
+        assert torch.equal(out.cam_strided, strided)
+        assert torch.equal(out.cam_high_res, high_res)
+    else:
+        # a running sum: the stacked mean up to float rounding
+        torch.testing.assert_close(out.cam_strided, strided)
+        torch.testing.assert_close(out.cam_high_res, high_res)
+    assert not torch.equal(out.cam_high_res, plain.predict_cams(
+        scales, copy.deepcopy(sample)).cam_high_res)
+
+
+def _packed_item(labels, name, shape=(29, 34), seed=1):
+    """A packed multi-scale test item, as the CAM test pipeline makes it."""
+    rng = np.random.default_rng(seed)
+    results = dict(
+        img=rng.integers(0, 256, (*shape, 3), dtype=np.uint8),
+        gt_label=np.asarray(labels),
+        ori_shape=shape,
+        img_shape=shape,
+        img_id=name,
+        img_path=f'x/{name}.jpg')
+    results = MultiScaleResize(scales=(1.0, 0.5)).transform(results)
+    return PackCAMInputs().transform(results)
+
+
+def _batch():
+    return pseudo_collate([
+        _packed_item([1, 4], 'a'),
+        _packed_item([0, 2, 5], 'b', shape=(33, 27), seed=2)
+    ])
+
+
+@pytest.mark.parametrize('num_draws', [2, 6])
+def test_test_step_on_device_like_inputs(plain, num_draws):
+    """tools/test.py's path with inputs that live "on a GPU": the outputs
+    reach the CPU, the host waits for the device only when the whole batch
+    is computed, whatever the number of draws."""
+    model = _stochastic(plain, num_draws=num_draws, draw_chunk=2)
+    draw_cams, syncs_while_drawing = model.draw_cams, []
+
+    def draw_cams_counted(*args):
+        with count_host_syncs() as syncs:
+            out = draw_cams(*args)
+        syncs_while_drawing.append(syncs['count'])
+        return out
+
+    with torch.no_grad():
+        expected = model.test_step(_batch())
+        model.draw_cams = draw_cams_counted
+        with device_like_inputs(), count_host_syncs() as syncs:
+            outputs = model.test_step(_batch())
+    assert syncs_while_drawing == [0, 0]
+    # then per image: score, strided and high-res maps, each moved once
+    # (the labels come from the data samples on the CPU)
+    assert syncs['ops'] == ['cpu'] * 6
+    for out, ref in zip(outputs, expected):
+        for key in ('pred_score', 'pred_label', 'cam_keys', 'cam_strided',
+                    'cam_high_res'):
+            value = out.get(key)
+            assert type(value) is torch.Tensor, key  # not device-like
+            assert torch.equal(value, ref.get(key)), key
+    assert outputs[1].cam_high_res.shape == (3, 33, 27)
+
+
+@pytest.mark.gpu
+def test_cuda_maps_equal_cpu_maps_with_cpu_drawn_masks(plain):
+    """With a CPU mask generator a CUDA job draws the CPU job's masks: the
+    maps agree up to float rounding (TF32 off; maps are in [0, 1]). With the
+    device's own generator they differ (CUDA's random stream is another)."""
+    model = _stochastic(
+        plain, num_draws=6, draw_chunk=4, generator_device='cpu')
+    on_cuda = copy.deepcopy(model).cuda()
+    tf32 = (torch.backends.cudnn.allow_tf32,
+            torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.no_grad():
+            expected = model.test_step(_batch())
+            outputs = on_cuda.test_step(_batch())
+            on_cuda.generator_device = None
+            cuda_drawn = on_cuda.test_step(_batch())
+    finally:
+        (torch.backends.cudnn.allow_tf32,
+         torch.backends.cuda.matmul.allow_tf32) = tf32
+    for out, ref, other in zip(outputs, expected, cuda_drawn):
+        assert out.cam_high_res.device.type == 'cpu'
+        assert torch.equal(out.cam_keys, ref.cam_keys)
+        for key in ('cam_strided', 'cam_high_res', 'pred_score'):
+            torch.testing.assert_close(
+                out.get(key), ref.get(key), atol=1e-4, rtol=0)
+        assert not torch.allclose(
+            other.cam_high_res, ref.cam_high_res, atol=1e-4, rtol=0)

@@ -92,6 +92,48 @@ def test_many_draws_share_one_expansion():
             ficklenet_conv(feats, weight, masks[2 * d:2 * d + 2]))
 
 
+@pytest.mark.parametrize('draws_per_batch', [1, 2, 4])
+def test_batched_draws_equal_all_draws_at_once(draws_per_batch):
+    g = _generator(8)
+    feats = torch.randn(2, 3, 4, 5, generator=g)
+    weight = torch.randn(5, 3, 3, 3, generator=g)
+    bias = torch.randn(5, generator=g)
+    masks = window_dropout_mask(
+        5 * 2, (4, 5), 3, 0.7, channels=3,
+        generator=g).unflatten(0, (5, 2))
+    assert torch.equal(
+        ficklenet_conv(feats, weight, masks, bias, draws_per_batch),
+        ficklenet_conv(feats, weight, masks, bias))
+    with pytest.raises(ValueError):
+        ficklenet_conv(feats, weight, masks, bias, 0)
+
+
+@pytest.mark.parametrize('channel_shared', [True, False])
+@pytest.mark.parametrize('drop_prob', [0.6, 0.0])
+def test_head_draws_do_not_depend_on_draws_per_batch(channel_shared,
+                                                     drop_prob):
+    torch.manual_seed(0)
+    feats = (torch.randn(2, 4, 5, 6), )
+    one_batch = _head(
+        draws_per_batch=5, channel_shared=channel_shared,
+        drop_prob=drop_prob, bias=True).eval()
+    draws = one_batch.forward_cams(feats, _generator(9), num_draws=5)
+    assert draws.shape == (10, 3, 5, 6)
+    for per_batch in (1, 2):
+        head = _head(
+            draws_per_batch=per_batch,
+            channel_shared=channel_shared,
+            drop_prob=drop_prob,
+            bias=True).eval()
+        head.load_state_dict(one_batch.state_dict())
+        assert torch.equal(
+            head.forward_cams(feats, _generator(9), num_draws=5), draws)
+    # the draws differ from each other (with dropout)
+    assert torch.equal(draws[0], draws[2]) == (drop_prob == 0)
+    with pytest.raises(ValueError):
+        _head(draws_per_batch=0)
+
+
 def test_window_dropout_mask_values_and_rate():
     mask = window_dropout_mask(
         4, (10, 10), 3, 0.75, generator=_generator(3))
@@ -192,3 +234,13 @@ def test_head_is_stochastic_in_eval_and_trains():
     assert torch.isfinite(loss) and grad.abs()[..., 0, 0].sum() > 0
     preds = head.predict(feats)
     assert preds[0].pred_score.shape == (3, )
+
+
+@pytest.mark.gpu
+def test_a_cpu_generator_draws_the_same_mask_for_cuda():
+    # drawn on the generator's device, then moved: the CPU's mask exactly
+    cpu_mask = window_dropout_mask(2, (7, 6), 3, 0.8, generator=_generator(4))
+    cuda_mask = window_dropout_mask(
+        2, (7, 6), 3, 0.8, generator=_generator(4), device='cuda')
+    assert cuda_mask.device.type == 'cuda'
+    assert torch.equal(cuda_mask.cpu(), cpu_mask)
