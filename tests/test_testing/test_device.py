@@ -10,7 +10,6 @@ from mmpretrain.structures import DataSample
 from mmwsss.testing import (DeviceLikeTensor, HostTransferError,
                             as_device_like, count_host_syncs,
                             device_like_inputs)
-from mmwsss.utils import to_numpy
 
 
 def _device_like(*shape):
@@ -54,14 +53,6 @@ def test_the_property_follows_every_operation_and_autograd():
     assert x.grad is not None and conv.weight.grad is not None
     # scalar reads work, as on a GPU
     assert isinstance(y.sum().item(), float) and len(y.tolist()) == 1
-
-
-def test_to_numpy_takes_device_like_and_bfloat16_tensors():
-    t = _device_like(2, 2).requires_grad_()
-    np.testing.assert_array_equal(to_numpy(t), [[0, 1], [2, 3]])
-    half = to_numpy(torch.ones(3, dtype=torch.bfloat16))
-    assert half.dtype == np.float32
-    assert to_numpy([1, 2], np.int64).dtype == np.int64
 
 
 def test_count_host_syncs():
