@@ -1,22 +1,21 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Grad-CAM family (the ``grad-cam`` package) for any mmpretrain classifier."""
-import contextlib
-import io
 import math
 import re
-from typing import Dict, List, Optional, Sequence, Type
+from typing import Dict, List, Optional, Sequence, Type, Union
 
-import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.structures import DataSample
 from pytorch_grad_cam import (EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM,
                               ScoreCAM, XGradCAM)
 from pytorch_grad_cam.base_cam import BaseCAM
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
 from mmwsss.registry import MODELS
+from mmwsss.utils import to_numpy
 from ..utils import frozen_parameters
 from ..utils.cam import merge_multiscale_cams
 
@@ -259,54 +258,222 @@ def release_gradcam(cam: BaseCAM) -> None:
     cam.reshape_transform.release()
 
 
+class _TargetLayerTap:
+    """Keeps the output of a module in a forward, on its device.
+
+    It keeps the first output after :meth:`reset` (as ``grad-cam`` keeps the
+    first activation), as it was: the model goes on with a copy, which
+    later in-place operations (a residual ``+=``, an in-place ReLU) may
+    change. With gradients enabled the kept output is a leaf that requires
+    them, so autograd stops there (and, with frozen parameters, records the
+    model from that layer on only).
+    """
+
+    def __init__(self, layer: nn.Module):
+        self.output = None
+        self._handle = layer.register_forward_hook(self._record)
+
+    def _record(self, module, args,
+                output: torch.Tensor) -> Optional[torch.Tensor]:
+        if self.output is not None:
+            return None
+        if not torch.is_grad_enabled():
+            self.output = output.clone()
+            return None
+        self.output = output.detach().requires_grad_()
+        return self.output.clone()
+
+    def reset(self) -> None:
+        """Drop the kept output (and the graph it holds)."""
+        self.output = None
+
+    def release(self) -> None:
+        """Remove the hook."""
+        self.reset()
+        self._handle.remove()
+
+
+def _method_name(cam: BaseCAM) -> str:
+    for name, cam_type in GRADCAM_METHODS.items():
+        if type(cam) is cam_type:
+            return name
+    raise ValueError(f'{type(cam).__name__} is not one of the methods of '
+                     f'GRADCAM_METHODS: {sorted(GRADCAM_METHODS)}')
+
+
+def _weighted_activations(method: str, activations: torch.Tensor,
+                          grads: torch.Tensor) -> torch.Tensor:
+    """The activations (N, C, h, w) weighted as by a gradient method of
+    ``grad-cam`` (its ``get_cam_image`` before the channel sum)."""
+    if method == 'layercam':
+        return grads.clamp(min=0) * activations
+    if method == 'gradcam':
+        weights = grads.mean(dim=(2, 3))
+    elif method in ('gradcampp', 'gradcam++'):
+        # Grad-CAM++ (eq. 19 of arXiv:1710.11063), zero where the gradient is.
+        grads_2 = grads.pow(2)
+        sums = activations.sum(dim=(2, 3), keepdim=True)
+        alpha = grads_2 / (2 * grads_2 + sums * grads_2 * grads + 1e-6)
+        alpha = torch.where(grads != 0, alpha, 0)
+        weights = (grads.clamp(min=0) * alpha).sum(dim=(2, 3))
+    else:  # xgradcam
+        sums = activations.sum(dim=(2, 3), keepdim=True)
+        weights = (grads * activations / (sums + 1e-7)).sum(dim=(2, 3))
+    return weights[:, :, None, None] * activations
+
+
+def _scorecam_weights(model: nn.Module, images: torch.Tensor,
+                      activations: torch.Tensor, classes: torch.Tensor,
+                      batch_size: int) -> torch.Tensor:
+    """ScoreCAM's channel weights (N, K, C) of ``grad-cam``.
+
+    Each activation map, upsampled to the image (bilinear, corners aligned)
+    and min-max scaled, masks its image; the weights are the softmax over
+    the channels of the target logits of the masked images. The masked
+    images are made and scored ``batch_size`` at a time, and every class of
+    an image reads the same forward.
+    """
+    num_images, channels = activations.shape[:2]
+    maps = activations.flatten(0, 1)[:, None]
+    scores = []
+    for start in range(0, num_images * channels, batch_size):
+        masks = F.interpolate(
+            maps[start:start + batch_size],
+            images.shape[-2:],
+            mode='bilinear',
+            align_corners=True)
+        low = masks.amin(dim=(2, 3), keepdim=True)
+        high = masks.amax(dim=(2, 3), keepdim=True)
+        masks = (masks - low) / (high - low + 1e-8)
+        owner = torch.arange(
+            start, start + masks.size(0), device=images.device) // channels
+        logits = model(images[owner] * masks)
+        scores.append(logits.gather(1, classes[owner]))
+    scores = torch.cat(scores).view(num_images, channels, -1)
+    return scores.transpose(1, 2).softmax(dim=-1)
+
+
+def _chunk_maps(cam: BaseCAM, method: str, tap: _TargetLayerTap,
+                images: torch.Tensor, classes: torch.Tensor,
+                eigen_smooth: bool, masked_batch: int) -> torch.Tensor:
+    """Maps (n, K, h, w) of a chunk of images, or what the 2-D projection
+    takes: weighted activations (n, K, C, h, w), EigenCAM's activations
+    (n, 1, C, h, w)."""
+    reshape = cam.reshape_transform or (lambda x: x)
+    num_classes = classes.size(1)
+    per_class = []
+    tap.reset()
+    try:
+        if cam.uses_gradients:
+            with torch.enable_grad():
+                logits = cam.model(images)
+                output = tap.output
+                activations = reshape(output.detach()).float()
+                # One forward; a backward from each class to the layer only.
+                for k in range(num_classes):
+                    score = logits.gather(1, classes[:, k:k + 1]).sum()
+                    grads, = torch.autograd.grad(
+                        score, output, retain_graph=k + 1 < num_classes)
+                    weighted = _weighted_activations(method, activations,
+                                                     reshape(grads).float())
+                    per_class.append(
+                        weighted if eigen_smooth else weighted.sum(dim=1))
+        else:
+            with torch.no_grad():
+                cam.model(images)
+                activations = reshape(tap.output).float()
+                if method == 'eigencam':
+                    return activations[:, None]
+                weights = _scorecam_weights(cam.model, images, activations,
+                                            classes, masked_batch)
+                for k in range(num_classes):
+                    weighted = weights[:, k, :, None, None] * activations
+                    per_class.append(
+                        weighted if eigen_smooth else weighted.sum(dim=1))
+    finally:
+        tap.reset()
+    return torch.stack(per_class, dim=1)
+
+
 def raw_gradcam_maps(cam: BaseCAM,
                      inputs: torch.Tensor,
-                     classes: Sequence[int],
-                     eigen_smooth: bool = False) -> torch.Tensor:
+                     classes: Union[torch.Tensor, Sequence],
+                     eigen_smooth: bool = False,
+                     max_batch: Optional[int] = None) -> torch.Tensor:
     """Unnormalised maps of a ``grad-cam`` method at the target layer.
 
     What ``cam(inputs, targets)`` computes before its per-image min-max
     scaling and resizing: the method's ``get_cam_image`` of the (first)
-    target layer's activations and of the gradients of each sample's class
-    logit (one forward and one backward for the whole batch; methods without
-    gradients skip the backward), then ReLU. The samples must not interact
-    (BatchNorm in eval mode).
+    target layer's activations and of the gradients of the class logit,
+    then ReLU; the same operations in torch, on the device of ``inputs``
+    (equal to ``grad-cam``'s NumPy results up to float32 rounding).
+    EigenCAM, and ``eigen_smooth``, project onto the first principal
+    component with ``grad-cam``'s NumPy SVD: its sign convention decides
+    the sign of each map (another SVD may flip it, and the ReLU then keeps
+    the other part), so those maps go to the host once per call, after
+    every forward.
+
+    Every image runs forward once, whatever the number of its classes: a
+    gradient method then back-propagates from each class's logit down to
+    the target layer only; ScoreCAM scores each masked image for all the
+    classes at once. The images must not interact (BatchNorm in eval
+    mode). With frozen parameters autograd records the model from the
+    target layer on only. The activations are the layer's output as it
+    was, before any in-place operation of the model on it (``grad-cam`` on
+    a CPU reads them after).
 
     Args:
-        cam (BaseCAM): From :func:`build_gradcam`.
+        cam (BaseCAM): From :func:`build_gradcam`; one of
+            :data:`GRADCAM_METHODS`. Only its model, first target layer and
+            reshape transform are used (its own hooks, which copy every
+            activation to the host, are not needed).
         inputs (Tensor): Normalised images (N, 3, H, W).
-        classes (Sequence[int]): The target class of each sample.
+        classes (Tensor | Sequence): The target class of each image (N, ),
+            or K target classes of each image (N, K).
         eigen_smooth (bool): Project onto the first principal component.
             Defaults to False.
+        max_batch (int, optional): The most images in one forward pass: the
+            N images in chunks of it, and ScoreCAM's N x C masked images.
+            Defaults to None (the N images at once, the masked images 16 at
+            a time as in ``grad-cam``). The maps do not depend on it.
 
     Returns:
-        Tensor: float32 maps (N, h, w) >= 0 on the target layer's grid.
+        Tensor: float32 maps >= 0 on the target layer's grid, on the device
+        of ``inputs``: (N, h, w) for (N, ) classes, (N, K, h, w) for (N, K).
     """
-    if len(classes) != inputs.size(0):
-        raise ValueError(f'{len(classes)} classes for {inputs.size(0)} '
-                         'inputs')
+    method = _method_name(cam)
+    classes = torch.as_tensor(classes, dtype=torch.long, device=inputs.device)
+    per_image = classes.dim() == 1
+    if per_image:
+        classes = classes[:, None]
+    if classes.dim() != 2 or classes.size(0) != inputs.size(0) or \
+            classes.size(1) == 0:
+        raise ValueError(f'classes of shape {tuple(classes.shape)} for '
+                         f'{inputs.size(0)} inputs: expected (N, ) or (N, K)')
     if torch.is_inference_mode_enabled():
         raise RuntimeError('Grad-CAM needs autograd; run it under '
                            'torch.no_grad(), not torch.inference_mode()')
-    targets = [ClassifierOutputTarget(int(c)) for c in classes]
-    with torch.enable_grad():
-        # The input requires gradients so that the target layer's output
-        # does even when the parameters are frozen.
-        inputs = inputs.detach().clone().requires_grad_(cam.uses_gradients)
-        outputs = cam.activations_and_grads(inputs)
-        grads = None
-        if cam.uses_gradients:
-            loss = sum(target(out) for target, out in zip(targets, outputs))
-            loss.backward()
-            grads = cam.activations_and_grads.gradients[0].numpy()
-        activations = cam.activations_and_grads.activations[0].numpy()
-        # ScoreCAM prints a progress bar per sample.
-        with contextlib.redirect_stderr(io.StringIO()):
-            maps = cam.get_cam_image(inputs.detach(),
-                                     cam.target_layers[0], targets,
-                                     activations, grads, eigen_smooth)
-    cam.activations_and_grads.clear()
-    return torch.from_numpy(np.maximum(np.asarray(maps, np.float32), 0))
+    if max_batch is not None and max_batch < 1:
+        raise ValueError(f'max_batch must be >= 1, got {max_batch}')
+    step = max_batch or inputs.size(0)
+    tap = _TargetLayerTap(cam.target_layers[0])
+    try:
+        maps = torch.cat([
+            _chunk_maps(cam, method, tap, inputs[start:start + step],
+                        classes[start:start + step], eigen_smooth,
+                        max_batch or 16)
+            for start in range(0, inputs.size(0), step)
+        ])
+    finally:
+        tap.release()
+        cam.activations_and_grads.clear()
+    if method == 'eigencam' or eigen_smooth:
+        projected = get_2d_projection(to_numpy(maps.flatten(0, 1)))
+        maps = torch.from_numpy(projected).to(inputs.device).view(
+            *maps.shape[:2], *projected.shape[1:]).expand(
+                *classes.shape, *projected.shape[1:])
+    maps = maps.clamp(min=0)
+    return maps[:, 0] if per_image else maps
 
 
 @MODELS.register_module()
@@ -324,12 +491,15 @@ class GradCAMClassifier(ImageClassifier):
     <https://github.com/jacobgil/pytorch-grad-cam>`_ package (GradCAM,
     GradCAM++, LayerCAM, XGradCAM, ScoreCAM, EigenCAM) for every
     ground-truth class (or the ``topk`` predicted classes of an image without
-    labels), on the image and its horizontal flip at every scale, in one
-    batch per scale. The unnormalised maps (before ``grad-cam``'s per-image
-    min-max scaling, see :func:`raw_gradcam_maps`) take the place of the
-    raw CAMs in :func:`mmwsss.functional.merge_multiscale_cams`: ReLU, the
-    flip added back, the scales summed at stride 4 and at full resolution,
-    each class map divided by its max + 1e-5. The outputs are those of
+    labels), on the image and its horizontal flip at every scale: one
+    forward of the image and its flip per scale, then for a gradient method
+    one backward per class from its logit down to the target layer, so the
+    memory does not grow with the number of classes. The unnormalised maps
+    (before ``grad-cam``'s per-image min-max scaling, see
+    :func:`raw_gradcam_maps`) take the place of the raw CAMs in
+    :func:`mmwsss.functional.merge_multiscale_cams`: ReLU, the flip added
+    back, the scales summed at stride 4 and at full resolution, each class
+    map divided by its max + 1e-5. The outputs are those of
     :class:`mmwsss.CAMClassifier` (``cam_keys``, ``cam_strided``,
     ``cam_high_res``, scores of the unflipped first scale), so
     :class:`mmwsss.CAMWriter`, :class:`mmwsss.CAMSeedMetric` and the IRN
@@ -339,10 +509,17 @@ class GradCAMClassifier(ImageClassifier):
     magnitude (for Grad-CAM on a global-average-pooled head the gradient
     weights carry a factor 1 / (h w), which lowers the larger scales
     relative to CAM); EigenCAM does not depend on the class; ScoreCAM costs
-    one forward per channel of the target layer and sample.
+    one forward per channel of the target layer, image and flip (shared by
+    the classes).
 
     Gradients are enabled inside the test loop's ``no_grad``; the
-    parameters are frozen meanwhile (only activation gradients are needed).
+    parameters are frozen meanwhile (only activation gradients are needed),
+    so autograd records the model from the target layer on only.
+
+    The maps are computed on the model's device (EigenCAM and
+    ``eigen_smooth`` excepted: their SVD runs on the host, once per image
+    and scale, see :func:`raw_gradcam_maps`); the outputs of a batch move
+    to the CPU together, after the last image.
 
     Args:
         backbone (dict): Backbone config.
@@ -363,6 +540,13 @@ class GradCAMClassifier(ImageClassifier):
         eigen_smooth (bool): ``grad-cam``'s first-principal-component
             smoothing. Defaults to False.
         topk (int): Classes of an image without labels. Defaults to 1.
+        max_batch (int, optional): The most images in one forward pass:
+            the image and its flip go together when it is >= 2, and
+            ScoreCAM scores its masked images (one per channel of the
+            target layer) this many at a time. Lower it to lower the peak
+            memory; the maps do not depend on it. None: no bound on the
+            image pairs, ScoreCAM's masked images 16 at a time (as in
+            ``grad-cam``). Defaults to 16.
         **kwargs: Other arguments of ``ImageClassifier``.
     """
 
@@ -376,6 +560,7 @@ class GradCAMClassifier(ImageClassifier):
                  num_extra_tokens: Optional[int] = None,
                  eigen_smooth: bool = False,
                  topk: int = 1,
+                 max_batch: Optional[int] = 16,
                  **kwargs):
         data_preprocessor = dict(data_preprocessor or {})
         if data_preprocessor.get('type', 'ClsDataPreprocessor') in (
@@ -390,12 +575,15 @@ class GradCAMClassifier(ImageClassifier):
         gradcam_method(method)
         if topk < 1:
             raise ValueError(f'topk must be >= 1, got {topk}')
+        if max_batch is not None and max_batch < 1:
+            raise ValueError(f'max_batch must be >= 1, got {max_batch}')
         self.method = method.lower()
         self.target_layer = target_layer or default_target_layer(self)
         resolve_module(self, self.target_layer)
         self.num_extra_tokens = num_extra_tokens
         self.eigen_smooth = eigen_smooth
         self.topk = topk
+        self.max_batch = max_batch
 
     def predict(self,
                 inputs,
@@ -419,14 +607,19 @@ class GradCAMClassifier(ImageClassifier):
                              '(ori_shape, and gt_label for the classes)')
         cam = build_gradcam(self, self.method, [self.target_layer],
                             self.num_extra_tokens)
+        # raw_gradcam_maps keeps the activations on the device itself;
+        # grad-cam's hooks would copy each to the host.
+        cam.activations_and_grads.release()
         try:
             with frozen_parameters(self):
-                return [
+                samples = [
                     self.predict_cams(cam, scales, sample)
                     for scales, sample in zip(inputs, data_samples)
                 ]
         finally:
             release_gradcam(cam)
+        # One host transfer per batch, once the device has every image's work.
+        return [sample.cpu() for sample in samples]
 
     def predict_cams(self, cam: BaseCAM, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:
@@ -440,7 +633,8 @@ class GradCAMClassifier(ImageClassifier):
 
         Returns:
             DataSample: ``sample`` with ``cam_keys``, ``cam_strided``,
-            ``cam_high_res``, ``pred_score`` and ``pred_label``.
+            ``cam_high_res``, ``pred_score`` and ``pred_label``, on the
+            device of the inputs.
         """
         with torch.no_grad():
             self.head.predict(self.extract_feat(scales[0][None]), [sample])
@@ -448,16 +642,15 @@ class GradCAMClassifier(ImageClassifier):
         if keys is None or keys.numel() == 0:
             keys = sample.pred_score.topk(
                 min(self.topk, sample.pred_score.numel())).indices
-        keys = keys.long().flatten().cpu()
-        classes = keys.tolist() * 2
-        raw_maps = []
-        for img in scales:
-            batch = torch.stack([img] * len(keys) + [img.flip(-1)] * len(keys))
-            maps = raw_gradcam_maps(cam, batch, classes, self.eigen_smooth)
-            raw_maps.append(maps.reshape(2, len(keys), *maps.shape[1:]))
+        keys = keys.long().flatten()
+        raw_maps = [
+            raw_gradcam_maps(cam, torch.stack([img, img.flip(-1)]),
+                             keys.expand(2, -1), self.eigen_smooth,
+                             self.max_batch) for img in scales
+        ]
         strided, high_res = merge_multiscale_cams(raw_maps,
                                                   tuple(sample.ori_shape))
         sample.cam_keys = keys
-        sample.cam_strided = strided.cpu()
-        sample.cam_high_res = high_res.cpu()
+        sample.cam_strided = strided
+        sample.cam_high_res = high_res
         return sample

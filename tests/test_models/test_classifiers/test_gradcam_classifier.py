@@ -1,17 +1,24 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """GradCAMClassifier and its grad-cam helpers on tiny random models."""
+import contextlib
+import io
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from mmwsss.models.classifiers.gradcam_classifier import (
     GRADCAM_METHODS, TokenGridReshape, build_gradcam, default_target_layer,
     raw_gradcam_maps, release_gradcam, resolve_module)
+from mmwsss.models.utils import frozen_parameters
 from mmwsss.models.utils.cam import merge_multiscale_cams
 from mmwsss.registry import MODELS
+from mmwsss.testing import (DeviceLikeTensor, count_host_syncs,
+                            device_like_inputs)
 
 METHODS = ['gradcam', 'gradcampp', 'layercam', 'xgradcam', 'scorecam',
            'eigencam']
@@ -308,3 +315,206 @@ def test_configs_build_and_run(repo_root, tmp_path):
     assert out.cam_keys.tolist() == [int(out.pred_score.argmax())]
     assert out.cam_high_res.shape == (1, 75, 100)
     assert out.cam_strided.shape == (1, 19, 25)
+
+
+def _grad_cam_numpy_maps(cam, inputs, classes, eigen_smooth):
+    """grad-cam's own computation: its hooks (activations and gradients
+    copied to the host) and its NumPy ``get_cam_image``, then ReLU."""
+    targets = [ClassifierOutputTarget(c) for c in classes]
+    with torch.enable_grad():
+        inputs = inputs.clone().requires_grad_(cam.uses_gradients)
+        outputs = cam.activations_and_grads(inputs)
+        grads = None
+        if cam.uses_gradients:
+            sum(t(out) for t, out in zip(targets, outputs)).backward()
+            grads = cam.activations_and_grads.gradients[0].numpy()
+        activations = cam.activations_and_grads.activations[0].numpy()
+        with contextlib.redirect_stderr(io.StringIO()):  # ScoreCAM's tqdm
+            maps = cam.get_cam_image(inputs.detach(), cam.target_layers[0],
+                                     targets, activations, grads,
+                                     eigen_smooth)
+    cam.activations_and_grads.clear()
+    return torch.from_numpy(np.maximum(np.float32(maps), 0))
+
+
+@pytest.mark.parametrize('eigen_smooth', [False, True])
+@pytest.mark.parametrize('kind', ['cnn', 'vit'])
+@pytest.mark.parametrize('method', METHODS)
+def test_torch_maps_equal_grad_cams_numpy_maps(models, method, kind,
+                                                eigen_smooth):
+    """The maps computed in torch equal grad-cam's NumPy ones within 1e-5
+    of the largest value (float32 rounding; measured <= 5e-6)."""
+    model = models[kind]
+    images = torch.randn(3, 3, 40, 56,
+                         generator=torch.Generator().manual_seed(1))
+    classes = [0, 3, 5]
+    cam = build_gradcam(model, method, [model.target_layer])
+    try:
+        with frozen_parameters(model):
+            ours = raw_gradcam_maps(cam, images, classes, eigen_smooth)
+            expected = _grad_cam_numpy_maps(cam, images, classes,
+                                            eigen_smooth)
+    finally:
+        release_gradcam(cam)
+    assert expected.amax(dim=(1, 2)).min() > 0
+    torch.testing.assert_close(
+        ours, expected, rtol=1e-5, atol=1e-5 * float(expected.max()))
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_class_sets_and_chunks_give_the_maps_of_per_class_copies(
+        models, method):
+    """(N, K) classes (one forward per image) and any max_batch give the
+    maps of the former layout, a copy of the image per class."""
+    model = models['cnn']
+    images = torch.randn(2, 3, 40, 56,
+                         generator=torch.Generator().manual_seed(2))
+    class_sets = torch.tensor([[0, 3, 5], [5, 1, 3]])
+    cam = build_gradcam(model, method, [model.target_layer])
+    try:
+        with frozen_parameters(model):
+            copies = raw_gradcam_maps(cam, images.repeat_interleave(3, 0),
+                                      class_sets.flatten())
+            whole = raw_gradcam_maps(cam, images, class_sets)
+            chunked = [
+                raw_gradcam_maps(cam, images, class_sets, max_batch=size)
+                for size in (1, 3)
+            ]
+    finally:
+        release_gradcam(cam)
+    assert whole.shape == (2, 3, 2, 2) and whole.amax() > 0
+    tolerance = dict(rtol=1e-5, atol=1e-6 * float(whole.max()))
+    torch.testing.assert_close(whole.flatten(0, 1), copies, **tolerance)
+    for maps in chunked:
+        torch.testing.assert_close(maps, whole, **tolerance)
+    if method == 'eigencam':  # class independent
+        assert torch.equal(whole[:, 0], whole[:, 2])
+    else:  # the classes do differ
+        assert not torch.allclose(whole[:, 0], whole[:, 1])
+
+
+def test_max_batch_leaves_the_cams_unchanged():
+    hw = (40, 56)
+    inputs = [_scales(hw), _scales(hw, seed=1)]
+    outputs = []
+    for max_batch in (None, 1):
+        model = _build('cnn', method='scorecam', max_batch=max_batch)
+        with torch.no_grad():
+            outputs.append(model.predict(
+                inputs, [_sample(hw, [0, 3]), _sample(hw, [5])]))
+    for ours, ref in zip(*outputs):
+        for key in ('cam_strided', 'cam_high_res'):
+            torch.testing.assert_close(ours.get(key), ref.get(key),
+                                       rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='max_batch'):
+        _build('cnn', max_batch=0)
+
+
+def _packed_batch(hw, labels):
+    """A test_step batch of uint8 multi-scale images (as PackCAMInputs)."""
+    inputs, samples = [], []
+    for seed, keys in enumerate(labels):
+        scales = _scales(hw, seed=seed)
+        inputs.append([(s * 40 + 128).clamp(0, 255).to(torch.uint8)
+                       for s in scales])
+        samples.append(_sample(hw, keys))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_test_step_on_device_like_inputs(models, method):
+    """As on a GPU: no host conversion of a device tensor, the outputs on
+    the CPU, equal to a plain CPU run; the host syncs do not grow with the
+    number of classes."""
+    model = models['cnn']
+    model.method = method
+    hw = (40, 56)
+    with torch.no_grad():
+        expected = model.test_step(_packed_batch(hw, [[0, 3]]))
+        syncs = []
+        for labels in ([[1]], [[0, 3]], [[0, 2, 3, 5]]):
+            with device_like_inputs(), count_host_syncs() as counted:
+                out = model.test_step(_packed_batch(hw, labels))
+            syncs.append(counted['count'])
+            if labels == [[0, 3]]:
+                ours = out
+    assert syncs[0] == syncs[1] == syncs[2], syncs
+    for key in ('pred_score', 'cam_keys', 'cam_strided', 'cam_high_res'):
+        value = ours[0].get(key)
+        assert type(value) is torch.Tensor, (key, type(value))
+        assert value.device.type == 'cpu'
+        torch.testing.assert_close(value, expected[0].get(key))
+
+
+def test_device_like_inputs_reach_the_maps(models):
+    """The maps are computed from device tensors (not on a host copy)."""
+    model = models['cnn']
+    cam = build_gradcam(model, 'gradcam', [model.target_layer])
+    cam.activations_and_grads.release()
+    images = torch.randn(2, 3, 32, 32).as_subclass(DeviceLikeTensor)
+    try:
+        with frozen_parameters(model), count_host_syncs() as counted:
+            maps = raw_gradcam_maps(cam, images, torch.tensor([1, 2]))
+    finally:
+        release_gradcam(cam)
+    assert isinstance(maps, DeviceLikeTensor) and counted['count'] == 0
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize('kind', ['cnn', 'vit'])
+@pytest.mark.parametrize('method', METHODS)
+def test_cuda_cams_equal_cpu_cams(kind, method):
+    """The CAMs on CUDA equal those on the CPU within 1e-4 (maps in [0, 1];
+    TF32 off)."""
+    hw = (40, 56)
+    inputs = [_scales(hw), _scales(hw, seed=1)]
+    labels = ([0, 3], [5])
+    model = _build(kind, method=method)
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        with torch.no_grad():
+            on_cpu = model.predict(inputs, [_sample(hw, k) for k in labels])
+            model.cuda()
+            on_cuda = model.predict(
+                [[img.cuda() for img in scales] for scales in inputs],
+                [_sample(hw, k).to('cuda') for k in labels])
+    finally:
+        torch.backends.cudnn.allow_tf32 = tf32
+    for ours, ref in zip(on_cuda, on_cpu):
+        assert ours.cam_keys.tolist() == ref.cam_keys.tolist()
+        for key in ('cam_strided', 'cam_high_res', 'pred_score'):
+            assert ours.get(key).device.type == 'cpu'
+            torch.testing.assert_close(ours.get(key), ref.get(key),
+                                       rtol=1e-4, atol=1e-4)
+
+
+def test_maps_use_the_layer_output_before_in_place_changes():
+    """layer4.1.bn2's output gets the residual added, then the ReLU, in
+    place: the maps use the output itself, and its gradient."""
+    model = _build('cnn')
+    layer = model.backbone.layer4[1].bn2
+    with torch.no_grad():  # zero_init_residual made its output 0
+        layer.weight.fill_(1)
+    images = torch.randn(2, 3, 40, 56,
+                         generator=torch.Generator().manual_seed(3))
+    saved = {}
+
+    def keep(module, args, output):
+        saved['output'] = output
+        return output + 0  # the in-place operations change this sum
+
+    handle = layer.register_forward_hook(keep)
+    logits = model(images.requires_grad_(), mode='tensor')
+    handle.remove()
+    act = saved['output']
+    grads = torch.autograd.grad(logits[0, 1] + logits[1, 4], act)[0]
+    expected = (grads.mean(dim=(2, 3), keepdim=True) * act).sum(1).relu()
+    cam = build_gradcam(model, 'gradcam', ['backbone.layer4.1.bn2'])
+    try:
+        with frozen_parameters(model):
+            maps = raw_gradcam_maps(cam, images.detach(), [1, 4])
+    finally:
+        release_gradcam(cam)
+    assert expected.amax() > 0
+    torch.testing.assert_close(maps, expected.detach(), rtol=1e-4, atol=1e-6)
