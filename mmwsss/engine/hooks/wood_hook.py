@@ -106,9 +106,12 @@ class WOoDCentersHook(Hook):
         indices, loader = self._shard(dataset)
         features = [
             model.pooled_features(
-                model.data_preprocessor(batch, False)['inputs'])[0].cpu()
+                model.data_preprocessor(batch, False)['inputs'])[0]
             for batch in loader
         ]
+        # One transfer for the shard, not one wait for the device per image;
+        # gathered as one tensor (its rows pickled apart would each carry it).
+        features = torch.stack(features).cpu() if features else []
         gathered = {}
         for part_indices, part in all_gather_object((indices, features)):
             gathered.update(zip(part_indices, part))

@@ -9,7 +9,9 @@ step for step, with the speed-ups that keep its numerics: the normalised image
 is computed once, the RPN is never run, the detector's parameters are frozen
 (no weight gradients), the FPN levels that no positive proposal reads are
 not computed, and the objects of an image are optimised together as a
-batch of independent masks.
+batch of independent masks. The optimisation loop never waits for a GPU:
+what it needs on the host (the positives, the RoIs' feature levels) is read
+before it, and the maps are read once per image, after it.
 """
 import copy
 import os.path as osp
@@ -30,6 +32,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmwsss.registry import MODELS
+from mmwsss.utils import to_numpy
 from .mask import bbam_loss, bbam_stride, init_bbam_mask, perturb_with_mask
 from .proposals import (jitter_boxes, sample_jitter_draws,
                         select_positive_proposals)
@@ -344,6 +347,7 @@ class BBAM(BaseModel):
                              f'{labels.shape[0]} labels.')
         generator = generator or np.random.default_rng()
         clean = self._pad(image.detach()[None], padded_shape)
+        host_boxes, host_labels = to_numpy(boxes), to_numpy(labels)
 
         num = boxes.shape[0]
         strides = np.zeros(num)
@@ -353,7 +357,7 @@ class BBAM(BaseModel):
         tasks: List[_ObjectTask] = []
         feats = None
         for k in range(num):
-            box = boxes[k].cpu().numpy()
+            box = host_boxes[k]
             box_w, box_h = box[2] - box[0], box[3] - box[1]
             # An inverted box has no area (and gets no positives).
             strides[k] = bbam_stride(
@@ -369,7 +373,7 @@ class BBAM(BaseModel):
                 with torch.no_grad():
                     feats = self.detector.extract_feat(clean)
             task, thresholds[k] = self._positives(feats, k, box,
-                                                  int(labels[k]),
+                                                  int(host_labels[k]),
                                                   (height, width), strides[k],
                                                   generator)
             if task is not None:
@@ -377,17 +381,31 @@ class BBAM(BaseModel):
                 tasks.append(task)
 
         chunk = self.max_objects_per_batch or max(len(tasks), 1)
+        optimised = []
         for start in range(0, len(tasks), chunk):
-            batch = tasks[start:start + chunk]
-            for task, bbam in zip(
-                    batch, self._optimise(clean, batch, (height, width))):
-                maps[task.index] = bbam.float().cpu()
+            optimised += self._optimise(clean, tasks[start:start + chunk],
+                                        (height, width))
+        for task, bbam in zip(tasks, self._maps_to_host(optimised)):
+            maps[task.index] = bbam
         return InstanceData(
-            labels=labels.cpu(),
+            labels=torch.from_numpy(host_labels),
             bbams=maps,
             num_positives=torch.from_numpy(num_positives),
             iou_thresholds=torch.from_numpy(thresholds).float(),
             strides=torch.from_numpy(strides).float())
+
+    @staticmethod
+    def _maps_to_host(maps: List[Tensor]) -> List[Tensor]:
+        """float32 CPU copies of (device) maps, in one transfer."""
+        if not maps:
+            return []
+        flat = torch.cat([bbam.reshape(-1) for bbam in maps]).float().cpu()
+        parts = flat.split([bbam.numel() for bbam in maps])
+        # A storage of its own each, so that pickling one map (results
+        # gathered between ranks) does not carry all the others.
+        return [
+            part.view(bbam.shape).clone() for part, bbam in zip(parts, maps)
+        ]
 
     @staticmethod
     def _pad(images: Tensor, padded_shape: Tuple[int, int]) -> Tensor:
@@ -396,11 +414,28 @@ class BBAM(BaseModel):
         return F.pad(images, (0, padded_shape[1] - images.shape[-1], 0,
                               padded_shape[0] - images.shape[-2]))
 
-    def _roi_forward(self, feats: Tuple[Tensor], rois: Tensor,
-                     labels: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Logits, raw deltas, class probabilities and class deltas."""
-        out = self.detector.roi_head._bbox_forward(feats, rois)
-        logits, raw = out['cls_score'], out['bbox_pred']
+    def _roi_forward(
+        self,
+        feats: Tuple[Tensor],
+        rois: Tensor,
+        labels: Tensor,
+        level_indices: Optional[List[Optional[Tensor]]] = None
+    ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Logits, raw deltas, class probabilities and class deltas.
+
+        With ``level_indices`` (:meth:`_level_indices` of ``rois``) the RoIs
+        are pooled without the RoI extractor's own level assignment, which
+        reads the levels on the host.
+        """
+        roi_head = self.detector.roi_head
+        if level_indices is None:
+            out = roi_head._bbox_forward(feats, rois)
+            logits, raw = out['cls_score'], out['bbox_pred']
+        else:
+            roi_feats = self._pool_rois(feats, rois, level_indices)
+            if roi_head.with_shared_head:
+                roi_feats = roi_head.shared_head(roi_feats)
+            logits, raw = roi_head.bbox_head(roi_feats)
         index = torch.arange(rois.shape[0], device=rois.device)
         probs = logits.softmax(dim=1)[index, labels]
         deltas = raw.view(rois.shape[0], -1, 4)
@@ -428,13 +463,16 @@ class BBAM(BaseModel):
                              dtype=torch.long,
                              device=device)
         with torch.no_grad():
+            # one read of the RoI levels, not one per level
             logits, raw, probs, deltas = self._roi_forward(
-                feats, rois, label_t)
+                feats, rois, label_t, self._level_indices(rois))
             # Unclipped decoded boxes, as the reference's
             # after_regression_proposal.
             decoded = bbox_head.bbox_coder.decode(proposals, raw).view(
                 len(proposals), -1, 4)
         num_logits = logits.shape[1]
+        # What the positives need on the host, read once per object.
+        host_logits = to_numpy(logits)
         if decoded.shape[1] == 1:
             class_boxes = decoded.expand(-1, num_logits, -1)
         else:
@@ -445,16 +483,57 @@ class BBAM(BaseModel):
                     len(proposals), num_logits - decoded.shape[1], 4)
             ],
                                     dim=1)
+        class_boxes = to_numpy(class_boxes)
         positives, threshold = select_positive_proposals(
-            logits, class_boxes, box, label, self.iou_cascade,
+            host_logits, class_boxes, box, label, self.iou_cascade,
             self.max_positives)
         if positives.size == 0:
             return None, threshold
         keep = torch.from_numpy(positives).to(device)
-        init = init_bbam_mask(class_boxes[keep, label], image_hw, stride)
+        init = init_bbam_mask(class_boxes[positives, label], image_hw,
+                              stride)
         return _ObjectTask(index, label, proposals[keep],
                            deltas[keep], probs[keep],
                            init.to(device=device, dtype=dtype)), threshold
+
+    def _level_indices(self,
+                       rois: Tensor) -> Optional[List[Optional[Tensor]]]:
+        """Per feature level, the indices of the ``rois`` that mmdet's
+        ``SingleRoIExtractor`` pools from it (None for a level it pools
+        none from); None for other RoI extractors.
+
+        The extractor finds them (``nonzero``, a wait for the GPU) at every
+        call; the RoIs of the mask optimisation are fixed, so they are
+        found once, before it.
+        """
+        extractor = self.detector.roi_head.bbox_roi_extractor
+        # exactly mmdet's class: a subclass may assign or pool otherwise
+        if type(extractor) is not SingleRoIExtractor:
+            return None
+        num_levels = len(extractor.featmap_strides)
+        levels = to_numpy(extractor.map_roi_levels(rois, num_levels))
+        indices = [
+            np.flatnonzero(levels == level) for level in range(num_levels)
+        ]
+        return [
+            torch.from_numpy(index).to(rois.device) if index.size else None
+            for index in indices
+        ]
+
+    def _pool_rois(self, feats: Tuple[Tensor], rois: Tensor,
+                   level_indices: List[Optional[Tensor]]) -> Tensor:
+        """``SingleRoIExtractor``'s RoI features, the level of each RoI
+        given by ``level_indices`` (:meth:`_level_indices`)."""
+        extractor = self.detector.roi_head.bbox_roi_extractor
+        rois = rois.type_as(feats[0])
+        pooled = feats[0].new_zeros(rois.shape[0], extractor.out_channels,
+                                    *extractor.roi_layers[0].output_size)
+        # A level that pools no RoI adds nothing; mmdet adds 0 * its sum.
+        for level, index in enumerate(level_indices):
+            if index is not None:
+                pooled[index] = extractor.roi_layers[level](feats[level],
+                                                            rois[index])
+        return pooled
 
     def _unused_levels(self, rois: Tensor) -> List[int]:
         """Feature levels the RoI extractor reads for none of ``rois``.
@@ -511,28 +590,32 @@ class BBAM(BaseModel):
         if not tasks:
             return []
         height, width = image_hw
-        device = clean.device
         image = clean[0, :, :height, :width]
         masks = [task.init_mask.clone().requires_grad_(True) for task in tasks]
+        # Per proposal, made like its probability on the device.
         mask_index = torch.cat([
-            torch.full((len(task.proposals), ), i, device=device)
+            torch.full_like(task.probs, i, dtype=torch.long)
             for i, task in enumerate(tasks)
         ])
+        mask_counts = mask_index.new_tensor(
+            [len(task.proposals) for task in tasks])
         proposals = torch.cat([task.proposals for task in tasks])
         rois = torch.cat([mask_index[:, None].to(proposals), proposals], dim=1)
         roi_labels = torch.cat([
-            torch.full((len(task.proposals), ), task.label, device=device)
+            torch.full_like(task.probs, task.label, dtype=torch.long)
             for task in tasks
         ])
         ref_deltas = torch.cat([task.deltas for task in tasks])
         ref_probs = torch.cat([task.probs for task in tasks])
         unused = self._unused_levels(rois)
+        level_indices = self._level_indices(rois)
         optimizer = torch.optim.Adam(masks, lr=self.lr)
         for _ in range(self.num_iters):
             perturbed = self._pad(
                 perturb_with_mask(image, masks), tuple(clean.shape[-2:]))
             feats = self._extract_feat(perturbed, unused)
-            _, _, probs, deltas = self._roi_forward(feats, rois, roi_labels)
+            _, _, probs, deltas = self._roi_forward(feats, rois, roi_labels,
+                                                    level_indices)
             loss = bbam_loss(
                 ref_deltas,
                 deltas,
@@ -543,6 +626,7 @@ class BBAM(BaseModel):
                 self.tv_coeff,
                 self.tv_beta,
                 mask_index=mask_index,
+                mask_counts=mask_counts,
                 box_weight=self.box_weight,
                 cls_weight=self.cls_weight)
             optimizer.zero_grad()

@@ -8,14 +8,18 @@ import torch.nn.functional as F
 
 def _balanced_bce(logits: torch.Tensor, positive: torch.Tensor,
                   negative: torch.Tensor) -> torch.Tensor:
-    # Half the mean BCE over each set; 0 (keeping the graph) if one is empty.
-    if not positive.any() or not negative.any():
-        return logits.sum() * 0
-    loss_pos = F.binary_cross_entropy_with_logits(
-        logits[positive], torch.ones_like(logits[positive]))
-    loss_neg = F.binary_cross_entropy_with_logits(
-        logits[negative], torch.zeros_like(logits[negative]))
-    return (loss_pos + loss_neg) / 2
+    # Half the mean BCE over each of the two disjoint sets; 0 (keeping the
+    # graph) if one is empty. Masked sums instead of boolean indexing and
+    # emptiness tests: nothing is read on the host (no wait for a GPU).
+    positive = positive.to(logits.dtype)
+    negative = negative.to(logits.dtype)
+    bce = F.binary_cross_entropy_with_logits(
+        logits, positive, reduction='none')
+    num_pos, num_neg = positive.sum(), negative.sum()
+    loss_pos = (bce * positive).sum() / num_pos.clamp(min=1)
+    loss_neg = (bce * negative).sum() / num_neg.clamp(min=1)
+    both = ((num_pos > 0) & (num_neg > 0)).to(logits.dtype)
+    return (loss_pos + loss_neg) / 2 * both
 
 
 def _check_shapes(mask_logits: torch.Tensor, targets_fg: torch.Tensor,
@@ -72,10 +76,11 @@ def seed_growing_targets(mask_logits: torch.Tensor,
     seeds = torch.stack([fg, bg], dim=1).flatten(0, 1)[:, None]
     neighbours = F.conv2d(
         seeds.to(probs.dtype), kernel, padding=1).view(-1, 2, *probs.shape[1:])
+    # torch.where, not boolean-mask assignment (which finds the pixels on
+    # the host).
     labels = torch.full_like(fg, -1, dtype=torch.int8)
-    labels[bg & (neighbours[:, 1] > 0)] = 0
-    labels[fg & (neighbours[:, 0] > 0)] = 1
-    return labels
+    labels = torch.where(bg & (neighbours[:, 1] > 0), 0, labels)
+    return torch.where(fg & (neighbours[:, 0] > 0), 1, labels)
 
 
 def seed_growing_mask_loss(mask_logits: torch.Tensor,

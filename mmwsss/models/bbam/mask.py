@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mmwsss.utils import to_numpy
+
 ArrayLike = Union[np.ndarray, torch.Tensor, Sequence[float]]
 MaskInput = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -115,7 +117,7 @@ def bbam_stride(box_xyxy: ArrayLike, image_size: Sequence[int]) -> float:
         float: The stride ``s`` in pixels.
     """
     height, width = _image_hw(image_size)
-    box = np.asarray(box_xyxy, dtype=np.float64).reshape(-1)
+    box = to_numpy(box_xyxy, np.float64).reshape(-1)
     if box.shape != (4, ):
         raise ValueError(
             f'box_xyxy must hold 4 numbers, got shape {box.shape}.')
@@ -152,10 +154,8 @@ def init_bbam_mask(positive_boxes: ArrayLike, image_size: Sequence[int],
     height, width = _image_hw(image_size)
     if not stride > 0:
         raise ValueError(f'stride must be positive, got {stride}.')
-    if isinstance(positive_boxes, torch.Tensor):
-        positive_boxes = positive_boxes.detach().cpu()
-    boxes = torch.as_tensor(np.asarray(positive_boxes,
-                                       dtype=np.float32)).reshape(-1, 4)
+    boxes = torch.as_tensor(to_numpy(positive_boxes,
+                                     np.float32)).reshape(-1, 4)
     mask_h = max(int(height / stride), 1)
     mask_w = max(int(width / stride), 1)
     # float32 division then truncation towards zero, as the reference.
@@ -213,6 +213,32 @@ def perturb_with_mask(image: torch.Tensor, mask: MaskInput) -> torch.Tensor:
     return out[0] if image.dim() == 3 and single_mask else out
 
 
+def _checked_mask_index(
+        mask_index: Optional[torch.Tensor], num_props: int, num_masks: int,
+        device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    # The proposals' mask indices and the proposal count of every mask,
+    # checked (which reads values on the host).
+    if mask_index is None:
+        if num_masks != 1:
+            raise ValueError('mask_index is required for a batch of '
+                             f'{num_masks} masks.')
+        mask_index = torch.zeros(num_props, dtype=torch.long, device=device)
+    else:
+        mask_index = torch.as_tensor(mask_index, device=device)
+        if (mask_index.shape != (num_props, )
+                or mask_index.is_floating_point() or mask_index.min() < 0
+                or mask_index.max() >= num_masks):
+            raise ValueError(f'mask_index must be ({num_props},) integers '
+                             f'in [0, {num_masks}).')
+        mask_index = mask_index.long()
+    counts = torch.bincount(mask_index, minlength=num_masks)
+    if (counts == 0).any():
+        raise ValueError('every mask needs at least one proposal; masks '
+                         f'{torch.nonzero(counts == 0).flatten().tolist()} '
+                         'have none.')
+    return mask_index, counts
+
+
 def bbam_loss(deltas: torch.Tensor,
               deltas_perturbed: torch.Tensor,
               probs: torch.Tensor,
@@ -225,7 +251,8 @@ def bbam_loss(deltas: torch.Tensor,
               mask_index: Optional[torch.Tensor] = None,
               box_weight: float = 0.5,
               cls_weight: float = 0.5,
-              reduction: str = 'sum') -> torch.Tensor:
+              reduction: str = 'sum',
+              mask_counts: Optional[torch.Tensor] = None) -> torch.Tensor:
     """BBAM objective of one or several masks.
 
     For a mask with positive proposals ``i = 1..P``::
@@ -267,6 +294,12 @@ def bbam_loss(deltas: torch.Tensor,
         reduction (str): For several masks, ``'sum'`` of the per-mask losses
             or ``'none'`` for the (N,) losses. A single (h, w) or (1, h, w)
             mask always gives a scalar. Defaults to ``'sum'``.
+        mask_counts (torch.Tensor, optional): (N,) number of proposals of
+            each mask, i.e. ``bincount(mask_index)``, for a loop that calls
+            the loss many times with the same ``mask_index``: given, the
+            index is trusted (not checked) and the loss reads no tensor value
+            on the host, so it never waits for a GPU. Needs ``mask_index``.
+            Defaults to None (counted and checked here).
 
     Returns:
         torch.Tensor: The loss (scalar), or (N,) losses.
@@ -293,25 +326,14 @@ def bbam_loss(deltas: torch.Tensor,
         tv_coeff * tv_norm(batch, beta=tv_beta) for batch in batches
     ])
     num_masks = regulariser.shape[0]
-    if mask_index is None:
-        if num_masks != 1:
-            raise ValueError('mask_index is required for a batch of '
-                             f'{num_masks} masks.')
-        mask_index = torch.zeros(
-            num_props, dtype=torch.long, device=deltas.device)
+    if mask_counts is not None:
+        if mask_index is None or mask_counts.shape != (num_masks, ):
+            raise ValueError('mask_counts must be given with mask_index, '
+                             f'with shape ({num_masks},).')
+        mask_index, counts = mask_index.long(), mask_counts
     else:
-        mask_index = torch.as_tensor(mask_index, device=deltas.device)
-        if (mask_index.shape != (num_props, )
-                or mask_index.is_floating_point() or mask_index.min() < 0
-                or mask_index.max() >= num_masks):
-            raise ValueError(f'mask_index must be ({num_props},) integers '
-                             f'in [0, {num_masks}).')
-        mask_index = mask_index.long()
-    counts = torch.bincount(mask_index, minlength=num_masks)
-    if (counts == 0).any():
-        raise ValueError('every mask needs at least one proposal; masks '
-                         f'{torch.nonzero(counts == 0).flatten().tolist()} '
-                         'have none.')
+        mask_index, counts = _checked_mask_index(mask_index, num_props,
+                                                 num_masks, deltas.device)
 
     per_proposal = (
         box_weight * (deltas - deltas_perturbed).abs().mean(dim=1) +

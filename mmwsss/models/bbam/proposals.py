@@ -4,17 +4,11 @@ import random
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 
+from mmwsss.utils import to_numpy
 from .mask import ArrayLike, _image_hw
 
 Generator = Union[random.Random, np.random.Generator]
-
-
-def _to_numpy(value: ArrayLike, dtype: type) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=dtype)
 
 
 def sample_jitter_draws(n: int,
@@ -74,11 +68,11 @@ def jitter_boxes(box_xyxy: ArrayLike, image_size: Sequence[int],
         np.ndarray: float32 proposals (N, 4) ``[x0, y0, x1, y1]``.
     """
     height, width = _image_hw(image_size)
-    box = _to_numpy(box_xyxy, np.float32).reshape(-1)
+    box = to_numpy(box_xyxy, np.float32).reshape(-1)
     if box.shape != (4, ):
         raise ValueError(
             f'box_xyxy must hold 4 numbers, got shape {box.shape}.')
-    coeffs = _to_numpy(draws, np.float32)
+    coeffs = to_numpy(draws, np.float32)
     if coeffs.ndim != 2 or coeffs.shape[1] != 4:
         raise ValueError(f'draws must be (N, 4), got {coeffs.shape}.')
     box_w, box_h = box[2] - box[0], box[3] - box[1]
@@ -135,17 +129,17 @@ def select_positive_proposals(
         tuple[np.ndarray, float]: int64 indices of the positives (possibly
         empty) and the threshold that produced them.
     """
-    logits = _to_numpy(class_logits, np.float64)
+    logits = to_numpy(class_logits, np.float64)
     if logits.ndim != 2:
         raise ValueError(f'class_logits must be (N, C), got {logits.shape}.')
     num_props, num_classes = logits.shape
-    boxes = _to_numpy(decoded_boxes, np.float64)
+    boxes = to_numpy(decoded_boxes, np.float64)
     if boxes.shape not in ((num_props, 4 * num_classes), (num_props,
                                                           num_classes, 4)):
         raise ValueError(
             f'decoded_boxes must be ({num_props}, {4 * num_classes}) or '
             f'({num_props}, {num_classes}, 4), got {boxes.shape}.')
-    gt = _to_numpy(gt_box, np.float64).reshape(-1)
+    gt = to_numpy(gt_box, np.float64).reshape(-1)
     if gt.shape != (4, ):
         raise ValueError(f'gt_box must hold 4 numbers, got shape {gt.shape}.')
     if not 0 <= gt_label < num_classes:

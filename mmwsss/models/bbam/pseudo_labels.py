@@ -10,8 +10,8 @@ from typing import Callable, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-import torch
 
+from mmwsss.utils import to_numpy
 from .mask import ArrayLike, bbam_stride
 
 CRF = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -26,9 +26,7 @@ _MISSING_FILLS = (0.7, 0.8, 0.9, 0.95)
 
 def _int_box(box_xyxy: ArrayLike, height: int,
              width: int) -> Tuple[int, int, int, int]:
-    if isinstance(box_xyxy, torch.Tensor):
-        box_xyxy = box_xyxy.detach().cpu().numpy()
-    values = np.asarray(box_xyxy).reshape(-1)
+    values = to_numpy(box_xyxy).reshape(-1)
     if values.shape != (4, ):
         raise ValueError(
             f'box_xyxy must hold 4 numbers, got shape {values.shape}.')
@@ -89,9 +87,7 @@ def bbam_to_soft_mask(bbam: ArrayLike, box_xyxy: ArrayLike,
     if not 0 <= rank_fraction <= 1:
         raise ValueError(
             f'rank_fraction must be in [0, 1], got {rank_fraction}.')
-    if isinstance(bbam, torch.Tensor):
-        bbam = bbam.detach().cpu().numpy()
-    bbam = np.asarray(bbam)
+    bbam = to_numpy(bbam)
     if bbam.ndim != 2 or bbam.size == 0:
         raise ValueError(f'bbam must be a non-empty (h, w) map, got shape '
                          f'{bbam.shape}.')
@@ -272,9 +268,7 @@ def merge_semantic_labels(classes: ArrayLike, boxes_xywh: ArrayLike,
         ignore.
     """
     as_np = [
-        v.detach().cpu().numpy()
-        if isinstance(v, torch.Tensor) else np.asarray(v)
-        for v in (classes, boxes_xywh, masks_fg, masks_ignore)
+        to_numpy(v) for v in (classes, boxes_xywh, masks_fg, masks_ignore)
     ]
     classes = as_np[0].astype(np.int64).reshape(-1)
     boxes = as_np[1].astype(np.float64).reshape(-1, 4)

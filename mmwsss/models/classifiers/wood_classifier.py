@@ -116,12 +116,22 @@ class WOoDClassifier(CAMClassifier):
         self.register_buffer('wood_ood_centers',
                              torch.zeros(num_ood_clusters, channels))
         self.register_buffer('wood_centers_ready', torch.tensor(False))
+        # The buffer read on the host once it is True, so that the check of
+        # every training step does not wait for the GPU.
+        self._centers_ready_seen = False
         self._ood_iter: Optional[Iterator] = None
 
     @property
     def centers_ready(self) -> bool:
         """Whether the class and OoD centres have been set."""
-        return bool(self.wood_centers_ready)
+        if not self._centers_ready_seen:
+            self._centers_ready_seen = bool(self.wood_centers_ready)
+        return self._centers_ready_seen
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        # A loaded state may have no centres: read the buffer again.
+        self._centers_ready_seen = False
+        super()._load_from_state_dict(*args, **kwargs)
 
     def set_centers(self, class_centers: torch.Tensor,
                     ood_centers: torch.Tensor) -> None:
@@ -135,6 +145,7 @@ class WOoDClassifier(CAMClassifier):
                                  f'{tuple(value.shape)}')
             buffer.copy_(value.detach())
         self.wood_centers_ready.fill_(True)
+        self._centers_ready_seen = True
 
     def pooled_features(self, inputs: torch.Tensor) -> torch.Tensor:
         """Penultimate features (B, D): GAP of the last feature map."""

@@ -60,12 +60,15 @@ def kmeans(points: Union[torch.Tensor, np.ndarray],
         raise ValueError(f'iterations must be >= 1, got {iterations}.')
     points = points.detach()
     centers = points[:k].clone()
+    # index_add and torch.where instead of bincount and boolean indexing:
+    # on a GPU the iterations never wait for it.
     for _ in range(iterations):
         labels = _squared_distances(points, centers).argmin(dim=1)
         sums = torch.zeros_like(centers).index_add_(0, labels, points)
-        counts = torch.bincount(labels, minlength=k)
-        filled = counts > 0
-        centers[filled] = sums[filled] / counts[filled, None].to(sums.dtype)
+        counts = labels.new_zeros(k).index_add_(0, labels,
+                                                torch.ones_like(labels))
+        means = sums / counts.clamp(min=1)[:, None].to(sums.dtype)
+        centers = torch.where((counts > 0)[:, None], means, centers)
     return labels, centers
 
 
@@ -118,15 +121,17 @@ def ood_distance_threshold(ood_distances: torch.Tensor,
     rows = ood_distances.detach()
     if not per_image:
         rows = rows.reshape(1, -1)
-    thresholds = []
-    for row in rows:
-        nonzero = row[row != 0]
-        if nonzero.numel() == 0:
-            thresholds.append(row.new_zeros(()))
-            continue
-        keep = max(1, int((1 - topk_ratio) * nonzero.numel()))
-        thresholds.append(nonzero.topk(keep).values[-1])
-    thresholds = torch.stack(thresholds)
+    # The count of nonzero distances stays on the device (a tensor index,
+    # no wait for a GPU): each row is sorted with its zeros last and read at
+    # rank keep - 1, with keep = max(1, int((1 - topk_ratio) * n)) computed
+    # in float64 as Python would.
+    nonzero = rows != 0
+    ordered = torch.where(nonzero, rows, float('-inf')).sort(
+        dim=1, descending=True).values
+    count = nonzero.sum(dim=1)
+    keep = (count.double() * (1 - topk_ratio)).floor().long().clamp(min=1)
+    kth = ordered.gather(1, keep[:, None] - 1)[:, 0]
+    thresholds = torch.where(count > 0, kth, 0)
     return thresholds[:, None] if per_image else thresholds[0]
 
 
@@ -232,11 +237,11 @@ def wood_ood_loss(
     """
     per_image = F.softplus(ood_logits).mean(dim=1)
     if excluded_class is not None:
-        excluded = torch.as_tensor(
-            excluded_class, dtype=torch.long,
-            device=ood_logits.device).flatten()
-        keep = ~torch.isin(ood_logits.argmax(dim=1), excluded)
-        per_image = per_image * keep.to(per_image.dtype)
+        # Compared one class at a time: no class tensor to copy to the device
+        # (and wait for) at every step.
+        top = ood_logits.argmax(dim=1)
+        for cls in np.atleast_1d(excluded_class).tolist():
+            per_image = per_image * (top != cls).to(per_image.dtype)
     return per_image.sum() / batch_size
 
 

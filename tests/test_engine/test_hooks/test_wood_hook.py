@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 from mmwsss.engine.hooks import WOoDCentersHook
 from mmwsss.models.wood import kmeans
 from mmwsss.registry import MODELS
+from mmwsss.testing import count_host_syncs, device_like_inputs
 
 LABELS = [[0], [1, 2], [2], [0, 2], [1]]
 
@@ -109,6 +110,19 @@ def test_kept_unless_recompute_and_k_check():
     assert not (model.wood_class_centers == 1).all()
     with pytest.raises(ValueError, match='at least K=8'):
         _hook().before_train(_Runner(_model(k=8)))
+
+
+def test_ood_features_reach_the_host_at_once():
+    model = _model().eval()
+    counts = []
+    for num_images in (3, 7):
+        dataset = _Images(num_images, 1)
+        with device_like_inputs(), count_host_syncs() as syncs:
+            features = _hook().ood_features(model, dataset)
+        assert type(features) is torch.Tensor
+        assert features.shape == (num_images, 64)
+        counts.append(syncs['count'])
+    assert counts == [1, 1]
 
 
 def _worker(rank, store, out):

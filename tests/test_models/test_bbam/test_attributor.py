@@ -17,6 +17,7 @@ from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
 from mmwsss.models.bbam import BBAM, attributor, bbam_stride
+from mmwsss.testing import as_device_like, count_host_syncs
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -249,6 +250,64 @@ def test_twenty_boxes_in_chunks_equal_one_batch():
     assert (whole.num_positives > 0).sum() >= 10
     for a, b in zip(whole.bbams, chunks.bbams):
         assert torch.equal(a, b)
+
+
+def test_mask_optimisation_never_waits_for_the_device(model):
+    # Device-like inputs: every read that would wait for a GPU is counted.
+    def explain(num_iters):
+        model.num_iters = num_iters
+        try:
+            with count_host_syncs() as syncs:
+                result = model.explain(
+                    as_device_like(_image()),
+                    as_device_like(torch.tensor(BOXES)),
+                    as_device_like(torch.tensor(LABELS)),
+                    padded_shape=(HEIGHT, WIDTH + 32),
+                    generator=np.random.default_rng(0))
+        finally:
+            model.num_iters = 2
+        return result, syncs
+
+    (result, two), (_, six) = explain(2), explain(6)
+    assert (result.num_positives > 0).all()
+    # reads before and after the loop only, none per iteration
+    assert two['count'] == six['count'], (two['ops'], six['ops'])
+    # the maps, plain host tensors, are those of host inputs
+    for device_map, host_map in zip(result.bbams,
+                                    _explain(model, BOXES, LABELS).bbams):
+        assert type(device_map) is torch.Tensor
+        assert torch.equal(device_map, host_map)
+
+
+@pytest.mark.gpu
+def test_cuda_maps_equal_cpu_maps():
+    # An image 4x larger than _image(), so that the maps have several cells,
+    # and float64 on both devices (no TF32): only rounding differs.
+    height, width = 4 * HEIGHT, 4 * WIDTH
+    image = torch.randn(
+        3, height, width, generator=torch.Generator().manual_seed(1))
+    boxes = (4 * np.array(BOXES)).tolist()
+    model = tiny_bbam(num_iters=5, lr=0.1, num_proposals=300)
+    fit_classifier(model, image, boxes, LABELS)
+    model.double()
+    results = []
+    for device in ('cpu', 'cuda'):
+        model.to(device)
+        results.append(
+            model.explain(
+                image.double().to(device),
+                torch.tensor(boxes, dtype=torch.float64, device=device),
+                torch.tensor(LABELS, device=device),
+                padded_shape=(height, width + 32),
+                generator=np.random.default_rng(0)))
+    cpu, cuda = results
+    assert (cpu.num_positives > 0).all()
+    assert torch.equal(cuda.num_positives, cpu.num_positives)
+    assert torch.equal(cuda.iou_thresholds, cpu.iou_thresholds)
+    assert any(((m > 0) & (m < 1)).any() for m in cpu.bbams)
+    for a, b in zip(cuda.bbams, cpu.bbams):
+        assert a.device.type == 'cpu'
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
 def _sample(boxes, labels, ignored=None, scale=2.0):

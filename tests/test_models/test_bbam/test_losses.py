@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mmwsss.functional import seed_growing_mask_loss, seed_growing_targets
+from mmwsss.testing import as_device_like, count_host_syncs
 
 GOLDEN = Path(__file__).parents[2] / 'data' / 'bbam_pieces.npz'
 
@@ -72,3 +73,44 @@ def test_seed_growing_empty_sets_give_zero():
     assert (labels == -1).all()
     with pytest.raises(ValueError, match='mask_logits must be'):
         seed_growing_mask_loss(logits[0], fg[0])
+
+
+def test_seed_growing_loss_reads_nothing_on_the_host(golden):
+    _, own = _own_class_logits(golden)
+    fg = torch.from_numpy(golden['mrcnn_targets_fg'])
+    ignore = torch.from_numpy(golden['mrcnn_targets_ignore'])
+    for targets in ((fg, ignore), (fg, )):
+        expected = seed_growing_mask_loss(own, *targets)
+        logits = own.detach().clone().requires_grad_(True)
+        with count_host_syncs() as syncs:
+            loss = seed_growing_mask_loss(
+                as_device_like(logits), *as_device_like(targets))
+            loss.backward()
+        assert syncs['count'] == 0, syncs['ops']
+        assert torch.equal(loss.detach(), expected.detach())
+        assert logits.grad.abs().sum() > 0
+    # an empty set gives 0 without a host-side test either
+    with count_host_syncs() as syncs:
+        loss = seed_growing_mask_loss(
+            as_device_like(torch.zeros(2, 5, 5)),
+            as_device_like(torch.ones(2, 5, 5)))
+    assert syncs['count'] == 0 and loss.item() == 0
+
+
+@pytest.mark.gpu
+def test_cuda_loss_step_equals_cpu(golden):
+    _, own = _own_class_logits(golden)
+    fg = torch.from_numpy(golden['mrcnn_targets_fg'])
+    ignore = torch.from_numpy(golden['mrcnn_targets_ignore'])
+    results = []
+    for device in ('cpu', 'cuda'):
+        logits = own.detach().to(device).requires_grad_(True)
+        loss = seed_growing_mask_loss(logits, fg.to(device),
+                                      ignore.to(device))
+        loss.backward()
+        results.append((loss.detach().cpu(), logits.grad.cpu()))
+    (cpu_loss, cpu_grad), (loss, grad) = results
+    # float32: the kernels' sigmoid and sum order differ by a few ulps
+    torch.testing.assert_close(loss, cpu_loss, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(grad, cpu_grad, rtol=1e-5,
+                               atol=1e-6 * cpu_grad.abs().max().item())

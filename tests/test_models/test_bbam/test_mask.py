@@ -7,6 +7,7 @@ import torch
 
 from mmwsss.functional import (bbam_loss, bbam_stride, init_bbam_mask,
                                perturb_with_mask, tv_norm)
+from mmwsss.testing import as_device_like, count_host_syncs
 
 GOLDEN = Path(__file__).parents[2] / 'data' / 'bbam_pieces.npz'
 
@@ -284,3 +285,31 @@ def test_bbam_loss_head_weights_and_validation():
             mask_index=torch.tensor([0, 2]))
     with pytest.raises(ValueError, match='reduction'):
         bbam_loss(deltas, deltas, probs, probs, mask, reduction='mean')
+
+
+def test_bbam_loss_with_mask_counts_reads_nothing_on_the_host():
+    gen = torch.Generator().manual_seed(5)
+    masks = [torch.rand(1, 3, 4, generator=gen), torch.rand(1, 5, 2,
+                                                             generator=gen)]
+    deltas = torch.randn(2, 5, 4, generator=gen)
+    probs = torch.rand(2, 5, generator=gen)
+    index = torch.tensor([0, 1, 1, 0, 1])
+    args = (deltas[0], deltas[1], probs[0], probs[1], masks)
+    checked = bbam_loss(*args, mask_index=index, reduction='none')
+    device_args = as_device_like(args)
+    with count_host_syncs() as syncs:
+        trusted = bbam_loss(
+            *device_args,
+            mask_index=as_device_like(index),
+            mask_counts=as_device_like(torch.tensor([2, 3])),
+            reduction='none')
+    assert syncs['count'] == 0, syncs['ops']
+    assert torch.equal(trusted, checked)
+    # the checks read the index (the loop that passes counts checks once)
+    with count_host_syncs() as syncs:
+        bbam_loss(*device_args, mask_index=as_device_like(index))
+    assert syncs['count'] > 0
+    with pytest.raises(ValueError, match='mask_counts must be given'):
+        bbam_loss(*args, mask_index=index, mask_counts=torch.tensor([5]))
+    with pytest.raises(ValueError, match='mask_counts must be given'):
+        bbam_loss(*args[:4], masks[0], mask_counts=torch.tensor([5]))

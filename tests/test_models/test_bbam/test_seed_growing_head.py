@@ -7,6 +7,8 @@ import mmdet
 import numpy as np
 import pytest
 import torch
+from mmcv.ops import get_compiling_cuda_version
+from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
@@ -15,6 +17,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from mmwsss.models.bbam import SeedGrowingMaskHead, seed_growing_mask_loss
+from mmwsss.testing import as_device_like, count_host_syncs
 
 MASK_RCNN = osp.join(
     osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_', 'models',
@@ -174,3 +177,103 @@ def test_class_agnostic_head_uses_its_single_channel():
     torch.testing.assert_close(
         out['loss_mask']['loss_mask'],
         seed_growing_mask_loss(logits[:, 0], targets_fg, targets_ignore))
+
+
+def _seed_growing_head(**kwargs):
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    return MODELS.build(
+        dict(
+            type='mmwsss.SeedGrowingMaskHead',
+            num_convs=1,
+            in_channels=8,
+            conv_out_channels=8,
+            num_classes=3,
+            **kwargs))
+
+
+@pytest.mark.parametrize('with_ignore', [True, False])
+def test_loss_waits_for_the_device_only_in_mmdet_targets(with_ignore):
+    head = _seed_growing_head()
+    logits, sampling, gts, cfg = _head_inputs()
+    if not with_ignore:
+        gts = [InstanceData(masks=gt.masks) for gt in gts]
+    expected = head.loss_and_target(logits, sampling, gts, cfg)
+    for res in sampling:
+        for key in ('pos_priors', 'pos_assigned_gt_inds', 'pos_gt_labels'):
+            setattr(res, key, as_device_like(getattr(res, key)))
+    logits = as_device_like(logits)
+    with count_host_syncs() as ours:
+        out = head.loss_and_target(logits, sampling, gts, cfg)
+    # what mmdet's FCNMaskHead reads for its targets, once per step
+    with count_host_syncs() as mmdet_targets:
+        FCNMaskHead.get_targets(head, sampling, gts, cfg)
+    assert mmdet_targets['count'] > 0
+    assert ours['count'] == mmdet_targets['count'], ours['ops']
+    assert torch.equal(out['loss_mask']['loss_mask'],
+                       expected['loss_mask']['loss_mask'])
+    assert torch.equal(out['mask_targets'], expected['mask_targets'])
+
+
+def test_ignore_masks_are_padded_like_the_masks():
+    # mmdet's data preprocessor pads the gt masks to the batch shape but not
+    # the ignore masks; a RoI past the unpadded image is clipped the same way
+    # for both projections.
+    head = _seed_growing_head()
+    logits, sampling, gts, cfg = _head_inputs()
+    sampling[0].pos_priors[1] = torch.tensor([30., 20., 70., 68.])
+    padded_shape = (SIZE + 8, SIZE + 8)
+    batch = [
+        InstanceData(
+            masks=gt.masks.pad(padded_shape, 0),
+            ignore_masks=gt.ignore_masks) for gt in gts
+    ]
+    out = head.loss_and_target(logits, sampling, batch, cfg)
+
+    def targets(masks):
+        return head.get_targets(
+            sampling, [InstanceData(masks=m) for m in masks], cfg)
+
+    targets_fg = targets([gt.masks for gt in batch])
+    targets_ignore = targets(
+        [gt.ignore_masks.pad(padded_shape, 0) for gt in batch])
+    # unpadded, the RoI would be clipped at the image for the ignore mask
+    assert not torch.equal(targets_ignore,
+                           targets([gt.ignore_masks for gt in batch]))
+    assert torch.equal(out['mask_targets'], targets_fg)
+    labels = torch.tensor([0, 2, 1])
+    torch.testing.assert_close(
+        out['loss_mask']['loss_mask'],
+        seed_growing_mask_loss(logits[torch.arange(3), labels], targets_fg,
+                               targets_ignore))
+
+
+@pytest.mark.gpu
+def test_cuda_loss_step_uses_mmdet_targets():
+    # On the GPU both masks are projected in one mask_target call; the
+    # projection itself is compared on one device, as RoIAlign values of
+    # exactly 0.5 (binarised with >=) may round differently on another.
+    # test_losses.py compares the loss itself between devices.
+    if get_compiling_cuda_version() == 'not available':
+        pytest.skip('mmcv was built without CUDA ops (mmdet projects the '
+                    'mask targets with mmcv.ops.roi_align on their device)')
+    head = _seed_growing_head().cuda()
+    logits, sampling, gts, cfg = _head_inputs()
+    sampling = [
+        _Sampling(res.pos_priors.cuda(), res.pos_assigned_gt_inds.cuda(),
+                  res.pos_gt_labels.cuda()) for res in sampling
+    ]
+    logits = logits.cuda().requires_grad_(True)
+    out = head.loss_and_target(logits, sampling, gts, cfg)
+    targets_fg = head.get_targets(sampling, gts, cfg)
+    targets_ignore = head.get_targets(
+        sampling, [InstanceData(masks=gt.ignore_masks) for gt in gts], cfg)
+    assert out['mask_targets'].is_cuda
+    assert torch.equal(out['mask_targets'], targets_fg)
+    expected = seed_growing_mask_loss(
+        logits[torch.arange(3), torch.tensor([0, 2, 1])], targets_fg,
+        targets_ignore)
+    torch.testing.assert_close(
+        out['loss_mask']['loss_mask'], expected, rtol=0, atol=0)
+    out['loss_mask']['loss_mask'].backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.any()

@@ -12,6 +12,7 @@ from mmpretrain.structures import DataSample
 from mmwsss.models.classifiers import CAMClassifier, WOoDClassifier
 from mmwsss.models.wood import wood_distance_loss, wood_ood_loss
 from mmwsss.registry import MODELS
+from mmwsss.testing import as_device_like, count_host_syncs, device_like_inputs
 
 NUM_CLASSES = 3
 
@@ -157,6 +158,66 @@ def test_excluded_classes_and_divisor(monkeypatch):
     expected = F.softplus(z)[keep].mean(1).sum() / 10
     torch.testing.assert_close(loss, 0.25 * expected)
     assert keep.sum() < 3
+
+
+def test_training_steps_do_not_wait_for_the_device(monkeypatch):
+    model = _ready(tiny_wood(
+        ood_data=dict(dataset=dict(type='unused')),
+        excluded_classes=(1, ))).train()
+    ood = _batch(3, 7)
+    monkeypatch.setattr(model, '_next_ood_batch', lambda: ood)
+    # a resumed run: the centres come from a state dict
+    model.load_state_dict(model.state_dict())
+    for name in ('wood_class_centers', 'wood_ood_centers',
+                 'wood_centers_ready'):
+        setattr(model, name, as_device_like(getattr(model, name)))
+    with device_like_inputs():
+        data = model.data_preprocessor(
+            _batch(4, 0, [[0], [1, 2], [2], [0]]), True)
+        steps = []
+        for _ in range(3):
+            with count_host_syncs() as syncs:
+                sum(model.loss(**data).values()).backward()
+            steps.append(syncs)
+    # the first step reads whether the loaded centres are set, no more
+    assert steps[0]['ops'] == ['bool']
+    assert steps[1]['count'] == steps[2]['count'] == 0, steps[1]['ops']
+
+
+def test_loaded_state_without_centres_is_not_ready():
+    model = _ready(tiny_wood())
+    assert model.centers_ready
+    model.load_state_dict(tiny_wood().state_dict())
+    assert not model.centers_ready
+
+
+@pytest.mark.gpu
+def test_cuda_training_step_equals_cpu(monkeypatch):
+    # float32 without TF32 convolutions (TF32 matmuls are off by default),
+    # so that only rounding differs between devices.
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)
+    batch = _batch(4, 0, [[0], [1, 2], [2], [0]])
+    results = []
+    for device in ('cpu', 'cuda'):
+        model = _ready(tiny_wood(
+            ood_data=dict(dataset=dict(type='unused')),
+            excluded_classes=(1, ))).train().to(device)
+        ood = _batch(3, 7)
+        monkeypatch.setattr(model, '_next_ood_batch', lambda: ood)
+        losses = model.loss(**model.data_preprocessor(batch, True))
+        sum(losses.values()).backward()
+        results.append(({k: v.detach().cpu()
+                         for k, v in losses.items()},
+                        model.backbone.layer4[0].conv1.weight.grad.cpu(),
+                        model.head.classifier.weight.grad.cpu()))
+    (cpu_losses, *cpu_grads), (losses, *grads) = results
+    assert set(losses) == {'loss', 'loss_distance', 'loss_ood'}
+    for key, value in losses.items():
+        torch.testing.assert_close(value, cpu_losses[key], rtol=1e-4,
+                                   atol=1e-6)
+    for grad, cpu_grad in zip(grads, cpu_grads):
+        torch.testing.assert_close(grad, cpu_grad, rtol=1e-3,
+                                   atol=1e-4 * cpu_grad.abs().max().item())
 
 
 def test_ood_loader_cycles(tiny_synthvoc):

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmwsss.functional import (kmeans, ood_distance_threshold,
                                wood_class_centers, wood_distance_loss,
                                wood_losses, wood_ood_loss, wood_perturb_ood)
+from mmwsss.testing import as_device_like, count_host_syncs
 
 GOLDEN = Path(__file__).parents[2] / 'data' / 'wood_losses_kmeans.npz'
 
@@ -165,3 +166,57 @@ def test_class_centers():
     labels = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 0]])
     centers = wood_class_centers(features, labels)
     np.testing.assert_allclose(centers.numpy(), [[2., 1.], [3., 2.], [0., 0.]])
+
+
+@pytest.mark.parametrize('per_image', [False, True])
+def test_ood_threshold_matches_its_definition(per_image):
+    # Random distances with zeros, ties, an all-zero row and rows whose
+    # int((1 - ratio) * n) is 0.
+    gen = torch.Generator().manual_seed(0)
+    distances = torch.randint(0, 6, (7, 9), generator=gen).float()
+    distances[2] = 0
+    distances[3, 1:] = 0
+    distances[4, 2:] = 0
+    for ratio in (0.0, 0.2, 0.5, 0.9):
+        rows = distances if per_image else distances.reshape(1, -1)
+        expected = []
+        for row in rows:
+            nonzero = row[row != 0]
+            keep = max(1, int((1 - ratio) * nonzero.numel()))
+            expected.append(
+                nonzero.topk(keep).values[-1] if nonzero.numel() else 0.)
+        expected = torch.tensor(expected)
+        expected = expected[:, None] if per_image else expected[0]
+        assert torch.equal(
+            ood_distance_threshold(distances, ratio, per_image), expected)
+
+
+def test_training_losses_read_nothing_on_the_host(golden):
+    logits = _linear_model(golden)(golden['ood_images_perturbed'])
+    args = (golden['logits_in_dist'], golden['label'], golden['features'],
+            golden['class_centers'], golden['ood_centers'], logits)
+    for per_image in (False, True):
+        expected = wood_losses(*args, per_image=per_image)
+        with count_host_syncs() as syncs:
+            losses = wood_losses(
+                *as_device_like(args), per_image=per_image,
+                excluded_class=(4, 7))
+            losses_4 = wood_losses(*as_device_like(args), per_image=per_image)
+        assert syncs['count'] == 0, syncs['ops']
+        for key, value in losses_4.items():
+            assert torch.equal(value, expected[key])
+        assert losses['loss_ood'] <= losses_4['loss_ood']
+    with count_host_syncs() as syncs:
+        wood_perturb_ood(
+            _linear_model(golden), as_device_like(golden['ood_images']))
+    assert syncs['count'] == 0, syncs['ops']
+
+
+def test_kmeans_iterations_read_nothing_on_the_host(golden):
+    points = golden['kmeans_points']
+    with count_host_syncs() as syncs:
+        labels, centers = kmeans(as_device_like(points), 3, 10)
+    assert syncs['count'] == 0, syncs['ops']
+    expected = kmeans(points, 3, 10)
+    assert torch.equal(labels, expected[0])
+    assert torch.equal(centers, expected[1])
