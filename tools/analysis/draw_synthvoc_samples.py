@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-from mmwsss.datasets.synthetic import generate_synthetic_voc  # noqa: E402
+from mmwsss.datasets.synthvoc import generate_synthetic_voc  # noqa: E402
 
 CELL = 128
 PAD = 4

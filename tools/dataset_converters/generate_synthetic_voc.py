@@ -11,7 +11,7 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-from mmwsss.datasets.synthetic import (  # noqa: E402
+from mmwsss.datasets.synthvoc import (  # noqa: E402
     SYNTHVOC_DEFAULT_KNOBS, SYNTHVOC_KNOB_HELP, generate_synthetic_voc)
 
 

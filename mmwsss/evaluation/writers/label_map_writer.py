@@ -7,7 +7,7 @@ import torch
 from mmengine.structures import PixelData
 from PIL import Image
 
-from mmwsss.datasets.synthetic import voc_palette
+from mmwsss.datasets.synthvoc import voc_palette
 from mmwsss.datasets.voc_wsss import read_label_map
 from mmwsss.registry import METRICS
 from mmwsss.utils.io import atomic_write
