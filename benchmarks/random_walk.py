@@ -1,6 +1,10 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Sparse vs dense IRNet random walk: time, peak memory and agreement.
 
+The sparse walk runs in float64 (the default) and in float32 (the
+``dtype`` option); the float32 row gives its time and peak memory relative
+to the float64 one and how far apart the two maps are.
+
 The dense baseline is the reference algorithm (jiwoon-ahn/irn,
 ``propagate_to_edge``): the column-normalised float32 transition matrix of
 all h*w pixels is formed densely, squared ``exp_times`` times and multiplied
@@ -13,8 +17,8 @@ Peak memory is the high-water mark of the process resident set size (RSS),
 sampled every 0.2 ms from ``/proc/self/statm`` by a background thread while
 each method runs, minus the RSS just before it (Linux only). Torch kernels
 release the GIL, so sampling continues during them. The two methods run in
-one process, sparse first; inputs are built and both methods warmed up
-before measuring.
+one process, sparse first (float64, then float32); inputs are built and
+all methods warmed up before measuring.
 
 Usage::
 
@@ -138,6 +142,7 @@ def main() -> None:
     # would otherwise count as memory; the sparse walk is warmed up at full
     # size (steady state of a pipeline), the dense one on a small crop.
     random_walk(cams, edge, **walk)
+    random_walk(cams, edge, dtype=torch.float32, **walk)
     dense_random_walk(cams[:, :16, :16], edge[:16, :16], **walk)
 
     print(f'grid {height}x{width} ({height * width} pixels), '
@@ -145,10 +150,20 @@ def main() -> None:
           f'{torch.get_num_threads()} torch threads')
     with PeakRSS() as mem_sparse:
         start = time.perf_counter()
-        sparse_out = random_walk(cams, edge, **walk)
+        sparse_out = random_walk(cams, edge, dtype=torch.float64, **walk)
         time_sparse = time.perf_counter() - start
     print(f'sparse: {time_sparse:8.3f} s, peak {mem_sparse.peak / 2**20:9.1f}'
-          ' MiB')
+          ' MiB (float64)')
+    with PeakRSS() as mem_single:
+        start = time.perf_counter()
+        single_out = random_walk(cams, edge, dtype=torch.float32, **walk)
+        time_single = time.perf_counter() - start
+    diff = (single_out - sparse_out).abs().max().item()
+    print(f'sparse: {time_single:8.3f} s, peak {mem_single.peak / 2**20:9.1f}'
+          f' MiB (float32): speed-up x{time_sparse / time_single:.2f}, '
+          f'memory ratio x{mem_sparse.peak / max(mem_single.peak, 1):.2f}, '
+          f'max abs diff {diff:.3g} '
+          f'({diff / sparse_out.abs().max().item():.3g} of max)')
     if args.skip_dense:
         return
 

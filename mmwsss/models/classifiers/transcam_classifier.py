@@ -171,11 +171,22 @@ class TransCAMClassifier(BaseClassifier):
         return losses
 
     @staticmethod
-    def _fill_prediction(sample: DataSample, conv_logits: torch.Tensor,
-                         trans_logits: torch.Tensor) -> DataSample:
-        score = torch.sigmoid((conv_logits + trans_logits)[1:])
-        return sample.set_pred_score(score).set_pred_label(
+    def _scores(conv_logits: torch.Tensor,
+                trans_logits: torch.Tensor) -> torch.Tensor:
+        # Sigmoid of the summed foreground logits, (..., 1 + C) -> (..., C).
+        return torch.sigmoid((conv_logits + trans_logits)[..., 1:])
+
+    @staticmethod
+    def _to_host(sample: DataSample) -> DataSample:
+        # What the writers and metrics read, on the CPU; the labels are
+        # taken from the host copy of the scores (no device-side nonzero).
+        score = sample.pred_score.float().cpu()
+        sample.set_pred_score(score).set_pred_label(
             torch.nonzero(score > 0.5).flatten())
+        for key in ('cam_keys', 'cam_strided', 'cam_high_res'):
+            if key in sample:
+                sample.set_field(sample.get(key).cpu(), key)
+        return sample
 
     def predict(self,
                 inputs,
@@ -194,30 +205,38 @@ class TransCAMClassifier(BaseClassifier):
             summed foreground logits).
         """
         if isinstance(inputs, torch.Tensor):
-            conv_logits, trans_logits = self(inputs)
+            # One host copy for the whole batch.
+            scores = self._scores(*self(inputs)).float().cpu()
             if data_samples is None:
                 data_samples = [DataSample() for _ in range(inputs.size(0))]
-            return [
-                self._fill_prediction(sample, conv, trans) for sample, conv,
-                trans in zip(data_samples, conv_logits, trans_logits)
+            for sample, score in zip(data_samples, scores):
+                sample.set_pred_score(score)
+        else:
+            if data_samples is None:
+                raise ValueError('CAM inference needs data samples with '
+                                 'gt_label (the classes to keep)')
+            data_samples = [
+                self.predict_cams(scales, sample)
+                for scales, sample in zip(inputs, data_samples)
             ]
-        if data_samples is None:
-            raise ValueError('CAM inference needs data samples with '
-                             'gt_label (the classes to keep)')
-        return [
-            self.predict_cams(scales, sample)
-            for scales, sample in zip(inputs, data_samples)
-        ]
+        # Host copies once the whole batch is computed: the device is not
+        # made to wait between images.
+        return [self._to_host(sample) for sample in data_samples]
 
     def predict_cams(self, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:
-        """Multi-scale + flip CAMs of one image (see the class docstring)."""
-        keys = sample.gt_label.long().flatten().cpu()
+        """Multi-scale + flip CAMs of one image (see the class docstring).
+
+        Everything is computed and left on the inputs' device: ``cam_keys``,
+        ``cam_strided``, ``cam_high_res`` and ``pred_score`` (no
+        ``pred_label``); :meth:`predict` moves them to the CPU.
+        """
+        keys = sample.gt_label.long().flatten()
         if keys.numel() == 0:
             raise ValueError(
                 f'Image {sample.metainfo.get("img_path", "?")} has an empty '
                 'label set; CAMs are computed for its ground-truth classes')
-        label = torch.zeros(self.num_classes)
+        label = torch.zeros(self.num_classes, device=keys.device)
         label[keys] = 1
         if self.test_sizes:
             scales = [
@@ -234,11 +253,12 @@ class TransCAMClassifier(BaseClassifier):
             conv_map, conv_logits, trans_logits, attention = \
                 self._forward_heads(pair, with_attention)
             total = attention.total if with_attention else None
-            cams = transcam_cam(total, conv_map, self.cam_method).float().cpu()
+            cams = transcam_cam(total, conv_map, self.cam_method).float()
             maps += [cams[0], cams[1]]
             flips += [False, True]
             if index == 0:
-                self._fill_prediction(sample, conv_logits[0], trans_logits[0])
+                sample.set_pred_score(
+                    self._scores(conv_logits[0], trans_logits[0]))
         image_size = tuple(int(s) for s in sample.ori_shape)
         sample.cam_keys = keys
         sample.cam_strided = normalize_transcam_inference(

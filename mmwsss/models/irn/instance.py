@@ -1,6 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """IRNet instance pseudo labels: displacement centroids, clusters, masks."""
-from typing import Sequence, Tuple
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -92,7 +92,8 @@ def instance_labels(
     bg_threshold: float = 0.25,
     min_area_ratio: float = 0.01,
     centroid_iterations: int = 300,
-    centre_threshold: float = 2.5
+    centre_threshold: float = 2.5,
+    walk_dtype: Union[str, torch.dtype] = torch.float64
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Instance pseudo labels of IRNet (``make_ins_seg_labels``).
 
@@ -122,6 +123,9 @@ def instance_labels(
             Defaults to 300.
         centre_threshold (float): Displacement-norm threshold of
             :func:`cluster_centroids`. Defaults to 2.5.
+        walk_dtype (str | torch.dtype): dtype of the random walk,
+            ``float32`` or ``float64`` (see :func:`random_walk`). Defaults
+            to ``torch.float64``.
 
     Returns:
         tuple[np.ndarray, np.ndarray, np.ndarray]: ``(scores, masks,
@@ -136,7 +140,8 @@ def instance_labels(
     num_instances = instances.shape[0]
 
     instance_cams = (cams[:, None] * instances[None]).flatten(0, 1)
-    rw = random_walk(instance_cams, edge, beta, exp_times, radius)
+    rw = random_walk(instance_cams, edge, beta, exp_times, radius,
+                     walk_dtype)
     scores = to_numpy(upsample_rw(rw, image_size))
     winner = np.argmax(
         np.concatenate(

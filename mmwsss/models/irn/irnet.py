@@ -16,7 +16,8 @@ from .cam_files import load_cam_file
 from .instance import instance_labels
 from .losses import irn_losses
 from .path_index import PathIndex, get_path_index
-from .random_walk import random_walk, rw_to_semantic_label
+from .random_walk import (random_walk, resolve_walk_dtype,
+                          rw_to_semantic_label)
 
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
@@ -384,6 +385,9 @@ class IRNetRandomWalk(IRNet):
         cam_power (float): Exponent applied to the CAMs before the walk
             (1 = the reference; some follow-ups sharpen the CAMs).
             Defaults to 1.
+        walk_dtype (str): dtype of the random walk, ``'float64'`` or
+            ``'float32'`` (see :func:`mmwsss.functional.random_walk` for
+            the accuracy of float32). Defaults to ``'float64'``.
         **kwargs: Arguments of :class:`IRNet`.
     """
 
@@ -394,6 +398,7 @@ class IRNetRandomWalk(IRNet):
                  walk_radius: int = 5,
                  bg_threshold: float = 0.25,
                  cam_power: float = 1.0,
+                 walk_dtype: str = 'float64',
                  **kwargs):
         super().__init__(**kwargs)
         self.cam_dir = cam_dir
@@ -402,6 +407,8 @@ class IRNetRandomWalk(IRNet):
         self.walk_radius = walk_radius
         self.bg_threshold = bg_threshold
         self.cam_power = cam_power
+        # Checked now, not at the first image.
+        self.walk_dtype = resolve_walk_dtype(walk_dtype)
 
     def predict(self, inputs: torch.Tensor, data_samples: list) -> list:
         """Boundary maps and semantic pseudo-masks of a batch."""
@@ -420,7 +427,8 @@ class IRNetRandomWalk(IRNet):
                 edge,
                 beta=self.beta,
                 exp_times=self.exp_times,
-                radius=self.walk_radius)
+                radius=self.walk_radius,
+                dtype=self.walk_dtype)
             label = rw_to_semantic_label(rw, cams['keys'],
                                          tuple(sample.ori_shape),
                                          self.bg_threshold)
@@ -466,6 +474,9 @@ class IRNetInstanceWalk(IRNet):
             300.
         centre_threshold (float): Displacement norm below which a pixel
             belongs to an instance centre. Defaults to 2.5.
+        walk_dtype (str): dtype of the random walk, ``'float64'`` or
+            ``'float32'`` (see :func:`mmwsss.functional.random_walk` for
+            the accuracy of float32). Defaults to ``'float64'``.
         **kwargs: Arguments of :class:`IRNet`.
     """
 
@@ -479,6 +490,7 @@ class IRNetInstanceWalk(IRNet):
                  min_area_ratio: float = 0.01,
                  centroid_iterations: int = 300,
                  centre_threshold: float = 2.5,
+                 walk_dtype: str = 'float64',
                  **kwargs):
         super().__init__(**kwargs)
         self.cam_dir = cam_dir
@@ -490,6 +502,8 @@ class IRNetInstanceWalk(IRNet):
         self.min_area_ratio = min_area_ratio
         self.centroid_iterations = centroid_iterations
         self.centre_threshold = centre_threshold
+        # Checked now, not at the first image.
+        self.walk_dtype = resolve_walk_dtype(walk_dtype)
 
     def _instances(self, sample) -> InstanceData:
         """The instance pseudo-masks of one predicted sample."""
@@ -518,7 +532,8 @@ class IRNetInstanceWalk(IRNet):
                 bg_threshold=self.bg_threshold,
                 min_area_ratio=self.min_area_ratio,
                 centroid_iterations=self.centroid_iterations,
-                centre_threshold=self.centre_threshold)
+                centre_threshold=self.centre_threshold,
+                walk_dtype=self.walk_dtype)
         return InstanceData(
             masks=torch.from_numpy(masks),
             scores=torch.from_numpy(scores.astype(np.float32)),

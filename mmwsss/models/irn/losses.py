@@ -31,6 +31,12 @@ def irn_losses(edge_logit: torch.Tensor, displacement: torch.Tensor,
     where every mean is ``sum(mask * term) / (sum(mask) + eps)`` over the whole
     batch and ``eps = 1e-5``.
 
+    Half-precision inputs (``--amp``) are computed in float32, with autocast
+    off: in float16 and bfloat16 ``1 + eps`` rounds to 1, so the negative
+    term is ``-log(0) = inf`` wherever ``a = 1`` (a path without boundary),
+    and the sums over all pairs overflow float16. float32 and float64
+    inputs keep their precision.
+
     Args:
         edge_logit (torch.Tensor): (B, 1, H, W) boundary logits.
         displacement (torch.Tensor): (B, 2, H, W) displacement field
@@ -44,9 +50,19 @@ def irn_losses(edge_logit: torch.Tensor, displacement: torch.Tensor,
     Returns:
         dict[str, torch.Tensor]: Scalars ``loss_bg_pos_aff``,
         ``loss_fg_pos_aff``, ``loss_pos_aff``, ``loss_neg_aff``,
-        ``loss_dp_fg``, ``loss_dp_bg`` and ``loss_total``.
+        ``loss_dp_fg``, ``loss_dp_bg`` and ``loss_total``, float32 (float64
+        for float64 inputs).
     """
-    dtype = edge_logit.dtype
+    with torch.autocast(edge_logit.device.type, enabled=False):
+        return _irn_losses(edge_logit, displacement, bg_pos, fg_pos, neg,
+                           path_index)
+
+
+def _irn_losses(edge_logit: torch.Tensor, displacement: torch.Tensor,
+                bg_pos: torch.Tensor, fg_pos: torch.Tensor, neg: torch.Tensor,
+                path_index: PathIndex) -> Dict[str, torch.Tensor]:
+    dtype = torch.promote_types(edge_logit.dtype, torch.float32)
+    edge_logit, displacement = edge_logit.to(dtype), displacement.to(dtype)
     bg_pos, fg_pos, neg = (m.to(dtype) for m in (bg_pos, fg_pos, neg))
 
     aff = edge_to_affinity(torch.sigmoid(edge_logit), path_index)

@@ -12,7 +12,7 @@ against ~3e13 for the dense squarings; see ``benchmarks/random_walk.py``).
 import functools
 import math
 import warnings
-from typing import Sequence, Tuple
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -47,10 +47,32 @@ def _stencil(radius: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     return search_dst, window, np.lexsort((offsets[:, 1], offsets[:, 0]))
 
 
+_WALK_DTYPES = (torch.float32, torch.float64)
+
+
+def resolve_walk_dtype(dtype: Union[str, torch.dtype]) -> torch.dtype:
+    """The dtype of the random walk, checked.
+
+    Args:
+        dtype (str | torch.dtype): ``float32`` or ``float64``, as a dtype
+            or its name.
+
+    Returns:
+        torch.dtype: ``torch.float32`` or ``torch.float64``.
+    """
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype.replace('torch.', ''), None)
+    if dtype not in _WALK_DTYPES:
+        raise ValueError('The random walk runs in float32 or float64, got '
+                         f'{dtype!r}.')
+    return dtype
+
+
 @torch.no_grad()
 def transition_matrix(edge: torch.Tensor,
                       beta: float = 10,
-                      radius: int = 5) -> torch.Tensor:
+                      radius: int = 5,
+                      dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """The random-walk transition operator as a sparse CSR matrix.
 
     The affinity of two pixels closer than ``radius`` is
@@ -62,7 +84,9 @@ def transition_matrix(edge: torch.Tensor,
     reference's column-normalised ``T = A**beta / colsum`` acts on row
     vectors; since ``A`` is symmetric, the returned matrix is its transpose
     ``P = D**-1 A**beta`` (row-normalised), which acts on column vectors.
-    Not differentiable.
+    The weights are computed in float64 whatever ``dtype``, so that a
+    float32 matrix is the float64 one correctly rounded. Not
+    differentiable.
 
     Args:
         edge (torch.Tensor): (h, w) or (1, h, w) boundary probabilities in
@@ -70,10 +94,12 @@ def transition_matrix(edge: torch.Tensor,
         beta (float): Exponent applied element-wise to the affinities.
             Defaults to 10.
         radius (int): Neighbourhood radius. Defaults to 5.
+        dtype (torch.dtype): dtype of the returned values. Defaults to
+            ``torch.float64``.
 
     Returns:
-        torch.Tensor: (h*w, h*w) float64 sparse CSR matrix on the device of
-        ``edge`` with int32 indices, rows indexed by row-major pixel.
+        torch.Tensor: (h*w, h*w) sparse CSR matrix of ``dtype`` on the device
+        of ``edge`` with int32 indices, rows indexed by row-major pixel.
     """
     height, width = edge.shape[-2:]
     num_pixels = height * width
@@ -120,7 +146,7 @@ def transition_matrix(edge: torch.Tensor,
 
     # Zero weights are pairs outside the image or cut by a full boundary.
     keep = weights.T > 0
-    values = weights.T[keep]
+    values = weights.T[keep].to(dtype)
     del weights
     cols = (pix[:, None] + offsets)[keep]
     crow = torch.zeros(num_pixels + 1, dtype=torch.int32, device=device)
@@ -135,19 +161,34 @@ def transition_matrix(edge: torch.Tensor,
 
 
 @torch.no_grad()
-def random_walk(cams: torch.Tensor,
-                edge: torch.Tensor,
-                beta: float = 10,
-                exp_times: int = 8,
-                radius: int = 5) -> torch.Tensor:
+def random_walk(
+        cams: torch.Tensor,
+        edge: torch.Tensor,
+        beta: float = 10,
+        exp_times: int = 8,
+        radius: int = 5,
+        dtype: Union[str, torch.dtype] = torch.float64) -> torch.Tensor:
     """Propagate CAMs by ``2**exp_times`` steps of the IRNet random walk.
 
     Computes ``(cams * (1 - edge)) @ T**(2**exp_times)`` with the reference's
     column-normalised transition matrix ``T`` (see :func:`transition_matrix`)
-    without forming a dense (h*w)**2 matrix. The walk runs in float64: 256
-    float32 steps drift by up to ~6e-5 relative (the rounding of the row
-    sums compounds), on top of the reference's own ~4e-5. Not
-    differentiable.
+    without forming a dense (h*w)**2 matrix. Not differentiable.
+
+    It runs in float64 by default, on every device. float32 keeps the
+    reference's tolerance (``irn_random_walk_sem_seg.npz``: 1e-4 of the
+    maximum, exact labels) on its three small cases (2.7e-5 of the maximum
+    from the reference, float64: 3.5e-5; 5.3e-5 from float64; identical
+    labels), but its error grows with the grid, as the rounding of each
+    product repeats at every step of an almost stationary walk: on the
+    inputs of ``benchmarks/random_walk.py`` it is 3.9e-5 (41x56 grid) to
+    1.06e-4 (75x100) of the maximum from float64, near or past the tolerance
+    at VOC sizes (a 375x500 image gives 94x125: 7.2e-5), where the
+    reference's own float32 squarings stay within 2.3e-5 of float64
+    (41x56, 56x75). Labels barely move (4 of 661,500 pixels differed on
+    four VOC-sized inputs), float32 is hardly faster on the CPU (x0.86-1.23 in
+    the benchmark, within its noise) and on a GPU the 256 small products
+    are bound by kernel launches more than by arithmetic, so float32 is
+    only an option, e.g. for large grids on GPUs with slow float64.
 
     Args:
         cams (torch.Tensor): (C, h, w) non-negative CAMs of the image's
@@ -157,15 +198,20 @@ def random_walk(cams: torch.Tensor,
         beta (float): Affinity exponent. Defaults to 10.
         exp_times (int): Log2 of the number of walk steps. Defaults to 8.
         radius (int): Neighbourhood radius. Defaults to 5.
+        dtype (str | torch.dtype): dtype of the walk, ``float32`` or
+            ``float64`` (as a dtype or its name). Defaults to
+            ``torch.float64``.
 
     Returns:
         torch.Tensor: (C, h, w) propagated maps, dtype and device of ``cams``.
     """
     num_classes, height, width = cams.shape
+    dtype = resolve_walk_dtype(dtype)
     edge = edge.reshape(height, width).to(cams.device)
-    transition = transition_matrix(edge, beta, radius)
+    transition = transition_matrix(edge, beta, radius, dtype)
     # Column vectors: one column per class.
-    state = (cams.double() * (1 - edge.double())).reshape(num_classes, -1).T
+    state = (cams.to(dtype) * (1 - edge.to(dtype))).reshape(num_classes,
+                                                             -1).T
     for _ in range(2**exp_times):
         state = torch.sparse.mm(transition, state)
     return state.T.reshape(num_classes, height, width).to(cams.dtype)

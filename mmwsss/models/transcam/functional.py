@@ -10,7 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mmwsss.utils import to_numpy
+
 _METHODS = ('transcam', 'attnagg', 'clsattn', 'convcam')
+_Label = Union[torch.Tensor, np.ndarray, Sequence[float]]
 
 # The reference inference adds 1e-5 to the per-class min and range.
 _NORM_EPS = 1e-5
@@ -208,35 +211,49 @@ def transcam_losses(
     return losses
 
 
+def _maps_device(maps: Sequence[Union[torch.Tensor,
+                                      np.ndarray]]) -> torch.device:
+    # The fusion runs where the first map tensor lives (arrays: the CPU), so
+    # maps straight from the network never leave the GPU.
+    for cam in maps:
+        if isinstance(cam, torch.Tensor):
+            return cam.device
+    return torch.device('cpu')
+
+
 def fuse_transcam_cams(cams_per_forward: Sequence[Union[torch.Tensor,
                                                         np.ndarray]],
                        flips: Sequence[bool], image_size: Tuple[int, int],
-                       label: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
+                       label: _Label) -> torch.Tensor:
     """Sum multi-scale, flipped TransCAM maps as ``infer_TransCAM.py`` does.
 
     Per forward: drop the background channel 0, resize bilinearly
     (``align_corners=False``) to ``image_size``, multiply by the label
     vector and, for a flipped input, flip the *resized* map back; then sum
-    over the forwards. Negative values are kept.
+    over the forwards. Negative values are kept. Runs on the device of the
+    first map tensor (the CPU if all maps are arrays); the other maps and
+    the label are moved there.
 
     Args:
         cams_per_forward (Sequence[torch.Tensor | np.ndarray]): One map per
             forward, (1, 1 + C, h_i, w_i) or (1 + C, h_i, w_i).
         flips (Sequence[bool]): Whether each forward saw the flipped image.
         image_size (tuple[int, int]): Original (H, W).
-        label (torch.Tensor | np.ndarray): (C,) image label vector.
+        label (torch.Tensor | np.ndarray | Sequence[float]): (C,) image
+            label vector, on any device.
 
     Returns:
-        torch.Tensor: float32 (C, H, W) summed maps.
+        torch.Tensor: float32 (C, H, W) summed maps, on the maps' device.
     """
     if len(cams_per_forward) != len(flips) or not flips:
         raise ValueError('Need one flip flag per forward and at least one '
                          f'forward, got {len(cams_per_forward)} maps and '
                          f'{len(flips)} flags.')
-    label = torch.as_tensor(label, dtype=torch.float32)
+    device = _maps_device(cams_per_forward)
+    label = torch.as_tensor(label, dtype=torch.float32, device=device)
     total = None
     for cam, flip in zip(cams_per_forward, flips):
-        cam = torch.as_tensor(cam, dtype=torch.float32)
+        cam = torch.as_tensor(cam, dtype=torch.float32, device=device)
         if cam.dim() == 3:
             cam = cam[None]
         cam = F.interpolate(cam[:, 1:],
@@ -253,8 +270,7 @@ def fuse_transcam_cams(cams_per_forward: Sequence[Union[torch.Tensor,
 def normalize_transcam_inference(
         cams_per_forward: Sequence[Union[torch.Tensor,
                                          np.ndarray]], flips: Sequence[bool],
-        image_size: Tuple[int, int], label: Union[torch.Tensor,
-                                                  np.ndarray]) -> torch.Tensor:
+        image_size: Tuple[int, int], label: _Label) -> torch.Tensor:
     """Fused and per-class normalised TransCAM maps (``infer_TransCAM.py``).
 
     The sum of :func:`fuse_transcam_cams` is clamped at 0 and each class is
@@ -271,10 +287,12 @@ def normalize_transcam_inference(
             forward, (1, 1 + C, h_i, w_i) or (1 + C, h_i, w_i).
         flips (Sequence[bool]): Whether each forward saw the flipped image.
         image_size (tuple[int, int]): Original (H, W).
-        label (torch.Tensor | np.ndarray): (C,) image label vector.
+        label (torch.Tensor | np.ndarray | Sequence[float]): (C,) image
+            label vector, on any device.
 
     Returns:
-        torch.Tensor: float32 (C, H, W) normalised maps of all classes.
+        torch.Tensor: float32 (C, H, W) normalised maps of all classes, on
+        the maps' device (see :func:`fuse_transcam_cams`).
     """
     total = fuse_transcam_cams(cams_per_forward, flips, image_size,
                                label).clamp(min=0)
@@ -286,29 +304,32 @@ def normalize_transcam_inference(
 
 
 def transcam_seed_label(norm_cams: Union[torch.Tensor, np.ndarray],
-                        label: Union[torch.Tensor, np.ndarray],
-                        bg_threshold: float) -> np.ndarray:
+                        label: _Label, bg_threshold: float) -> np.ndarray:
     """Background/foreground seeds from normalised maps, before the CRF.
 
     Arg-max over a constant background plane ``bg_threshold`` and the maps
     of the labelled classes (``label > 1e-5``) at channel ``k + 1``; other
     classes take part as zeros, so they never win. The reference feeds this
     to a dense CRF (thresholds 0.60 and 0.25 for PSA) that is not applied
-    here.
+    here. The arg-max runs on the device of ``norm_cams``; only the uint8
+    labels are copied to the host.
 
     Args:
         norm_cams (torch.Tensor | np.ndarray): (C, H, W) maps from
             :func:`normalize_transcam_inference`.
-        label (torch.Tensor | np.ndarray): (C,) image label vector.
+        label (torch.Tensor | np.ndarray | Sequence[float]): (C,) image
+            label vector, on any device.
         bg_threshold (float): Background score.
 
     Returns:
         np.ndarray: uint8 (H, W) labels, 0 = background, k + 1 = class k.
     """
-    norm_cams = torch.as_tensor(norm_cams).detach().cpu().numpy()
-    keys = np.nonzero(torch.as_tensor(label).cpu().numpy() > 1e-5)[0]
-    scores = np.zeros((norm_cams.shape[0] + 1, ) + norm_cams.shape[1:],
-                      dtype=norm_cams.dtype)
-    scores[0] = bg_threshold
-    scores[keys + 1] = norm_cams[keys]
-    return np.argmax(scores, axis=0).astype(np.uint8)
+    norm_cams = torch.as_tensor(norm_cams).detach()
+    labelled = torch.as_tensor(label, device=norm_cams.device) > 1e-5
+    # A mask instead of the labelled indices: no host round trip.
+    class_scores = torch.where(labelled[:, None, None], norm_cams,
+                               torch.zeros_like(norm_cams))
+    background = torch.full_like(norm_cams[:1], bg_threshold)
+    # argmax takes the first maximum on ties, as np.argmax.
+    seeds = torch.cat([background, class_scores]).argmax(dim=0)
+    return to_numpy(seeds.to(torch.uint8))

@@ -1,6 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 import copy
 import glob
+import importlib
 import os.path as osp
 from types import SimpleNamespace
 
@@ -300,3 +301,37 @@ def test_irn_configs_build(repo_root):
             assert cfg.optim_wrapper.paramwise_cfg.custom_keys
         else:
             assert cfg.test_cfg.type == 'mmwsss.ResumableTestLoop'
+
+
+def test_random_walk_dtype_config(tmp_path, monkeypatch):
+    irnet_module = importlib.import_module('mmwsss.models.irn.irnet')
+    walk = irnet_module.random_walk
+    dtypes = []
+
+    def recording_walk(*args, **kwargs):
+        dtypes.append(kwargs['dtype'])
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(irnet_module, 'random_walk', recording_walk)
+    img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
+    strided = np.zeros((2, 8, 11), np.float32)
+    strided[0, :4, :5] = 1
+    strided[1, 5:, 6:] = 0.8
+    save_npz(
+        str(tmp_path / 'im.npz'), dict(keys=np.array([1, 4]), strided=strided))
+    labels = [
+        _predict(
+            _model(
+                type='mmwsss.IRNetRandomWalk',
+                cam_dir=str(tmp_path),
+                exp_times=3,
+                **walk_dtype).eval(), img).pred_sem_seg.data
+        for walk_dtype in ({}, dict(walk_dtype='float32'))
+    ]
+    assert dtypes == [torch.float64, torch.float32]
+    assert torch.equal(labels[0], labels[1])
+    with pytest.raises(ValueError, match='float32 or float64'):
+        _model(
+            type='mmwsss.IRNetRandomWalk',
+            cam_dir=str(tmp_path),
+            walk_dtype='float16')

@@ -1,4 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -100,6 +102,31 @@ def test_several_classes(tmp_path):
     top_left = pred.labels[pred.masks[:, 0, 0]]
     bottom_right = pred.labels[pred.masks[:, -1, -1]]
     assert top_left.tolist() == [1] and bottom_right.tolist() == [4]
+
+
+def test_walk_dtype_config(tmp_path, monkeypatch):
+    instance_module = importlib.import_module('mmwsss.models.irn.instance')
+    walk = instance_module.random_walk
+    dtypes = []
+
+    def recording_walk(cams, edge, beta, exp_times, radius, dtype):
+        dtypes.append(dtype)
+        return walk(cams, edge, beta, exp_times, radius, dtype)
+
+    monkeypatch.setattr(instance_module, 'random_walk', recording_walk)
+    strided = np.zeros((2, 8, 11), np.float32)
+    strided[0, :4, :5] = 1
+    strided[1, 5:, 6:] = 0.8
+    _save_cams(tmp_path, [1, 4], strided)
+    default = _predict(_model(tmp_path), _image()).pred_instances
+    single = _predict(_model(tmp_path, walk_dtype='float32'),
+                      _image()).pred_instances
+    assert dtypes == [torch.float64, torch.float32]
+    assert torch.equal(single.masks, default.masks)
+    assert torch.equal(single.labels, default.labels)
+    torch.testing.assert_close(single.scores, default.scores)
+    with pytest.raises(ValueError, match='float32 or float64'):
+        _model(tmp_path, walk_dtype='bfloat16')
 
 
 @pytest.mark.parametrize('keys', [[], [2]])

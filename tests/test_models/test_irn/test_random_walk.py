@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmwsss.functional import (edge_to_affinity, get_path_index, random_walk,
                                rw_to_semantic_label, transition_matrix,
                                upsample_rw)
+from mmwsss.models.irn.random_walk import resolve_walk_dtype
 
 DATA = Path(__file__).parents[2] / 'data'
 
@@ -39,6 +40,64 @@ def _dense_reference(cams, edge, beta, exp_times, radius):
         trans = trans @ trans
     x = (cams.double() * (1 - edge.double())).reshape(cams.shape[0], -1)
     return (x @ trans).reshape(cams.shape)
+
+
+def _check_golden(golden, case, rw):
+    """The golden tolerances: 1e-4 of the maximum, labels exact."""
+    p = f'case{case}_'
+    rw = rw.cpu()
+    assert rw.shape == golden[p + 'cams'].shape and rw.dtype == torch.float32
+    expected = golden[p + 'rw'][:, 0]
+    np.testing.assert_allclose(
+        rw.numpy(), expected, rtol=0, atol=1e-4 * expected.max())
+    size = golden[p + 'orig_size_hw']
+    up = upsample_rw(rw, size)
+    np.testing.assert_allclose(
+        up.numpy(), golden[p + 'rw_up_norm'], rtol=0, atol=1e-4)
+    label = rw_to_semantic_label(rw, golden[p + 'keys'], size,
+                                 float(golden['sem_seg_bg_thres']))
+    assert label.dtype == np.uint8
+    np.testing.assert_array_equal(label, golden[p + 'sem_seg_label'])
+
+
+def _golden_walk(golden, case, device='cpu', dtype=torch.float64):
+    p = f'case{case}_'
+    cams = torch.from_numpy(golden[p + 'cams']).to(device)
+    edge = torch.from_numpy(golden[p + 'edge']).to(device)
+    beta, exp_times, radius = (
+        int(golden[k]) for k in ('beta', 'exp_times', 'radius'))
+    return random_walk(cams, edge, beta, exp_times, radius, dtype=dtype)
+
+
+@pytest.mark.parametrize('case', [0, 1, 2])
+def test_float32_random_walk_matches_reference(golden, case):
+    # Measured: within 2.7e-5 of the maximum (float64: 3.5e-5).
+    _check_golden(golden, case, _golden_walk(golden, case, dtype='float32'))
+
+
+def test_random_walk_dtype_option():
+    assert resolve_walk_dtype('float32') == torch.float32
+    assert resolve_walk_dtype('torch.float64') == torch.float64
+    assert resolve_walk_dtype(torch.float32) == torch.float32
+    gen = torch.Generator().manual_seed(0)
+    cams = torch.rand(2, 9, 11, generator=gen)
+    edge = torch.rand(9, 11, generator=gen)**2
+    double = random_walk(cams, edge, exp_times=4)
+    assert torch.equal(double,
+                       random_walk(cams, edge, exp_times=4, dtype='float64'))
+    single = random_walk(cams, edge, exp_times=4, dtype='float32')
+    assert single.dtype == torch.float32
+    assert not torch.equal(single, double)
+    torch.testing.assert_close(single, double, rtol=0, atol=1e-5)
+    for bad in ('float16', torch.bfloat16, 'double64'):
+        with pytest.raises(ValueError, match='float32 or float64'):
+            random_walk(cams, edge, exp_times=4, dtype=bad)
+    # A float32 matrix is the float64 one rounded.
+    exact = transition_matrix(edge)
+    rounded = transition_matrix(edge, dtype=torch.float32)
+    assert rounded.values().dtype == torch.float32
+    assert torch.equal(rounded.values(), exact.values().float())
+    assert torch.equal(rounded.col_indices(), exact.col_indices())
 
 
 @pytest.mark.parametrize('case', [0, 1, 2])
@@ -115,7 +174,7 @@ def test_random_walk_preserves_constants():
     np.testing.assert_allclose(rw.numpy(), 0.5, rtol=1e-6)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
+@pytest.mark.gpu
 def test_random_walk_cuda_matches_cpu(golden):
     cams = torch.from_numpy(golden['case1_cams'])
     edge = torch.from_numpy(golden['case1_edge'])
@@ -124,6 +183,19 @@ def test_random_walk_cuda_matches_cpu(golden):
     assert gpu.is_cuda
     np.testing.assert_allclose(
         gpu.cpu().numpy(), cpu.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize('case', [0, 1, 2])
+def test_float32_cuda_walk_matches_float64_cpu(golden, case):
+    cpu = _golden_walk(golden, case)
+    gpu = _golden_walk(golden, case, 'cuda', dtype='float32')
+    assert gpu.is_cuda
+    # The golden tolerance, 1e-4 of the maximum (measured on the CPU:
+    # float32 is within 5.3e-5 of the maximum of float64).
+    np.testing.assert_allclose(
+        gpu.cpu().numpy(), cpu.numpy(), rtol=0, atol=1e-4 * cpu.max().item())
+    _check_golden(golden, case, gpu)
 
 
 def test_all_zero_cams_give_background():

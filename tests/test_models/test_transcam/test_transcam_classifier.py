@@ -7,6 +7,7 @@ from mmpretrain.structures import DataSample
 
 from mmwsss.functional import normalize_transcam_inference, transcam_cam
 from mmwsss.registry import MODELS
+from mmwsss.testing import count_host_syncs, device_like_inputs
 
 TINY = dict(
     type='mmwsss.TransCAMClassifier',
@@ -78,16 +79,21 @@ def test_bnr_loss_term_present_absent_and_weighted():
     assert model.trans_head.weight.grad is None
 
 
-def _multiscale(model, labels=(3, 1), h=45, w=38):
-    torch.manual_seed(2)
+def _raw_scales(labels=(3, 1), h=45, w=38, sizes=(32, 64)):
     img = torch.randint(0, 255, (3, h, w), dtype=torch.uint8)
     scales = [
         torch.nn.functional.interpolate(img[None].float(),
                                         (s, s))[0].to(torch.uint8)
-        for s in (32, 64)
+        for s in sizes
     ]
+    return scales, _sample(list(labels), (h, w))
+
+
+def _multiscale(model, labels=(3, 1), h=45, w=38):
+    torch.manual_seed(2)
+    scales, sample = _raw_scales(labels, h, w)
     return model.data_preprocessor(
-        dict(inputs=[scales], data_samples=[_sample(list(labels), (h, w))]))
+        dict(inputs=[scales], data_samples=[sample]))
 
 
 @torch.no_grad()
@@ -156,3 +162,52 @@ def test_square_test_sizes():
     ref = _model().predict([squares], data['data_samples'])[0]
     assert out.cam_high_res.shape == (2, 45, 38)
     torch.testing.assert_close(out.cam_high_res, ref.cam_high_res)
+
+
+def _device_like_test_step(model, data):
+    """``test_step`` on CPU and on device-like inputs: outputs and syncs."""
+    expected = model.test_step(copy.deepcopy(data))
+    with device_like_inputs(), count_host_syncs() as syncs:
+        out = model.test_step(copy.deepcopy(data))
+    for got, ref in zip(out, expected):
+        for key in ('pred_score', 'pred_label', 'cam_keys', 'cam_strided',
+                    'cam_high_res'):
+            if key in ref:
+                # Plain tensors: on the host, ready for the writers.
+                assert type(got.get(key)) is torch.Tensor, key
+                assert torch.equal(got.get(key), ref.get(key)), key
+    return syncs['ops']
+
+
+@torch.no_grad()
+def test_test_step_on_device_like_inputs():
+    model = _model()
+    ops = []
+    for num_scales in (1, 3):
+        torch.manual_seed(3)
+        images = [
+            _raw_scales(labels, h, w, sizes=(32, 48, 64)[:num_scales])
+            for labels, h, w in (((3, 1), 45, 38), ((0, ), 40, 52))
+        ]
+        ops.append(
+            _device_like_test_step(
+                model,
+                dict(
+                    inputs=[scales for scales, _ in images],
+                    data_samples=[sample for _, sample in images])))
+    # Only host copies of what the writers read: the scores, both maps
+    # (and the keys where the labels were on the device) of each image,
+    # after the batch; their number does not grow with the scales.
+    assert ops[0] == ops[1]
+    assert set(ops[0]) == {'cpu'} and 3 * 2 <= len(ops[0]) <= 4 * 2
+
+
+@torch.no_grad()
+def test_classification_test_step_on_device_like_inputs():
+    model = _model()
+    torch.manual_seed(4)
+    data = dict(
+        inputs=list(torch.randint(0, 255, (3, 3, 32, 32), dtype=torch.uint8)),
+        data_samples=[_sample([i], (32, 32)) for i in range(3)])
+    # One host copy of the batch's scores.
+    assert _device_like_test_step(model, data) == ['cpu']

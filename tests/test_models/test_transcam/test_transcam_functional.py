@@ -10,6 +10,7 @@ from mmwsss.functional import (AttentionAccumulator, bnr_refine,
                                fuse_transcam_cams,
                                normalize_transcam_inference, transcam_cam,
                                transcam_losses, transcam_seed_label)
+from mmwsss.testing import DeviceLikeTensor, count_host_syncs
 
 GOLDEN = Path(__file__).parents[2] / 'data' / 'transcam_bnr.npz'
 METHODS = ('transcam', 'attnagg', 'clsattn', 'convcam')
@@ -164,3 +165,85 @@ def test_inference_normalisation_golden(golden):
         seeds = transcam_seed_label(norm, label, float(threshold))
         assert seeds.dtype == np.uint8
         np.testing.assert_array_equal(seeds, expected)
+
+
+def _device_like(array):
+    return torch.from_numpy(array).as_subclass(DeviceLikeTensor)
+
+
+@pytest.mark.parametrize('label_kind', ['cpu', 'numpy', 'list', 'device'])
+def test_inference_fusion_on_the_maps_device(golden, label_kind):
+    cams, flips, size, label = _inference_inputs(golden)
+    device_cams = [_device_like(cam) for cam in cams]
+    any_label = dict(
+        cpu=torch.from_numpy(label),
+        numpy=label,
+        list=label.tolist(),
+        device=_device_like(label))[label_kind]
+    with count_host_syncs() as syncs:
+        fused = fuse_transcam_cams(device_cams, flips, size, any_label)
+        norm = normalize_transcam_inference(device_cams, flips, size,
+                                            any_label)
+    assert syncs['count'] == 0
+    # Computed "on the device", and bit-identical to the CPU fusion.
+    assert isinstance(fused, DeviceLikeTensor)
+    assert isinstance(norm, DeviceLikeTensor)
+    assert torch.equal(fused.cpu(),
+                       fuse_transcam_cams(cams, flips, size, label))
+    assert torch.equal(norm.cpu(),
+                       normalize_transcam_inference(cams, flips, size, label))
+    for threshold, expected in zip(golden['infer_seed_bg_thresholds'],
+                                   golden['infer_seed_label']):
+        with count_host_syncs() as syncs:
+            seeds = transcam_seed_label(norm, any_label, float(threshold))
+        # Only the uint8 labels come back.
+        assert syncs['ops'] == ['cpu']
+        assert seeds.dtype == np.uint8
+        np.testing.assert_array_equal(seeds, expected)
+
+
+def test_inference_fusion_moves_the_label_to_the_maps():
+    # Maps on another device than the label (the meta device stands in for
+    # a GPU: mixing it with CPU tensors fails as CUDA does).
+    maps = [torch.rand(5, 3, 4, device='meta') for _ in range(2)]
+    label = np.array([1., 0., 0., 1.])
+    fused = fuse_transcam_cams(maps, [False, True], (6, 7), label)
+    assert fused.device.type == 'meta' and fused.shape == (4, 6, 7)
+    norm = normalize_transcam_inference(maps, [False, True], (6, 7),
+                                        torch.from_numpy(label))
+    assert norm.device.type == 'meta' and norm.shape == (4, 6, 7)
+
+
+def test_seed_label_ties_and_dtypes():
+    norm = torch.tensor([[[0.5, 0.2, 0.9]], [[0.5, 0.7, 0.9]],
+                         [[0.1, 0.9, 0.95]]])
+    label = [1, 1, 0]
+    # Ties go to the first channel (background, then the lower class);
+    # the unlabelled class 2 never wins.
+    np.testing.assert_array_equal(
+        transcam_seed_label(norm, label, 0.5), [[0, 2, 1]])
+    np.testing.assert_array_equal(
+        transcam_seed_label(norm.double().numpy(), np.array(label), 0.5),
+        [[0, 2, 1]])
+    np.testing.assert_array_equal(
+        transcam_seed_label(norm.to(torch.bfloat16), label, 0.95),
+        [[0, 0, 0]])
+
+
+@pytest.mark.gpu
+def test_inference_fusion_cuda_maps_cpu_label(golden):
+    cams, flips, size, label = _inference_inputs(golden)
+    cuda_cams = [torch.from_numpy(cam).cuda() for cam in cams]
+    cpu_label = torch.from_numpy(label)
+    norm = normalize_transcam_inference(cuda_cams, flips, size, cpu_label)
+    assert norm.is_cuda
+    expected = normalize_transcam_inference(cams, flips, size, label)
+    # The golden tolerance: 1e-5 of the maximum.
+    _close(norm.cpu(), expected.numpy())
+    _close(
+        fuse_transcam_cams(cuda_cams, flips, size, label).cpu(),
+        fuse_transcam_cams(cams, flips, size, label).numpy())
+    for threshold, expected_seeds in zip(golden['infer_seed_bg_thresholds'],
+                                         golden['infer_seed_label']):
+        seeds = transcam_seed_label(norm, cpu_label, float(threshold))
+        np.testing.assert_array_equal(seeds, expected_seeds)
