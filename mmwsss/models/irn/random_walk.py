@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mmwsss.utils.tensor import to_numpy
 from .path_index import half_disc_paths
 
 
@@ -259,4 +260,4 @@ def rw_to_semantic_label(rw: torch.Tensor,
     scores = upsample_rw(rw, image_size)
     scores = F.pad(scores, (0, 0, 0, 0, 1, 0), value=bg_threshold)
     lut = np.concatenate([[0], np.asarray(keys, dtype=np.int64) + 1])
-    return lut[scores.argmax(0).cpu().numpy()].astype(np.uint8)
+    return lut[to_numpy(scores.argmax(0))].astype(np.uint8)
