@@ -27,15 +27,36 @@ in one process:
 
 Both produce the saved ``strided`` / ``high_res`` CAMs (max-normalised), so
 the maximum absolute difference of the maps is reported with the time
-ratio. Not a test::
+ratio.
+
+``--memory`` instead measures the peak memory of both (``mmwsss`` with its
+device default batching) at T = 3 and T = 27 (``--memory-iters``), on a
+smaller image by default (128x160, 2 classes, scale 1.0) so that T = 27
+stays quick on a CPU, and prints the ratio T = 27 / T = 3 (1.00 when the
+memory does not grow with the number of steps). Every (loop, T) runs in a
+fresh subprocess: on a CPU the figure is the peak resident memory of the
+climb minus the resident memory just before it (model built, inputs
+ready), from Linux's ``VmHWM`` reset just before the climb, with glibc's
+mmap threshold fixed at 64 KiB (``MALLOC_MMAP_THRESHOLD_``) so that freed
+tensors leave the resident set at once instead of fragmenting the heap
+(which otherwise adds about +-8 MiB of noise); on CUDA
+(``--device cuda``) ``torch.cuda.max_memory_allocated`` minus the memory
+allocated before the climb. Not a test::
 
     python benchmarks/advcam.py [--adv-iter 3] [--classes 3] [--threads 1]
     python benchmarks/advcam.py --adv-iter 27 --scales 1.0 0.5 1.5 2.0
+    python benchmarks/advcam.py --memory [--size 128 160] [--classes 2]
 """
 import argparse
+import json
 import logging
+import os
 import os.path as osp
+import resource
+import subprocess
+import sys
 import time
+from functools import partial
 
 import numpy as np
 import torch
@@ -58,9 +79,16 @@ IMAGE = osp.join(
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--size', type=int, nargs=2, default=(384, 512),
-                        metavar=('H', 'W'))
-    parser.add_argument('--classes', type=int, default=3)
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='image size; 384 512 by default, 128 160 with --memory')
+    parser.add_argument(
+        '--classes',
+        type=int,
+        help='target classes; 3 by default, 2 with --memory')
     parser.add_argument(
         '--adv-iter',
         type=int,
@@ -69,7 +97,22 @@ def parse_args():
     parser.add_argument('--scales', type=float, nargs='+', default=(1.0, ))
     parser.add_argument('--depth', type=int, default=50)
     parser.add_argument('--threads', type=int, default=1)
-    return parser.parse_args()
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--memory',
+        action='store_true',
+        help='peak memory at the --memory-iters step counts instead of time')
+    parser.add_argument(
+        '--memory-iters', type=int, nargs=2, default=(3, 27), metavar='T')
+    # internal: one peak measurement (in a subprocess of --memory)
+    parser.add_argument('--peak-of', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    small = args.memory or args.peak_of
+    if args.size is None:
+        args.size = (128, 160) if small else (384, 512)
+    if args.classes is None:
+        args.classes = 2 if small else 3
+    return args
 
 
 def build_model(depth: int, adv_iter: int):
@@ -191,25 +234,115 @@ def ours(model, inputs, scales, keys, image_size, max_classes_per_batch):
     return out.cam_strided, out.cam_high_res
 
 
-def main():
-    args = parse_args()
+def _resident_mib() -> float:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _reset_resident_peak() -> None:
+    # Linux: '5' resets the peak resident set size (VmHWM) to the current.
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+
+
+def _resident_peak_mib() -> float:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError('no VmHWM in /proc/self/status')
+
+
+def peak_memory_mib(run, device: torch.device) -> float:
+    """Peak memory of ``run()`` above the memory in use before it."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        run()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+    before = _resident_mib()
+    _reset_resident_peak()
+    run()
+    return _resident_peak_mib() - before
+
+
+def setup(args):
+    """Model (on ``args.device``), inputs, image size and target classes."""
     torch.set_num_threads(args.threads)
     init_default_scope('mmpretrain')
-    model = build_model(args.depth, args.adv_iter)
-    hooks = GradCAMHooks(model.backbone)
+    model = build_model(args.depth, args.adv_iter).to(args.device)
     img = load_image(args.size)
     inputs = make_inputs(model, img, args.scales)
-    image_size = tuple(img.shape[:2])
     with torch.no_grad():
         scores = model.raw_cams(inputs[0][None]).mean((2, 3))[0]
     keys = scores.argsort(descending=True)[:args.classes].tolist()
+    return model, inputs, tuple(img.shape[:2]), keys
+
+
+def measure_peak(args) -> dict:
+    """One loop's peak memory at ``args.adv_iter`` steps (a subprocess)."""
+    model, inputs, image_size, keys = setup(args)
+    if args.peak_of == 'reference':
+        hooks = GradCAMHooks(model.backbone)
+        run = partial(reference_loop, model, hooks, inputs, args.scales, keys,
+                      image_size, args.adv_iter)
+    else:
+        run = partial(ours, model, inputs, args.scales, keys, image_size,
+                      model.max_classes_per_batch)
+    return dict(
+        peak_mib=peak_memory_mib(run, torch.device(args.device)), keys=keys)
+
+
+def memory_main(args):
+    """Peak memory of both loops at the two step counts, and the ratios."""
+    peaks = {}
+    for loop in ('mmwsss', 'reference'):
+        for adv_iter in args.memory_iters:
+            cmd = [
+                sys.executable, __file__, '--peak-of', loop, '--adv-iter',
+                str(adv_iter), '--size', *map(str, args.size), '--classes',
+                str(args.classes), '--scales', *map(str, args.scales),
+                '--depth', str(args.depth), '--threads', str(args.threads),
+                '--device', args.device
+            ]
+            env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
+            out = subprocess.run(
+                cmd, check=True, capture_output=True, text=True,
+                env=env).stdout
+            peaks[loop, adv_iter] = json.loads(out.strip().split('\n')[-1])
+    few, many = args.memory_iters
+    keys = peaks['mmwsss', few]['keys']
+    print(f'peak memory above the model and inputs ({args.device}): image '
+          f'{tuple(args.size)}, scales {tuple(args.scales)}, classes {keys}, '
+          f'depth {args.depth}, threads {args.threads}')
+    for loop in ('mmwsss', 'reference'):
+        low, high = (peaks[loop, t]['peak_mib'] for t in (few, many))
+        print(f'{loop:9s}: T = {few:2d} {low:8.1f} MiB, T = {many:2d} '
+              f'{high:8.1f} MiB, ratio T={many}/T={few} {high / low:.2f}')
+
+
+def main():
+    args = parse_args()
+    if args.peak_of:
+        print(json.dumps(measure_peak(args)))
+        return
+    if args.memory:
+        memory_main(args)
+        return
+    model, inputs, image_size, keys = setup(args)
+    hooks = GradCAMHooks(model.backbone)
     print(f'image {image_size}, scales {tuple(args.scales)}, '
           f'classes {keys}, adv_iter {args.adv_iter}, depth {args.depth}, '
-          f'threads {args.threads}')
+          f'threads {args.threads}, device {args.device}')
 
     start = time.perf_counter()
-    ref = reference_loop(model, hooks, inputs, args.scales, keys, image_size,
-                         args.adv_iter)
+    # on the host, as ours hands them on (and waits for the device)
+    ref = [
+        cam.cpu() for cam in reference_loop(model, hooks, inputs, args.scales,
+                                            keys, image_size, args.adv_iter)
+    ]
     t_ref = time.perf_counter() - start
     hooks.remove()
     print(f'reference loop (per class, 2 full backwards): {t_ref:8.2f} s')

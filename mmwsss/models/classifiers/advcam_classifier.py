@@ -1,6 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """CAM classifier whose CAM inference is AdvCAM's adversarial climbing."""
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -127,6 +127,42 @@ class AdvCAMClassifier(CAMClassifier):
             return 1
         return self.max_classes_per_batch
 
+    def predict(self,
+                inputs,
+                data_samples: Optional[List[DataSample]] = None,
+                **kwargs) -> List[DataSample]:
+        """Predict scores, or AdvCAM CAMs when the inputs are multi-scale.
+
+        Every image of the batch is climbed on the model's device; what the
+        samples hand on (``pred_score``, ``pred_label``, ``cam_keys``,
+        ``cam_strided``, ``cam_high_res``) reaches the CPU after the whole
+        batch was computed, so the device is not waited for between images.
+
+        Args:
+            inputs (Tensor | list[list[Tensor]]): A batch tensor, or per image
+                the list of its normalised (3, h_s, w_s) scales.
+            data_samples (list[DataSample], optional): Samples; for CAMs they
+                need ``gt_label``, ``ori_shape`` and ``cam_scales``.
+
+        Returns:
+            list[DataSample]: Predictions, on the CPU for CAMs.
+        """
+        if isinstance(inputs, torch.Tensor) or data_samples is None:
+            return super().predict(inputs, data_samples, **kwargs)
+        outputs = [
+            self._advcam_outputs(scales, sample)
+            for scales, sample in zip(inputs, data_samples)
+        ]
+        keys, strided, high_res, scores = zip(*outputs)
+        scores = torch.stack(scores).cpu()
+        for index, sample in enumerate(data_samples):
+            # fill_prediction's thresholding runs on the host copy
+            self.head.fill_prediction(sample, scores[index])
+            sample.cam_keys = keys[index].cpu()
+            sample.cam_strided = strided[index].cpu()
+            sample.cam_high_res = high_res[index].cpu()
+        return list(data_samples)
+
     def predict_cams(self, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:
         """AdvCAM multi-scale + flip CAMs of one image.
@@ -139,7 +175,18 @@ class AdvCAMClassifier(CAMClassifier):
 
         Returns:
             DataSample: ``sample`` with ``cam_keys``, ``cam_strided``,
-            ``cam_high_res`` and the scores of the unflipped first scale.
+            ``cam_high_res`` and the scores of the unflipped first scale,
+            on the CPU.
+        """
+        return self.predict([scales], [sample])[0]
+
+    def _advcam_outputs(
+        self, scales: Sequence[torch.Tensor], sample: DataSample
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One image's ``(keys, strided, high_res, scores)``, on the device.
+
+        ``scores`` are those of the unflipped first scale; see
+        :meth:`predict_cams` for the arguments.
         """
         name = sample.metainfo.get('img_path', '?')
         keys = sample.gt_label.long().flatten()
@@ -174,8 +221,4 @@ class AdvCAMClassifier(CAMClassifier):
                 max_classes_per_batch=self._classes_per_batch(pairs[0]))
         with torch.no_grad():
             logits = self.raw_cams(scales[0][None]).mean(dim=(2, 3))
-        self.head.fill_prediction(sample, self.head.scores(logits)[0])
-        sample.cam_keys = keys.cpu()
-        sample.cam_strided = strided.cpu()
-        sample.cam_high_res = high_res.cpu()
-        return sample
+        return keys, strided, high_res, self.head.scores(logits)[0]

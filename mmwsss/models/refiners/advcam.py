@@ -231,14 +231,15 @@ def adversarial_climb_step(x: torch.Tensor,
 
 def _climbing_step(cam_fn: CamFn, x: torch.Tensor, targets: torch.Tensor,
                    init_regions: Optional[torch.Tensor], region_fn: Callable,
-                   backward: bool, shared: bool, ad_coeff: float,
+                   backward: bool, shared: bool, trace: bool, ad_coeff: float,
                    step_size: float, score_th: float):
     """One step for K groups: ``(regions, x_next, trace record)``.
 
     ``shared``: ``x`` is the single pair all groups start from; it is run
     once and each group's gradient is taken separately through it. Without
     ``backward`` only the maps are computed (``x_next`` and the record are
-    None).
+    None). The record (image-sized tensors) is only built with ``trace``;
+    otherwise nothing of the step outlives it but the maps and ``x_next``.
     """
     num_groups = targets.numel()
     x = x.detach().requires_grad_(True)
@@ -269,6 +270,8 @@ def _climbing_step(cam_fn: CamFn, x: torch.Tensor, targets: torch.Tensor,
     else:
         grad = torch.autograd.grad(terms['loss'].sum(), x)[0]
     x_next = adversarial_climb_step(x, grad, step_size, num_groups)
+    if not trace:
+        return regions.detach(), x_next, None
     record = dict(
         raw_maps=raw_maps.detach(),
         regions=regions.detach(),
@@ -324,7 +327,9 @@ def adversarial_climbing(
         max_classes_per_batch (int, optional): Classes per batch from step 1
             on. Defaults to None (all K).
         return_trace (bool): Also return per-step diagnostics (this runs the
-            last, otherwise unused, backward to report ``x_T``).
+            last, otherwise unused, backward to report ``x_T``; the
+            image-sized records of all T steps are kept, so memory grows
+            with T x K). Without it, memory does not depend on T.
             Defaults to False.
 
     Returns:
@@ -357,12 +362,15 @@ def adversarial_climbing(
         region_fn=region_fn,
         ad_coeff=ad_coeff,
         step_size=step_size,
-        score_th=score_th)
+        score_th=score_th,
+        trace=return_trace)
     with torch.enable_grad():
         init_regions, x, record = step(
             images, targets, None,
             backward=adv_iter > 1 or return_trace, shared=True)
         accumulated = init_regions.clone()
+        # Per step, the records of its class chunks (kept only for a trace:
+        # they are image-sized, so memory would grow with T x K).
         records = [[record]] + [[] for _ in range(1, adv_iter)]
         chunk = max_classes_per_batch or num_groups
         # with a single step x_1 was never computed
@@ -375,7 +383,8 @@ def adversarial_climbing(
                     chunk_x, targets[groups], init_regions[groups],
                     backward=t < adv_iter - 1 or return_trace, shared=False)
                 accumulated[groups] += regions
-                records[t].append(record)
+                if return_trace:
+                    records[t].append(record)
     if not return_trace:
         return accumulated
     trace = [{

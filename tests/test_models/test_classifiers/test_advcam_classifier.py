@@ -8,6 +8,8 @@ from mmpretrain.structures import DataSample
 
 from mmwsss.functional import advcam_multiscale_cams
 from mmwsss.registry import MODELS
+from mmwsss.testing import (DeviceLikeTensor, count_host_syncs,
+                            device_like_inputs)
 
 init_default_scope('mmpretrain')
 
@@ -239,3 +241,63 @@ def test_batch_transposed_by_pseudo_collate():
     assert len(outs) == 2
     for out, img, labels in zip(outs, images, ([0, 2], [5])):
         _assert_same_cams(out, _predict(model, labels, img)[0])
+
+
+def _batch(images, labels, cam_scales=CAM_SCALES):
+    """A loader batch (before the data preprocessor) of several images."""
+    samples = []
+    for img, image_labels in zip(images, labels):
+        sample = DataSample().set_gt_label(image_labels)
+        sample.set_metainfo(
+            dict(ori_shape=tuple(img.shape[1:]), cam_scales=cam_scales))
+        samples.append(sample)
+    return dict(
+        inputs=[[_resize(img, s) for s in cam_scales] for img in images],
+        data_samples=samples)
+
+
+@pytest.mark.parametrize('adv_iter', [1, 3])
+def test_outputs_reach_the_host_once_after_the_batch(adv_iter, monkeypatch):
+    """As on a GPU: the climb never waits for the device, and what the
+    writers read (scores, labels, keys, maps) is moved to the host after
+    the whole batch was computed."""
+    model = _model(adv_iter=adv_iter)
+    images, labels = [_image(36, 44, 0), _image(40, 32, 1)], [[0, 2], [5]]
+    expected = model.test_step(_batch(images, labels))
+    per_image = []
+    outputs_of = model._advcam_outputs
+
+    def advcam_outputs(scales, sample):
+        assert isinstance(scales[0], DeviceLikeTensor)
+        with count_host_syncs() as syncs:
+            out = outputs_of(scales, sample)
+        per_image.append(syncs['ops'])
+        return out
+
+    monkeypatch.setattr(model, '_advcam_outputs', advcam_outputs)
+    with device_like_inputs(), count_host_syncs() as syncs:
+        outs = model.test_step(_batch(images, labels))
+    assert per_image == [[], []]
+    # scores of the batch at once, then each image's two maps
+    assert syncs['ops'] == ['cpu'] * 5
+    for out, ref in zip(outs, expected):
+        for key in ('pred_score', 'pred_label', 'cam_keys', 'cam_strided',
+                    'cam_high_res'):
+            assert type(out.get(key)) is torch.Tensor, key
+            torch.testing.assert_close(out.get(key), ref.get(key))
+
+
+@pytest.mark.gpu
+def test_cuda_maps_match_cpu(monkeypatch):
+    # TF32 convolutions would round to 10-bit mantissas on the GPU
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)
+    labels = [0, 2, 4]
+    cpu = _predict(_model(), labels)[0]
+    gpu = _predict(_model().cuda(), labels)[0]
+    for key in ('pred_score', 'cam_keys', 'cam_strided', 'cam_high_res'):
+        assert cpu.get(key).device.type == gpu.get(key).device.type == 'cpu'
+    # float rounding only: these maps in float32 and float64 on the CPU
+    # differ by < 1e-6 (no mask pixel near the threshold); allow 1e-4
+    _assert_same_cams(cpu, gpu, atol=1e-4)
+    torch.testing.assert_close(
+        gpu.pred_score, cpu.pred_score, atol=1e-5, rtol=0)

@@ -1,4 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,30 @@ def test_class_chunks_equal_one_batch(chunk):
         assert a['x_next'].shape == (2 * len(targets), *pair.shape[1:])
         torch.testing.assert_close(
             a['regions'], b['regions'], rtol=1e-4, atol=1e-6)
+
+
+def test_steps_keep_no_tensors_without_trace(monkeypatch):
+    """Without ``return_trace`` a step's image-sized tensors (gradient,
+    next image) die with the next step, so memory does not grow with T."""
+    from mmwsss.models.refiners import advcam
+    net, pair, targets = _random_net_inputs(2)
+    stepped, alive = [], []
+
+    def climb_step(x, grad, *args):
+        x_next = adversarial_climb_step(x, grad, *args)
+        stepped.extend((weakref.ref(grad), weakref.ref(x_next)))
+        alive.append(sum(ref() is not None for ref in stepped))
+        return x_next
+
+    monkeypatch.setattr(advcam, 'adversarial_climb_step', climb_step)
+    adversarial_climbing(
+        net, pair, targets, adv_iter=8,
+        classifier_weight=net.classifier.weight)
+    # steps 0 .. 6 step the image (the last step's image is never used)
+    assert len(alive) == 7
+    # at most x_1 of all classes (kept for the class chunks), the current
+    # image, its gradient and the next image
+    assert max(alive) == alive[-1] == 4, alive
 
 
 def test_objective_and_step_pieces():
