@@ -52,7 +52,6 @@ import json
 import logging
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import time
@@ -69,6 +68,7 @@ from PIL import Image
 from mmwsss.functional import advcam_scale_schedule, merge_multiscale_cams
 from mmwsss.models.utils.cam import scaled_size
 from mmwsss.registry import MODELS
+from peak_memory import PeakMemory
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MODEL_CFG = osp.join(ROOT, 'configs', '_base_', 'models', 'cam_r50-os16.py')
@@ -234,38 +234,11 @@ def ours(model, inputs, scales, keys, image_size, max_classes_per_batch):
     return out.cam_strided, out.cam_high_res
 
 
-def _resident_mib() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _reset_resident_peak() -> None:
-    # Linux: '5' resets the peak resident set size (VmHWM) to the current.
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-
-
-def _resident_peak_mib() -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError('no VmHWM in /proc/self/status')
-
-
 def peak_memory_mib(run, device: torch.device) -> float:
     """Peak memory of ``run()`` above the memory in use before it."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-        before = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
+    with PeakMemory(device) as peak:
         run()
-        torch.cuda.synchronize(device)
-        return (torch.cuda.max_memory_allocated(device) - before) / 2**20
-    before = _resident_mib()
-    _reset_resident_peak()
-    run()
-    return _resident_peak_mib() - before
+    return peak.mib
 
 
 def setup(args):

@@ -27,31 +27,12 @@ runs must be bit-identical to the old one. Not a test::
 import argparse
 import hashlib
 import json
-import resource
 import subprocess
 import sys
 import time
 
 import torch
-
-
-def _rss_mib() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _reset_peak() -> None:
-    # Linux: '5' resets the peak resident set size (VmHWM) to the current.
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-
-
-def _peak_mib() -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError('no VmHWM in /proc/self/status')
+from peak_memory import PeakMemory
 
 
 def _old_style_cams(model, scales, sample):
@@ -119,19 +100,17 @@ def _worker(args) -> dict:
     sample = DataSample().set_gt_label([3, 7, 12])
     sample.set_metainfo(dict(ori_shape=size, img_id='benchmark'))
 
-    before = _rss_mib()
-    _reset_peak()
-    start = time.perf_counter()
-    with torch.no_grad():
+    with PeakMemory() as peak, torch.no_grad():
+        start = time.perf_counter()
         if args.path == 'old':
             strided, high_res = _old_style_cams(model, scales, sample)
         else:
             _, _, strided, high_res = model.draw_cams(scales, sample)
-    seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
     digest = hashlib.sha256(
         to_numpy(strided).tobytes() + to_numpy(high_res).tobytes()).hexdigest()
     return dict(
-        peak_mib=_peak_mib() - before,
+        peak_mib=peak.mib,
         seconds=seconds,
         digest=digest,
         feat_hw=strided_size(scales[-1].shape[-2:], 16))

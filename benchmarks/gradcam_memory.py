@@ -33,37 +33,18 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import time
 
 import torch
+from peak_memory import PeakMemory
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'gradcam',
                   'gradcam_cam-r18w32-os16_synthvoc-112.py')
 SCALES = (1.0, 0.5, 1.5, 2.0)
 STRATEGIES = ('copies', 'default', 'max_batch=1')
-
-
-def _rss_mib() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _reset_peak() -> None:
-    # Linux: '5' resets the peak resident set size (VmHWM) to the current.
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-
-
-def _peak_mib() -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError('no VmHWM in /proc/self/status')
 
 
 def _worker(args) -> dict:
@@ -110,17 +91,15 @@ def _worker(args) -> dict:
             release_gradcam(cam)
         return merge_multiscale_cams(raw, hw)[1]
 
-    before = _rss_mib()
-    _reset_peak()
-    start = time.perf_counter()
-    with torch.no_grad():
+    with PeakMemory() as peak, torch.no_grad():
+        start = time.perf_counter()
         if args.strategy == 'copies':
             cams = copies()
         else:
             cams = model.predict([scales], [sample])[0].cam_high_res
-    seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
     return dict(
-        peak_mib=_peak_mib() - before,
+        peak_mib=peak.mib,
         seconds=seconds,
         cams=cams.flatten()[::97].tolist())
 

@@ -30,30 +30,11 @@ check. Not a test::
 """
 import argparse
 import json
-import resource
 import subprocess
 import sys
 
 import torch
-
-
-def _rss_mib() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _reset_peak() -> None:
-    # Linux: '5' resets the peak resident set size (VmHWM) to the current.
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-
-
-def _peak_mib() -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError('no VmHWM in /proc/self/status')
+from peak_memory import PeakMemory
 
 
 def _worker(args) -> dict:
@@ -96,15 +77,10 @@ def _worker(args) -> dict:
             sum(losses.values()).backward()
         return cams.detach()
 
-    before = _rss_mib()
-    _reset_peak()
-    if training:
+    with PeakMemory() as peak, torch.set_grad_enabled(training):
         cams = run()
-    else:
-        with torch.no_grad():
-            cams = run()
     return dict(
-        peak_mib=_peak_mib() - before,
+        peak_mib=peak.mib,
         tokens=int(cams.shape[2] * cams.shape[3] + 1),
         cams=cams.flatten()[:4096].tolist())
 

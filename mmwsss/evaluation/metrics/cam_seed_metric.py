@@ -6,7 +6,6 @@ import os.path as osp
 from typing import List, Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 

@@ -3,7 +3,6 @@
 from typing import Dict, List, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
