@@ -1,6 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Data transforms of mmwsss."""
-from .box_pseudo_transforms import LoadBoxPseudoAnnotations, PackBoxPseudoInputs
+from .box_pseudo_transforms import (LoadBoxPseudoAnnotations,
+                                    PackBoxPseudoInputs)
 from .formatting import PackCAMInputs
 from .irn_processing import DownsampleLabel, RandomRescale, TopLeftCropPad
 from .loading import LoadImageRGB, LoadLabelMap, LoadPseudoLabel

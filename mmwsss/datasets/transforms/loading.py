@@ -98,8 +98,9 @@ class LoadPseudoLabel(BaseTransform):
     - a size different from the image's (``ori_shape``): ``ValueError``.
 
     Place it right after ``LoadImageFromFile`` (it needs ``ori_shape``).
-    :class:`mmwsss.datasets.PseudoLabelSegDataset` checks that every file exists when it is
-    built and, with ``check_files=True``, runs these checks on all files.
+    :class:`mmwsss.datasets.PseudoLabelSegDataset` checks that every file
+    exists when it is built and, with ``check_files=True``, runs these checks
+    on all files.
 
     Required keys: ``seg_map_path``, ``img_path``, ``ori_shape``.
     Added keys: ``gt_seg_map`` (uint8 (H, W)); ``seg_fields`` gets
