@@ -10,7 +10,8 @@
 #       configs/bbam/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug.py 8
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/schedules/det_voc12aug_18k.py'
 ]
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
@@ -83,28 +84,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='area')
 test_evaluator = val_evaluator
 
-max_iters = 18000
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=6000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0, end=500),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[12000, 16000],
-        gamma=0.1)
-]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=6000,
         max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -12,7 +12,8 @@
 #       configs/bbam/mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py 8
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/schedules/det_voc12aug_18k.py'
 ]
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
@@ -109,28 +110,18 @@ val_evaluator = dict(
     type='CocoMetric', ann_file=val_ann_file, metric=['bbox', 'segm'])
 test_evaluator = val_evaluator
 
+# The official Mask R-CNN schedule: 20k iterations of batch 8, lr 0.008,
+# one step at 16k.
 max_iters = 20000
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=5000)
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=1 / 3, by_epoch=False, begin=0, end=500),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[16000],
-        gamma=0.1)
+    _base_.param_scheduler[0],  # the same warm-up
+    dict(_base_.param_scheduler[1], end=max_iters, milestones=[16000])
 ]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.008, momentum=0.9, weight_decay=1e-4))
+optim_wrapper = dict(optimizer=dict(lr=0.008))
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=5000,
         max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
-auto_scale_lr = dict(enable=False, base_batch_size=8)
+auto_scale_lr = dict(base_batch_size=8)

@@ -11,16 +11,13 @@
 #       configs/bbam/mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
+    '../_base_/datasets/synthvoc_det.py',
     'mmdet::_base_/default_runtime.py',
     '../_base_/schedules/det_synthvoc_12e.py'
 ]
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
-data_root = 'data/synthvoc/'
 bbam_dir = 'work_dirs/bbam/synthvoc'
-classes = ('train', 'boat', 'aeroplane', 'cow', 'camel', 'sofa')
-metainfo = dict(classes=classes)
-image_scale = (240, 160)
 
 model = dict(
     backbone=dict(
@@ -34,7 +31,9 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=64),
         bbox_head=dict(
-            in_channels=64, fc_out_channels=256, num_classes=len(classes)),
+            in_channels=64,
+            fc_out_channels=256,
+            num_classes=len(_base_.classes)),
         mask_roi_extractor=dict(out_channels=64),
         mask_head=dict(
             _delete_=True,
@@ -42,7 +41,7 @@ model = dict(
             num_convs=4,
             in_channels=64,
             conv_out_channels=64,
-            num_classes=len(classes),
+            num_classes=len(_base_.classes),
             grow_threshold=0.9)),
     # SynthVOC images hold 1-3 objects: fewer proposals and sampled RoIs
     # than mmdet's COCO defaults, for less CPU time per step.
@@ -51,18 +50,20 @@ model = dict(
         rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=300)))
 
+# Train on the BBAM pseudo-masks (jsons in bbam_dir, images in data_root),
+# test on the real masks of the val split.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='mmwsss.LoadBoxPseudoAnnotations', with_bbox=True,
         with_mask=True),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='mmwsss.PackBoxPseudoInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='PackDetInputs',
@@ -70,38 +71,18 @@ test_pipeline = [
                    'scale_factor'))
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
+        _delete_=True,
         type='mmwsss.BoxPseudoCocoDataset',
-        metainfo=metainfo,
+        metainfo=_base_.metainfo,
         ann_file=bbam_dir + '/instances_train_fg85.json',
         ignore_ann_file=bbam_dir + '/instances_train_ignore20.json',
-        data_prefix=dict(img=data_root + 'JPEGImages/'),
+        data_prefix=dict(img=_base_.data_root + 'JPEGImages/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CocoDataset',
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='JPEGImages/'),
-        test_mode=True,
-        pipeline=test_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_val.json',
-    metric=['bbox', 'segm'])
+val_evaluator = dict(metric=['bbox', 'segm'])
 test_evaluator = val_evaluator
 
 default_hooks = dict(

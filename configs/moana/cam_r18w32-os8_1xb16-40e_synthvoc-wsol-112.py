@@ -1,42 +1,27 @@
 # CPU-sized WSOL CAM baseline on SynthVOC's `wsol/` set (10 classes, one
 # object per image, masks for PxAP): a half-width ResNet-18 (base 32 channels)
 # from scratch (no pretrained weights offline) with layer3/layer4 at stride 1
-# as the MoANA ResNet-50 (output stride 8: 14 x 14 maps at 112), the CUB
-# model's head (1x1 conv with bias, softmax cross-entropy), crop 112, batch 16.
+# as the MoANA ResNet-50 (output stride 8: 14 x 14 maps at 112) and its head
+# (../_base_/models/cam_r50-os8_wsol.py: 1x1 conv with bias, softmax
+# cross-entropy), crop 112, batch 16.
 # From scratch it needs momentum and a larger lr than the fine-tuning recipes:
 # the SGD / poly settings of the SynthVOC CAM classifier.
 _base_ = [
+    '../_base_/models/cam_r50-os8_wsol.py',
     '../_base_/datasets/synthvoc_wsol.py',
     '../_base_/default_runtime_cls.py',
 ]
 
 model = dict(
-    type='mmwsss.WSOLClassifier',
-    data_preprocessor=dict(
-        type='mmwsss.CAMDataPreprocessor',
-        num_classes=10,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=False),
+    data_preprocessor=dict(num_classes=10),
     backbone=dict(
-        type='ResNet',
         depth=18,
         base_channels=32,
-        strides=(1, 2, 1, 1),
-        out_indices=(3, ),
-        style='pytorch',
         init_cfg=[
             dict(type='Kaiming', layer=['Conv2d']),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
         ]),
-    head=dict(
-        type='mmwsss.CAMHead',
-        num_classes=10,
-        in_channels=256,
-        multi_label=False,
-        bias=True,
-        loss=dict(type='mmpretrain.CrossEntropyLoss'),
-        init_cfg=dict(type='Kaiming', layer='Conv2d', mode='fan_out')))
+    head=dict(num_classes=10, in_channels=256))
 
 max_epochs = 40
 optim_wrapper = dict(

@@ -9,26 +9,25 @@ instance must follow the same geometric transforms, so between loading and
 packing they travel as one uint8 mask ``fg | ignore << 1`` in ``gt_masks``,
 which mmdet's nearest-neighbour mask transforms (resize, flip, pad, crop)
 carry unchanged; :class:`PackBoxPseudoInputs` splits it into
-``gt_instances.masks`` and ``gt_instances.ignore_masks``.
+``gt_instances.masks`` and ``gt_instances.ignore_masks``. Both transforms are
+in :mod:`mmwsss.datasets.transforms.box_pseudo_transforms`.
 """
 from typing import List, Optional
 
 import numpy as np
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
-from mmdet.datasets.transforms import LoadAnnotations, PackDetInputs
-from mmdet.structures.mask import BitmapMasks
 from mmengine.fileio import get_local_path, join_path
 from mmengine.utils import is_abs
 
-from mmwsss.registry import DATASETS, TRANSFORMS
+from mmwsss.registry import DATASETS
+# The transforms lived here; re-exported so that old imports keep working.
+from .transforms.box_pseudo_transforms import (LoadBoxPseudoAnnotations,
+                                               PackBoxPseudoInputs)
 
 __all__ = [
     'BoxPseudoCocoDataset', 'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs'
 ]
-
-# Key of the results dict marking gt_masks as encoded fg | ignore << 1.
-WITH_IGNORE_KEY = 'gt_masks_with_ignore'
 
 
 @DATASETS.register_module()
@@ -128,67 +127,3 @@ class BoxPseudoCocoDataset(CocoDataset):
             if 'mask' in ignore:
                 instance['ignore_mask'] = ignore['mask']
         return data_info
-
-
-@TRANSFORMS.register_module()
-class LoadBoxPseudoAnnotations(LoadAnnotations):
-    """mmdet ``LoadAnnotations`` that also loads the ignore masks.
-
-    With ``with_mask=True`` and instances carrying ``ignore_mask``
-    (:class:`BoxPseudoCocoDataset`), ``gt_masks`` holds the uint8 encoding
-    ``fg | ignore << 1`` of each instance and the results get
-    ``gt_masks_with_ignore=True``; :class:`PackBoxPseudoInputs` decodes it.
-    Geometric transforms in between must treat masks by nearest neighbour
-    (mmdet's ``Resize``, ``RandomFlip``, ``Pad``, ``RandomCrop`` do; rotations
-    and shears with bilinear mask interpolation would mix the two bits).
-    Instances without ``ignore_mask`` load as usual.
-
-    Args:
-        **kwargs: Arguments of mmdet's ``LoadAnnotations``; ``poly2mask``
-            must stay True when ignore masks are present.
-    """
-
-    def _load_masks(self, results: dict) -> None:
-        super()._load_masks(results)
-        instances = results.get('instances', [])
-        if not instances or not all('ignore_mask' in i for i in instances):
-            return
-        if not self.poly2mask:
-            raise ValueError('Ignore masks need poly2mask=True.')
-        height, width = results['ori_shape']
-        fg = results['gt_masks'].masks.astype(np.uint8)
-        ignore = np.stack([
-            self._poly2mask(i['ignore_mask'], height, width) for i in instances
-        ]).astype(np.uint8)
-        results['gt_masks'] = BitmapMasks(fg | (ignore << 1), height, width)
-        results[WITH_IGNORE_KEY] = True
-
-
-@TRANSFORMS.register_module()
-class PackBoxPseudoInputs(PackDetInputs):
-    """mmdet ``PackDetInputs`` that unpacks the ignore masks.
-
-    When the masks were loaded by :class:`LoadBoxPseudoAnnotations` with
-    ignore masks, ``gt_instances`` (and ``ignored_instances``) get ``masks``
-    (foreground) and ``ignore_masks`` as separate ``BitmapMasks``; otherwise
-    this is mmdet's ``PackDetInputs``.
-
-    Args:
-        **kwargs: Arguments of mmdet's ``PackDetInputs``.
-    """
-
-    def transform(self, results: dict) -> dict:
-        """Pack the inputs and split the encoded masks."""
-        packed = super().transform(results)
-        if not results.get(WITH_IGNORE_KEY):
-            return packed
-        sample = packed['data_samples']
-        for instances in (sample.gt_instances, sample.ignored_instances):
-            if 'masks' not in instances:
-                continue
-            encoded = instances.masks
-            height, width = encoded.height, encoded.width
-            instances.masks = BitmapMasks(encoded.masks & 1, height, width)
-            instances.ignore_masks = BitmapMasks((encoded.masks >> 1) & 1,
-                                                 height, width)
-        return packed

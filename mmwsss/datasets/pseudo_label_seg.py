@@ -4,73 +4,16 @@ import json
 import os.path as osp
 from typing import List, Optional, Sequence
 
-from mmcv.transforms import BaseTransform
 from mmseg.datasets import BaseSegDataset
 from PIL import Image
 
-from mmwsss.registry import DATASETS, TRANSFORMS
+from mmwsss.registry import DATASETS
+# LoadPseudoLabel lived here; re-exported so that old imports keep working.
+from .transforms.loading import LoadPseudoLabel, check_label_size
 from .voc_wsss import VOC_CLASSES, VOC_PALETTE, read_label_map
 
 # How many missing files a start-up error lists.
 _MAX_LISTED = 5
-
-
-def _check_size(label_path: str, label_hw: Sequence[int], img_path: str,
-                img_hw: Sequence[int]) -> None:
-    if tuple(label_hw) != tuple(img_hw):
-        raise ValueError(
-            f'Label map {label_path} is {label_hw[0]}x{label_hw[1]} (HxW) but '
-            f'its image {img_path} is {img_hw[0]}x{img_hw[1]}; pseudo-masks '
-            'must have the size of the original image')
-
-
-@TRANSFORMS.register_module()
-class LoadPseudoLabel(BaseTransform):
-    """Load a pseudo-mask (or ground-truth) label PNG as ``gt_seg_map``.
-
-    The PNG holds class indices (palette or grey): 0 = background, ``k`` =
-    class ``k`` of the dataset's ``classes``, 255 = ignore, i.e. what
-    :class:`mmwsss.LabelMapWriter` and the pseudo-mask writers produce and
-    what VOC's ``SegmentationClass`` holds. The indices are used as they are
-    (no ``label_map``, no ``reduce_zero_label``).
-
-    Every load is checked, so a bad file stops training with an error that
-    names it instead of a CUDA assert or silently wrong labels:
-
-    - missing or undecodable file: ``FileNotFoundError`` / ``ValueError``;
-    - values outside ``0..num_classes - 1`` and 255: ``ValueError``;
-    - a size different from the image's (``ori_shape``): ``ValueError``.
-
-    Place it right after ``LoadImageFromFile`` (it needs ``ori_shape``).
-    :class:`PseudoLabelSegDataset` checks that every file exists when it is
-    built and, with ``check_files=True``, runs these checks on all files.
-
-    Required keys: ``seg_map_path``, ``img_path``, ``ori_shape``.
-    Added keys: ``gt_seg_map`` (uint8 (H, W)); ``seg_fields`` gets
-    ``'gt_seg_map'``.
-
-    Args:
-        num_classes (int): Number of classes including the background, as
-            ``decode_head.num_classes`` (21 for VOC).
-    """
-
-    def __init__(self, num_classes: int):
-        if num_classes < 1:
-            raise ValueError(
-                f'num_classes must be positive, got {num_classes}')
-        self.num_classes = num_classes
-
-    def transform(self, results: dict) -> dict:
-        path = results['seg_map_path']
-        label = read_label_map(path, self.num_classes - 1)
-        _check_size(path, label.shape, results['img_path'],
-                    results['ori_shape'][:2])
-        results['gt_seg_map'] = label
-        results.setdefault('seg_fields', []).append('gt_seg_map')
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(num_classes={self.num_classes})'
 
 
 @DATASETS.register_module()
@@ -199,6 +142,6 @@ class PseudoLabelSegDataset(BaseSegDataset):
                         f'Image not found: {info["img_path"]}')
                 with Image.open(info['img_path']) as img:
                     width, height = img.size
-                _check_size(info['seg_map_path'], label.shape,
+                check_label_size(info['seg_map_path'], label.shape,
                             info['img_path'], (height, width))
         return data_list

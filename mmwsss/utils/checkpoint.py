@@ -11,11 +11,12 @@ allow-listed globals. mmengine 0.10.7 relies on full pickle in two places:
 * ``meta`` and the message hub's runtime info may hold numpy scalars/arrays
   (seeds, best scores, dataset meta) that pickle through numpy internals.
 
-This module fixes both without ever falling back to full pickle:
-:class:`PlainCheckpointHook` stores all of these as plain Python values
-before saving, :func:`setup_safe_checkpoint_loading` allow-lists the
-``HistoryBuffer`` class (and nothing else) and replaces mmengine's local-path
-loader by one that refuses any other global with a clear error.
+Both are fixed without ever falling back to full pickle:
+:class:`mmwsss.engine.hooks.PlainCheckpointHook` stores all of these as plain
+Python values before saving (with :func:`to_plain_python` from here),
+:func:`setup_safe_checkpoint_loading` allow-lists the ``HistoryBuffer`` class
+(and nothing else) and replaces mmengine's local-path loader by one that
+refuses any other global with a clear error.
 """
 import os
 import os.path as osp
@@ -27,15 +28,11 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
-from mmwsss.registry import HOOKS
-
 #: The only global mmwsss adds to torch's weights-only allow-list. Checkpoints
-#: saved with :class:`PlainCheckpointHook` rebuild their message-hub log
+#: saved with ``PlainCheckpointHook`` rebuild their message-hub log
 #: scalars as ``HistoryBuffer(log_history, count_history, max_length)`` from
 #: plain lists, so nothing else (no numpy internals, no ``getattr``) is needed.
 SAFE_CHECKPOINT_GLOBALS = [HistoryBuffer]
@@ -66,82 +63,6 @@ def to_plain_python(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return tuple(to_plain_python(v) for v in obj)
     return obj
-
-
-class _HistoryBufferReduction:
-    """Pickles as ``HistoryBuffer(log_history, count_history, max_length)``.
-
-    ``HistoryBuffer.__getstate__`` also stores the class-level statistics
-    methods, which pickle through ``builtins.getattr``: a global that must
-    never be allow-listed, it reaches any attribute of any object. Those
-    methods are restored by importing their modules anyway, so only the
-    data is kept, as plain lists.
-
-    Args:
-        buffer (HistoryBuffer): The buffer to save.
-    """
-
-    def __init__(self, buffer: HistoryBuffer):
-        log_history, count_history = buffer.data
-        self.args = (log_history.tolist(), count_history.tolist(),
-                     buffer.max_length)
-
-    def __reduce__(self):
-        return HistoryBuffer, self.args
-
-
-@HOOKS.register_module()
-class PlainCheckpointHook(Hook):
-    """Make saved checkpoints loadable with ``weights_only=True``.
-
-    Before a checkpoint is written, numpy scalars and arrays in its ``meta``
-    and in the message hub's ``runtime_info`` are converted into plain Python
-    values, and the message hub's ``HistoryBuffer`` log scalars are stored as
-    a call of the (allow-listed) ``HistoryBuffer`` class on plain lists. The
-    running message hub is not touched: the checkpoint holds copies.
-
-    The hook runs with the lowest priority so that it also cleans what other
-    hooks add in their ``before_save_checkpoint``. ``tools/train.py`` adds it
-    to ``custom_hooks`` automatically (see :func:`add_plain_checkpoint_hook`).
-    """
-
-    priority = 'LOWEST'
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Convert the checkpoint in place.
-
-        Args:
-            runner (Runner): The runner of the training process.
-            checkpoint (dict): The checkpoint about to be saved.
-        """
-        if 'meta' in checkpoint:
-            checkpoint['meta'] = to_plain_python(checkpoint['meta'])
-        message_hub = checkpoint.get('message_hub')
-        if not isinstance(message_hub, dict):
-            return
-        if 'runtime_info' in message_hub:
-            message_hub['runtime_info'] = to_plain_python(
-                message_hub['runtime_info'])
-        if 'log_scalars' in message_hub:
-            message_hub['log_scalars'] = OrderedDict(
-                (key, _HistoryBufferReduction(value) if isinstance(
-                    value, HistoryBuffer) else value)
-                for key, value in message_hub['log_scalars'].items())
-
-
-def add_plain_checkpoint_hook(cfg: Config) -> None:
-    """Append :class:`PlainCheckpointHook` to ``cfg.custom_hooks`` if absent.
-
-    Args:
-        cfg (Config): A runner config, modified in place.
-    """
-    custom_hooks = list(cfg.get('custom_hooks') or [])
-    present = any(
-        str(hook.get('type', '')).split('.')[-1] == 'PlainCheckpointHook'
-        for hook in custom_hooks)
-    if not present:
-        custom_hooks.append(dict(type='mmwsss.PlainCheckpointHook'))
-    cfg.custom_hooks = custom_hooks
 
 
 def safe_torch_load(filename: Union[str, os.PathLike],

@@ -1,15 +1,18 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Data transforms of mmwsss."""
+from .box_pseudo_transforms import (LoadBoxPseudoAnnotations,
+                                    PackBoxPseudoInputs)
 from .formatting import PackCAMInputs
 from .irn_processing import DownsampleLabel, RandomRescale, TopLeftCropPad
-from .loading import LoadImageRGB, LoadLabelMap
+from .loading import LoadImageRGB, LoadLabelMap, LoadPseudoLabel
 from .processing import (MultiScaleResize, RandomCropPad,
                          RandomLongSideResize, pil_resize)
 from .wsol_transforms import LoadWSOLMask, PackWSOLInputs, WSOLResize
 
 __all__ = [
-    'PackCAMInputs', 'LoadImageRGB', 'LoadLabelMap', 'MultiScaleResize',
-    'RandomCropPad', 'RandomLongSideResize', 'pil_resize', 'DownsampleLabel',
-    'RandomRescale', 'TopLeftCropPad',
-    'LoadWSOLMask', 'PackWSOLInputs', 'WSOLResize'
+    'PackCAMInputs', 'LoadImageRGB', 'LoadLabelMap', 'LoadPseudoLabel',
+    'MultiScaleResize', 'RandomCropPad', 'RandomLongSideResize', 'pil_resize',
+    'DownsampleLabel', 'RandomRescale', 'TopLeftCropPad',
+    'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs', 'LoadWSOLMask',
+    'PackWSOLInputs', 'WSOLResize'
 ]

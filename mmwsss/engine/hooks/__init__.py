@@ -2,8 +2,11 @@
 """mmwsss.engine.hooks."""
 from .logger_hook import DistSafeLoggerHook
 from .mean_shift_hook import DisplacementMeanShiftHook
+from .plain_checkpoint_hook import (PlainCheckpointHook,
+                                    add_plain_checkpoint_hook)
 from .wood_hook import WOoDCentersHook
 
 __all__ = [
-    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'WOoDCentersHook'
+    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'PlainCheckpointHook',
+    'WOoDCentersHook', 'add_plain_checkpoint_hook'
 ]
