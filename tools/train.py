@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 import mmwsss  # noqa: F401
-from mmwsss.utils import add_plain_checkpoint_hook
+from mmwsss.engine.hooks import add_plain_checkpoint_hook
 from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
                                  shutdown_distributed)
 
