@@ -112,7 +112,7 @@ if [ "$INSTALLED_OPS" = "$HOST_FLAVOUR" ]; then
     echo "[install] mmcv already built ($INSTALLED_OPS ops) and installed"
 else
     if ! ls "$WHEEL_CACHE"/mmcv-*.whl >/dev/null 2>&1; then
-        echo "[install] no cached wheel in $WHEEL_CACHE: building (~6 min on 2 cores for CPU ops, longer with CUDA ops)"
+        echo "[install] no cached wheel in $WHEEL_CACHE: building (about 10 min on 2 cores for CPU ops, longer with CUDA ops)"
         BUILD_DIR=$(mktemp -d)
         ( cd "$BUILD_DIR"
           "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation "$MMCV_SPEC"
