@@ -7,7 +7,8 @@
 # MMWSSS_WHEEL_CACHE: where built mmcv wheels are cached
 #   (default ~/.cache/mmwsss/wheels).
 # FORCE_CUDA=1: build mmcv's CUDA ops even where no GPU is visible
-#   (TORCH_CUDA_ARCH_LIST then names the architectures, e.g. "9.0").
+#   (TORCH_CUDA_ARCH_LIST then names the architectures, e.g. "9.0");
+#   FORCE_CUDA=0: CPU ops only, even on a GPU host.
 set -euo pipefail
 
 VENV=${1:-.venv}
@@ -18,12 +19,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 STAMP="$VENV/.mmwsss-install-stamp"
 
-# mmcv's CUDA ops are built where a GPU is visible (or with FORCE_CUDA=1).
-if [ "${FORCE_CUDA:-0}" = "1" ] || nvidia-smi -L >/dev/null 2>&1; then
-    HOST_FLAVOUR=cuda
-else
-    HOST_FLAVOUR=cpu
-fi
+# mmcv's CUDA ops are built where a GPU is visible, unless FORCE_CUDA says.
+case "${FORCE_CUDA:-}" in
+    1) HOST_FLAVOUR=cuda ;;
+    0) HOST_FLAVOUR=cpu ;;
+    *) if nvidia-smi -L >/dev/null 2>&1; then HOST_FLAVOUR=cuda; else HOST_FLAVOUR=cpu; fi ;;
+esac
 
 hash_inputs() {
     { cat "$ROOT/setup.py" "$ROOT"/requirements/*.txt "$ROOT/tools/install_env.sh"
