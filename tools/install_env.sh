@@ -40,13 +40,16 @@ fi
 mkdir -p "$(dirname "$VENV")"
 LOG="$VENV.install.log"
 : > "$LOG"
-exec > >(tee -a "$LOG") 2>&1
+exec 3>&2 > >(tee -a "$LOG") 2>&1
 
 STEP="?"
 on_error() {
-    echo "[install] FAILED at step: $STEP" >&2
-    echo "[install] last lines of $LOG:" >&2
-    tail -n 25 "$LOG" | sed 's/^/    /' >&2
+    sleep 0.2  # let tee write the failing command's last lines
+    {
+        echo "[install] FAILED at step: $STEP"
+        echo "[install] last lines of $LOG:"
+        tail -n 25 "$LOG" | sed 's/^/    /'
+    } >&3
 }
 trap on_error ERR
 
