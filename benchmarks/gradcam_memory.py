@@ -75,8 +75,8 @@ def _worker(args) -> dict:
     sample.set_gt_label(list(range(args.classes)))
 
     def copies():
-        from mmwsss.models.classifiers.gradcam_classifier import (
-            build_gradcam, raw_gradcam_maps, release_gradcam)
+        from mmwsss.models.gradcam import (build_gradcam, raw_gradcam_maps,
+                                           release_gradcam)
         cam = build_gradcam(model, args.method, [model.target_layer])
         cam.activations_and_grads.release()
         keys = torch.arange(args.classes)

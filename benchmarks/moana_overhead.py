@@ -22,7 +22,7 @@ import torch
 from mmpretrain.models import ResNet
 from torch import nn
 
-from mmwsss.models.necks import MoANA
+from mmwsss.models.moana import MoANA
 
 
 class Classifier(nn.Module):

@@ -1,12 +1,24 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Models of mmwsss: classifiers, heads, necks and their building blocks."""
-from .backbones import *  # noqa: F401,F403
+"""Models of mmwsss: one package per method (``advcam``, ``bbam``,
+``ficklenet``, ``gradcam``, ``irn``, ``moana``, ``rib``, ``transcam``,
+``wood``, ``wsol``) and the generic parts they share, by role
+(``classifiers``, ``heads``, ``data_preprocessors``, ``decode_heads``,
+``segmentors``, ``utils``). Importing it registers every model component."""
+from .advcam import AdvCAMClassifier  # noqa: F401
 from .bbam import BBAM, SeedGrowingMaskHead  # noqa: F401
 from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .decode_heads import *  # noqa: F401,F403
+from .ficklenet import FickleNetCAMHead, FickleNetClassifier  # noqa: F401
+from .gradcam import GradCAMClassifier  # noqa: F401
 from .heads import *  # noqa: F401,F403
 from .irn import IRLabelGenerator, IRNet, IRNetRandomWalk  # noqa: F401
 from .irn import IRNetInstanceWalk  # noqa: F401
-from .necks import *  # noqa: F401,F403
+from .moana import BaseAttentionNeck, CBAMNeck, ECANeck, MoANA  # noqa: F401
+from .moana import SENeck  # noqa: F401
+from .rib import DisjointImageBatches, GNDRPCAMHead  # noqa: F401
+from .rib import RIBClassifier  # noqa: F401
 from .segmentors import *  # noqa: F401,F403
+from .transcam import AttnConformer, TransCAMClassifier  # noqa: F401
+from .wood import WOoDClassifier  # noqa: F401
+from .wsol import WSOLClassifier  # noqa: F401

@@ -8,7 +8,7 @@ import torch
 from mmpretrain.models import ResNet
 from torch import nn
 
-from mmwsss.models.necks import MoANA
+from mmwsss.models.moana import MoANA
 
 SCRIPT = (
     Path(__file__).parents[2] / 'tools' / 'model_converters' /

@@ -13,7 +13,7 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from mmwsss.models.classifiers.gradcam_classifier import ClassifierLogits
+from mmwsss.models.gradcam import ClassifierLogits
 from mmwsss.registry import MODELS
 from mmwsss.testing import run_tool, write_tiny_mmpretrain_config
 from mmwsss.utils import save_npz

@@ -10,7 +10,7 @@ with the current ``grad-cam`` package. Two modes:
   overlays side by side to ``--save-path``. Token outputs of ViT-like
   backbones are reshaped to the patch grid of the input automatically
   (class/distillation tokens dropped, see
-  :class:`mmwsss.models.classifiers.gradcam_classifier.TokenGridReshape`);
+  :class:`mmwsss.models.gradcam.TokenGridReshape`);
   ``--vit-like`` insists on tokens. Maps are ``grad-cam``'s: per image
   min-max scaled to [0, 1] at the input size.
 - a CAM file: ``IMG --cam-file ID.npz`` overlays the ``high_res`` maps
@@ -50,10 +50,8 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import mmwsss  # noqa: F401  (registers the components)
-from mmwsss.models.classifiers.gradcam_classifier import (GRADCAM_METHODS,
-                                                          build_gradcam,
-                                                          default_target_layer,
-                                                          release_gradcam)
+from mmwsss.models.gradcam import (GRADCAM_METHODS, build_gradcam,
+                                   default_target_layer, release_gradcam)
 from mmwsss.registry import MODELS
 from mmwsss.utils import load_npz
 from mmwsss.utils.tensor import to_numpy

@@ -62,7 +62,7 @@ def convert(
 
     - The module alone (keys ``conv_c.weight``, ``conv_h.weight``,
       ``conv_w.weight``, ``bn{1,2,3}.*``): the keys are renamed to those of
-      :class:`mmwsss.models.necks.MoANA` (``convs.{channel,height,width}``,
+      :class:`mmwsss.models.moana.MoANA` (``convs.{channel,height,width}``,
       ``norms.{channel,height,width}``) without any prefix, ready for
       ``MoANA.load_state_dict``.
     - A whole network: torchvision-style ResNet-50 keys (``conv1``, ``bn1``,

@@ -1,7 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Heads of mmwsss."""
+"""The generic CAM head; method-specific heads live in the packages of their
+methods."""
 from .cam_head import CAMHead
-from .ficklenet_head import FickleNetCAMHead
-from .gndrp_head import GNDRPCAMHead
 
-__all__ = ['CAMHead', 'GNDRPCAMHead', 'FickleNetCAMHead']
+__all__ = ['CAMHead']
