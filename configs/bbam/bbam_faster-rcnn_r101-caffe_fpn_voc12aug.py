@@ -20,10 +20,26 @@ model = dict(
     detector=_base_.model,
     num_proposals=1000,
     num_iters=300,
-    max_objects_per_batch=8)
+    max_objects_per_batch=8,
+    # pseudo-masks (CRF on the original image), the reference's settings
+    pseudo_mask_cfg=dict(fg_rank_fraction=0.85, ignore_rank_fraction=0.2))
 
+bbam_pipeline = [
+    dict(type='LoadImageFromFile'),
+    # the pseudo-masks' CRF runs on the original image
+    dict(type='mmwsss.KeepOriginalImage'),
+    dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
+    # after Resize: the boxes stay in the original frame
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'ori_img'))
+]
 test_dataloader = dict(
-    dataset=dict(ann_file='VOC2012/ImageSets/Segmentation/train_aug.txt'))
+    dataset=dict(
+        ann_file='VOC2012/ImageSets/Segmentation/train_aug.txt',
+        pipeline=bbam_pipeline))
 test_evaluator = [
     dict(type='mmwsss.BBAMWriter', output_dir=bbam_dir + '/maps'),
     dict(

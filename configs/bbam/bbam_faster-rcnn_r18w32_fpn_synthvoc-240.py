@@ -20,17 +20,21 @@ model = dict(
     num_proposals=300,
     max_positives=50,
     num_iters=30,
-    max_objects_per_batch=8)
+    max_objects_per_batch=8,
+    # pseudo-masks (CRF on the original image), the reference's settings
+    pseudo_mask_cfg=dict(fg_rank_fraction=0.85, ignore_rank_fraction=0.2))
 
 bbam_pipeline = [
     dict(type='LoadImageFromFile'),
+    # the pseudo-masks' CRF runs on the original image
+    dict(type='mmwsss.KeepOriginalImage'),
     dict(type='Resize', scale=_base_.image_scale, keep_ratio=True),
     # after Resize: boxes and masks stay in the original frame
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+                   'scale_factor', 'ori_img'))
 ]
 test_dataloader = dict(
     persistent_workers=False,

@@ -5,6 +5,7 @@ from .box_pseudo_transforms import (LoadBoxPseudoAnnotations,
 from .formatting import PackCAMInputs
 from .irn_processing import DownsampleLabel, RandomRescale, TopLeftCropPad
 from .loading import LoadImageRGB, LoadLabelMap, LoadPseudoLabel
+from .original_image import KeepOriginalImage
 from .processing import (MultiScaleResize, RandomCropPad,
                          RandomLongSideResize, pil_resize)
 from .wsol_transforms import LoadWSOLMask, PackWSOLInputs, WSOLResize
@@ -14,5 +15,5 @@ __all__ = [
     'MultiScaleResize', 'RandomCropPad', 'RandomLongSideResize', 'pil_resize',
     'DownsampleLabel', 'RandomRescale', 'TopLeftCropPad',
     'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs', 'LoadWSOLMask',
-    'PackWSOLInputs', 'WSOLResize'
+    'PackWSOLInputs', 'WSOLResize', 'KeepOriginalImage'
 ]

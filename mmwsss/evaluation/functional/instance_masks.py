@@ -1,5 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Instance masks: COCO RLE encoding and mask average precision."""
+"""Instance masks: mask average precision (COCO and VOC)."""
 import contextlib
 import io
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -10,17 +10,9 @@ from mmengine.logging import MMLogger
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-
-def encode_mask(mask: np.ndarray) -> dict:
-    """COCO RLE of a (H, W) binary mask, ``counts`` as str (json-ready)."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    rle['counts'] = rle['counts'].decode('ascii')
-    return rle
-
-
-def decode_mask(rle: dict) -> np.ndarray:
-    """(H, W) bool mask of a COCO RLE (``counts`` as str or bytes)."""
-    return mask_utils.decode(rle).astype(bool)
+# The RLE codec lives with the COCO records; its old names stay importable.
+from mmwsss.fileio.coco_records import decode_rle as decode_mask  # noqa: F401
+from mmwsss.fileio.coco_records import encode_rle as encode_mask  # noqa: F401
 
 
 def coco_mask_ap(images: Sequence[dict],

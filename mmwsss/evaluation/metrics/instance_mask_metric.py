@@ -10,9 +10,9 @@ from mmengine.logging import MMLogger
 from mmwsss.datasets.voc_wsss import read_label_map
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
+from ..functional import sample_name
 from ..functional.instance_masks import (coco_mask_ap, encode_mask,
                                          voc_instance_ap)
-from ..writers.base_writer import sample_name
 
 
 def gt_instances(instance_map: np.ndarray, class_map: np.ndarray) -> tuple:

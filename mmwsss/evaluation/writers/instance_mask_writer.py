@@ -1,19 +1,18 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Writer of instance pseudo-masks: per-image files and a COCO json."""
-import json
-import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
-import pycocotools.mask as mask_utils
 import torch
 from mmengine.structures import InstanceData
 
+from mmwsss.fileio.coco_records import (coco_categories, coco_image_ids,
+                                        coco_json, decode_rle, encode_rle,
+                                        load_record, rle_area, rle_bbox,
+                                        save_json)
 from mmwsss.registry import METRICS
-from mmwsss.utils.io import atomic_write
 from mmwsss.utils.tensor import to_numpy
-from ..functional.instance_masks import decode_mask, encode_mask
-from .base_writer import BaseWriter
+from .coco_record_writer import CocoRecordWriter
 
 
 def read_instance_file(path: str) -> InstanceData:
@@ -27,12 +26,11 @@ def read_instance_file(path: str) -> InstanceData:
         InstanceData: ``masks`` (N, H, W) bool, ``scores`` (N,) float32 and
         ``labels`` (N,) int64 (0-based classes).
     """
-    with open(path) as f:
-        record = json.load(f)
+    record = load_record(path)
     dets = record['detections']
     masks = np.zeros((len(dets), record['height'], record['width']), bool)
     for k, det in enumerate(dets):
-        masks[k] = decode_mask(det['segmentation'])
+        masks[k] = decode_rle(det['segmentation'])
     return InstanceData(
         masks=torch.from_numpy(masks),
         scores=torch.tensor([d['score'] for d in dets], dtype=torch.float32),
@@ -40,7 +38,7 @@ def read_instance_file(path: str) -> InstanceData:
 
 
 @METRICS.register_module()
-class InstancePseudoMaskWriter(BaseWriter):
+class InstancePseudoMaskWriter(CocoRecordWriter):
     """Store instance pseudo-masks and merge them into a COCO json.
 
     Per image, the ``pred_instances`` (``masks``, ``scores``, ``labels``) of
@@ -55,12 +53,13 @@ class InstancePseudoMaskWriter(BaseWriter):
       ``source_ann_file``, that json's ids of the same names;
     - ``images``: file name and size; ids from ``source_ann_file`` (matched
       by file name) when given, else the dataset's ids when they are
-      integers (COCO), else 1..N in the order of the file stems (VOC);
+      integers (COCO), else 1..N in the order of the file names (VOC);
     - ``annotations``: every detection with ``iscrowd`` 0 and its
       ``score`` kept (mmdet ignores it; detections smaller than the model's
       ``min_area_ratio`` have score 0 and can be filtered on it).
 
-    See :class:`BaseWriter` for atomicity, resume, distribution and the
+    See :class:`CocoRecordWriter` for the records and their merge, and
+    :class:`BaseWriter` for atomicity, resume, distribution and the
     manifest.
 
     Args:
@@ -84,34 +83,28 @@ class InstancePseudoMaskWriter(BaseWriter):
         self.ann_file = ann_file
         self.source_ann_file = source_ann_file
 
-    def write_item(self, path: str, sample: dict) -> None:
-        """Write the detections of one sample."""
+    def record_content(self, sample: dict) -> dict:
+        """Size and detections of one sample."""
         pred = sample['pred_instances']
         masks = to_numpy(pred['masks']).astype(bool)
         scores = to_numpy(pred['scores']).astype(np.float64)
         labels = to_numpy(pred['labels']).astype(np.int64)
         height, width = (int(s) for s in sample['ori_shape'])
         if masks.shape[1:] != (height, width):
-            raise ValueError(f'{path}: masks of size {masks.shape[1:]} for an '
-                             f'image of size {(height, width)}')
+            raise ValueError(
+                f'{self.output_path(sample)}: masks of size '
+                f'{masks.shape[1:]} for an image of size {(height, width)}')
         detections = []
         for mask, score, label in zip(masks, scores, labels):
-            rle = encode_mask(mask)
+            rle = encode_rle(mask)
             detections.append(
                 dict(
                     label=int(label),
                     score=float(score),
                     segmentation=rle,
-                    bbox=mask_utils.toBbox(rle).tolist(),
-                    area=float(mask_utils.area(rle))))
-        img_id = sample.get('img_id')
-        record = dict(
-            file_name=osp.basename(sample['img_path']),
-            img_id=img_id if isinstance(img_id, int) else str(img_id),
-            height=height,
-            width=width,
-            detections=detections)
-        atomic_write(path, lambda f: f.write(json.dumps(record).encode()))
+                    bbox=rle_bbox(rle),
+                    area=rle_area(rle)))
+        return dict(height=height, width=width, detections=detections)
 
     def load_output(self, sample: Any) -> Any:
         """Fill ``pred_instances`` of a data sample from its file."""
@@ -122,8 +115,7 @@ class InstancePseudoMaskWriter(BaseWriter):
                     records: List[dict]) -> Tuple[Dict[str, int], List[int]]:
         # Image ids by file name (checked for every record) and category ids
         # by class of the source json.
-        with open(self.source_ann_file) as f:
-            source = json.load(f)
+        source = load_record(self.source_ann_file)
         ids = {image['file_name']: image['id'] for image in source['images']}
         missing = [
             r['file_name'] for r in records if r['file_name'] not in ids
@@ -139,51 +131,29 @@ class InstancePseudoMaskWriter(BaseWriter):
                            f'{self.source_ann_file}')
         return ids, [names[c] for c in classes]
 
-    def compute_metrics(self, results: List[dict]) -> dict:
-        """Write the manifest and merge the run's files into ``ann_file``."""
-        metrics = super().compute_metrics(results)
-        records = []
-        for name in sorted({r['name'] for r in results}):
-            with open(osp.join(self.output_dir, name + self.suffix)) as f:
-                records.append(json.load(f))
+    def merge(self, records: List[dict]) -> dict:
+        """Merge the records into ``ann_file``."""
         classes = self.dataset_meta['classes']
         if self.source_ann_file is not None:
             id_of, cat_ids = self._source_ids(records)
             image_ids = [id_of[r['file_name']] for r in records]
         else:
             cat_ids = list(range(1, len(classes) + 1))
-            integer = all(isinstance(r['img_id'], int) for r in records)
-            image_ids = [
-                r['img_id'] if integer else index + 1
-                for index, r in enumerate(records)
-            ]
-        images, annotations = [], []
-        for image_id, record in zip(image_ids, records):
-            images.append(
-                dict(
-                    id=image_id,
-                    file_name=record['file_name'],
-                    height=record['height'],
-                    width=record['width']))
+            image_ids = coco_image_ids(records)
+
+        def annotations_of(record: dict):
             for det in record['detections']:
-                annotations.append(
-                    dict(
-                        id=len(annotations) + 1,
-                        image_id=image_id,
-                        category_id=cat_ids[det['label']],
-                        segmentation=det['segmentation'],
-                        area=det['area'],
-                        bbox=det['bbox'],
-                        iscrowd=0,
-                        score=det['score']))
-        content = dict(
-            images=images,
-            annotations=annotations,
-            categories=[
-                dict(id=cat_id, name=name)
-                for cat_id, name in zip(cat_ids, classes)
-            ])
-        atomic_write(self.ann_file,
-                     lambda f: f.write(json.dumps(content).encode()))
-        metrics.update(images=len(images), detections=len(annotations))
-        return metrics
+                yield dict(
+                    category_id=cat_ids[det['label']],
+                    segmentation=det['segmentation'],
+                    area=det['area'],
+                    bbox=det['bbox'],
+                    iscrowd=0,
+                    score=det['score'])
+
+        content = coco_json(records, image_ids, annotations_of,
+                            coco_categories(classes, cat_ids))
+        save_json(self.ann_file, content)
+        return dict(
+            images=len(content['images']),
+            detections=len(content['annotations']))

@@ -28,7 +28,7 @@ from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
 from mmengine.runner import load_checkpoint
-from mmengine.structures import InstanceData
+from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmwsss.registry import MODELS
@@ -36,6 +36,10 @@ from mmwsss.utils import to_numpy
 from .mask import bbam_loss, bbam_stride, init_bbam_mask, perturb_with_mask
 from .proposals import (jitter_boxes, sample_jitter_draws,
                         select_positive_proposals)
+from .pseudo_labels import bbam_pseudo_masks
+
+# Settings of the pseudo-masks and their defaults (the reference's).
+_PSEUDO_MASK_DEFAULTS = dict(fg_rank_fraction=0.85, ignore_rank_fraction=0.2)
 
 
 class _ObjectTask(NamedTuple):
@@ -117,6 +121,22 @@ class BBAM(BaseModel):
     - ``from_ignored`` (K,): whether the object came from
       ``ignored_instances``.
 
+    With ``pseudo_mask_cfg``, the maps are also turned into pseudo-labels
+    (:func:`mmwsss.models.bbam.bbam_pseudo_masks`: dense CRF on the original
+    image, rank fractions ``fg_rank_fraction`` 0.85 and
+    ``ignore_rank_fraction`` 0.2, a filled box for a mask that comes out
+    empty), in the original image frame:
+
+    - ``pred_instances.masks`` and ``ignore_masks``: bool (K, H, W);
+      ``bbam_missing`` and ``box_filled``: bool (K,);
+    - ``pred_sem_seg.sem_seg``: uint8 (1, H, W), 0 background, ``k + 1``
+      class ``k``, 255 ignore.
+
+    The CRF needs the original image, which the pipeline keeps as the
+    ``ori_img`` meta key: :class:`mmwsss.KeepOriginalImage` after
+    ``LoadImageFromFile`` and ``'ori_img'`` in ``PackDetInputs``'
+    ``meta_keys``. :class:`mmwsss.BBAMPseudoMaskWriter` writes them.
+
     The ground truth must be in the original image frame, i.e. loaded after
     ``Resize`` as in mmdet's test pipelines; boxes are scaled by the
     sample's ``scale_factor``.
@@ -154,6 +174,10 @@ class BBAM(BaseModel):
             gives the same values and gradients and is about twice as fast
             on CPU, where RoIAlign's backward is most of the RoI head's cost
             in the mask optimisation. Defaults to True.
+        pseudo_mask_cfg (dict, optional): Also predict pseudo-masks, with
+            these settings: ``fg_rank_fraction`` (0.85) and
+            ``ignore_rank_fraction`` (0.2); ``dict()`` takes the defaults.
+            Defaults to None (maps only).
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -176,6 +200,7 @@ class BBAM(BaseModel):
                  explain_ignored: bool = True,
                  seed: Optional[int] = 0,
                  torchvision_roi_align: bool = True,
+                 pseudo_mask_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if num_proposals < 1:
@@ -187,6 +212,12 @@ class BBAM(BaseModel):
         if max_objects_per_batch is not None and max_objects_per_batch < 1:
             raise ValueError('max_objects_per_batch must be positive or None, '
                              f'got {max_objects_per_batch}.')
+        if pseudo_mask_cfg is not None:
+            unknown = set(pseudo_mask_cfg) - set(_PSEUDO_MASK_DEFAULTS)
+            if unknown:
+                raise TypeError(f'Unknown pseudo_mask_cfg keys {unknown}; '
+                                f'known: {sorted(_PSEUDO_MASK_DEFAULTS)}.')
+            pseudo_mask_cfg = dict(_PSEUDO_MASK_DEFAULTS, **pseudo_mask_cfg)
         # mmdet reads nested configs by attribute (train_cfg.rpn).
         detector = ConfigDict(copy.deepcopy(detector))
         # Nested mmdet types must resolve in mmdet whatever the default scope.
@@ -223,6 +254,7 @@ class BBAM(BaseModel):
         self.min_box_size = min_box_size
         self.explain_ignored = explain_ignored
         self.seed = seed
+        self.pseudo_mask_cfg = pseudo_mask_cfg
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A plain detector checkpoint (keys "backbone.", "roi_head.", ...)
@@ -262,13 +294,36 @@ class BBAM(BaseModel):
                 image frame.
 
         Returns:
-            list[DetDataSample]: The samples with ``pred_instances``.
+            list[DetDataSample]: The samples with ``pred_instances`` (and,
+            with ``pseudo_mask_cfg``, ``pred_sem_seg``).
         """
         self.detector.eval()
         with torch.enable_grad():
             for image, sample in zip(inputs, data_samples):
                 sample.pred_instances = self._predict_sample(image, sample)
+        if self.pseudo_mask_cfg is not None:
+            for sample in data_samples:
+                self._add_pseudo_masks(sample)
         return data_samples
+
+    def _add_pseudo_masks(self, sample) -> None:
+        """Pseudo-masks of a predicted sample, on the host (CRF)."""
+        image = sample.get('ori_img')
+        if image is None:
+            raise KeyError(
+                f'{sample.get("img_path")}: BBAM(pseudo_mask_cfg=...) makes '
+                'the pseudo-masks on the original image, which the data '
+                'sample lacks: add dict(type="mmwsss.KeepOriginalImage") '
+                'after LoadImageFromFile and "ori_img" to the meta_keys of '
+                'PackDetInputs.')
+        pred = sample.pred_instances
+        # Maps, boxes and labels are already on the host.
+        pseudo = bbam_pseudo_masks(pred.bbams, pred.num_positives, pred.bboxes,
+                                   pred.labels, image, **self.pseudo_mask_cfg)
+        for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled'):
+            setattr(pred, key, torch.from_numpy(pseudo[key]))
+        sample.pred_sem_seg = PixelData(
+            sem_seg=torch.from_numpy(pseudo['sem_seg'])[None])
 
     def _predict_sample(self, image: Tensor, sample) -> InstanceData:
         groups = [sample.gt_instances]

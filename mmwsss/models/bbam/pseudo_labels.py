@@ -6,7 +6,7 @@ Follows the reference ``make_annotation/anno_utils.py: get_top_CRF`` and
 with rank fractions 0.85 (foreground) and 0.2 (its complement is background,
 the pixels between the two are ignored).
 """
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -304,3 +304,110 @@ def merge_semantic_labels(classes: ArrayLike, boxes_xywh: ArrayLike,
 
     label[(ignore & ~fg).any(axis=0)] = 255
     return label
+
+
+def pixel_box(box_xyxy: ArrayLike, height: int,
+              width: int) -> Tuple[int, int, int, int]:
+    """The pixels a box touches, inside the image, at least one of them.
+
+    Args:
+        box_xyxy (ArrayLike): (4,) box ``[x0, y0, x1, y1]`` in pixels.
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        tuple[int]: ``(x0, y0, x1, y1)``, ends exclusive: the start floored,
+        the end ceiled, both clipped to the image.
+    """
+    box = to_numpy(box_xyxy).astype(np.float64).reshape(4)
+    x0 = int(np.clip(np.floor(box[0]), 0, width - 1))
+    y0 = int(np.clip(np.floor(box[1]), 0, height - 1))
+    x1 = int(np.clip(np.ceil(box[2]), x0 + 1, width))
+    y1 = int(np.clip(np.ceil(box[3]), y0 + 1, height))
+    return x0, y0, x1, y1
+
+
+def filled_box_masks(boxes_xyxy: ArrayLike, height: int,
+                     width: int) -> np.ndarray:
+    """Masks filling the :func:`pixel_box` of each box.
+
+    Args:
+        boxes_xyxy (ArrayLike): (K, 4) boxes ``[x0, y0, x1, y1]``.
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        np.ndarray: bool (K, H, W).
+    """
+    boxes = to_numpy(boxes_xyxy).reshape(-1, 4)
+    masks = np.zeros((len(boxes), height, width), dtype=bool)
+    for mask, box in zip(masks, boxes):
+        x0, y0, x1, y1 = pixel_box(box, height, width)
+        mask[y0:y1, x0:x1] = True
+    return masks
+
+
+def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
+                      num_positives: ArrayLike,
+                      boxes_xyxy: ArrayLike,
+                      labels: ArrayLike,
+                      image: np.ndarray,
+                      fg_rank_fraction: float = 0.85,
+                      ignore_rank_fraction: float = 0.2,
+                      crf: Optional[CRF] = None) -> Dict[str, np.ndarray]:
+    """Instance and semantic pseudo-masks of an image from its BBAMs.
+
+    Each object's map goes through :func:`bbam_to_instance_mask` on its
+    :func:`pixel_box` twice: with ``fg_rank_fraction`` (foreground mask)
+    and ``ignore_rank_fraction`` (ignore mask); an object without positive
+    proposals takes its box-filling path. A mask that still comes out empty
+    becomes the filled box, so every box keeps a mask (the reference drops
+    it silently, which mis-pairs the following masks and boxes). The
+    semantic label is :func:`merge_semantic_labels` of the masks.
+
+    Args:
+        bbams (Sequence[ArrayLike]): K (h_k, w_k) maps (any resolution).
+        num_positives (ArrayLike): (K,) positive proposals of each map; 0
+            marks an object without a map.
+        boxes_xyxy (ArrayLike): (K, 4) boxes in the frame of ``image``.
+        labels (ArrayLike): (K,) 0-based classes.
+        image (np.ndarray): (H, W, 3) uint8 image of the CRF.
+        fg_rank_fraction (float): Rank fraction of the foreground masks.
+            Defaults to 0.85.
+        ignore_rank_fraction (float): Rank fraction of the ignore masks.
+            Defaults to 0.2.
+        crf (Callable, optional): See :func:`bbam_to_instance_mask`.
+
+    Returns:
+        dict[str, np.ndarray]: ``masks`` and ``ignore_masks`` bool
+        (K, H, W); ``bbam_missing`` and ``box_filled`` bool (K,) (no map;
+        a mask replaced by its filled box); ``sem_seg`` uint8 (H, W): 0
+        background, ``k + 1`` class ``k``, 255 ignore.
+    """
+    height, width = image.shape[:2]
+    boxes = to_numpy(boxes_xyxy).astype(np.float64).reshape(-1, 4)
+    labels = to_numpy(labels).astype(np.int64).reshape(-1)
+    missing = to_numpy(num_positives).reshape(-1) <= 0
+    num = len(boxes)
+    if len(bbams) != num or labels.shape[0] != num or missing.shape[0] != num:
+        raise ValueError(f'{num} boxes but {len(bbams)} maps, '
+                         f'{labels.shape[0]} labels and {missing.shape[0]} '
+                         'positive counts.')
+    fills = filled_box_masks(boxes, height, width)
+    masks = np.zeros((2, num, height, width), dtype=bool)
+    box_filled = np.zeros(num, dtype=bool)
+    for k in range(num):
+        box = pixel_box(boxes[k], height, width)
+        bbam = None if missing[k] else to_numpy(bbams[k]).astype(np.float32)
+        for which, rank in enumerate((fg_rank_fraction, ignore_rank_fraction)):
+            mask = bbam_to_instance_mask(bbam, box, image, rank, crf)
+            if not mask.any():
+                mask, box_filled[k] = fills[k], True
+            masks[which, k] = mask
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+    return dict(
+        masks=masks[0],
+        ignore_masks=masks[1],
+        bbam_missing=missing,
+        box_filled=box_filled,
+        sem_seg=merge_semantic_labels(labels + 1, xywh, masks[0], masks[1]))

@@ -17,13 +17,14 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
+from mmengine.structures import InstanceData, PixelData
 
 from mmwsss.datasets import BoxPseudoCocoDataset
 from mmwsss.datasets.voc_wsss import read_label_map
 from mmwsss.evaluation import (BBAMPseudoMaskWriter, BBAMWriter,
                                BoxPseudoMaskMetric)
 from mmwsss.evaluation.writers import read_bbam_file
+from mmwsss.models.bbam import bbam_pseudo_masks
 
 CLASSES = ('train', 'boat', 'aeroplane')
 HEIGHT, WIDTH = 60, 80
@@ -67,7 +68,18 @@ def _bbams(num_positives=(5, 5)) -> InstanceData:
         from_ignored=torch.tensor([False, False]))
 
 
-def _sample(image_file: str, img_id=1, **kwargs) -> dict:
+def _add_pseudo_masks(sample: DetDataSample, image: np.ndarray) -> None:
+    # What mmwsss.BBAM(pseudo_mask_cfg=dict()) adds to its prediction.
+    pred = sample.pred_instances
+    pseudo = bbam_pseudo_masks(pred.bbams, pred.num_positives, pred.bboxes,
+                               pred.labels, image)
+    for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled'):
+        setattr(pred, key, torch.from_numpy(pseudo[key]))
+    sample.pred_sem_seg = PixelData(
+        sem_seg=torch.from_numpy(pseudo['sem_seg'])[None])
+
+
+def _sample(image_file: str, img_id=1, pseudo=True, **kwargs) -> dict:
     # What an evaluator receives: DetDataSample.to_dict().
     sample = DetDataSample(
         metainfo=dict(
@@ -76,6 +88,8 @@ def _sample(image_file: str, img_id=1, **kwargs) -> dict:
             ori_shape=(HEIGHT, WIDTH),
             scale_factor=(1.0, 1.0)))
     sample.pred_instances = _bbams(**kwargs)
+    if pseudo:
+        _add_pseudo_masks(sample, mmcv.imread(image_file))
     sample.gt_instances = InstanceData(
         bboxes=torch.tensor(OBJECT_BOXES),
         labels=torch.tensor([0, 2]),
@@ -98,7 +112,8 @@ def test_bbam_writer_round_trip(tmp_path, image_file):
     writer = BBAMWriter(output_dir=str(tmp_path / 'maps'))
     sample = _sample(image_file)
     writer.process(None, [sample])
-    path = str(tmp_path / 'maps' / 'img_0001.npz')
+    # named by sample_name: the image id first
+    path = str(tmp_path / 'maps' / '1.npz')
     assert osp.isfile(path)
     loaded = read_bbam_file(path)
     expected = sample['pred_instances']
@@ -131,7 +146,7 @@ def test_bbam_writer_without_objects(tmp_path, image_file):
         strides=torch.zeros(0),
         from_ignored=torch.zeros(0, dtype=torch.bool)).to_dict()
     writer.process(None, [sample])
-    assert len(read_bbam_file(str(tmp_path / 'img_0001.npz'))) == 0
+    assert len(read_bbam_file(str(tmp_path / '1.npz'))) == 0
 
 
 def test_pseudo_masks_jsons_and_semantic_labels(tmp_path, image_file):
@@ -151,7 +166,7 @@ def test_pseudo_masks_jsons_and_semantic_labels(tmp_path, image_file):
         outside[y0:y1, x0:x1] = False
         assert not (fg[k] & outside).any()
 
-    label = read_label_map(str(tmp_path / 'semantic' / 'img_0001.png'), 3)
+    label = read_label_map(str(tmp_path / 'semantic' / '1.png'), 3)
     assert set(np.unique(label)) <= {0, 1, 3, 255}
     assert (label[gt[0]] == 1).mean() > 0.7
     assert (label[gt[1]] == 3).mean() > 0.7
@@ -225,7 +240,7 @@ def test_missing_bbam_takes_the_box_path(tmp_path, image_file):
     writer.process(None, [sample])
     masks = sample['pred_instances']['masks'].numpy()
     assert masks[0].any() and masks[1].any()
-    with open(tmp_path / 'masks' / 'img_0001.masks.json') as f:
+    with open(tmp_path / 'masks' / '1.masks.json') as f:
         record = json.load(f)
     assert [o['bbam_missing'] for o in record['objects']] == [True, False]
     assert writer.compute_metrics(writer.results)['bbam_missing'] == 1
@@ -235,12 +250,13 @@ def test_resume_reads_the_masks_back(tmp_path, image_file):
     writer = _mask_writer(tmp_path)
     first = _sample(image_file)
     writer.process(None, [first])
-    again = _sample(image_file)
-    again['pred_instances'].pop('bbams')
+    path = tmp_path / 'masks' / '1.masks.json'
+    content = path.read_bytes()
+    # a finished image is not written again
+    again = _sample(image_file, num_positives=(0, 0))
     writer.process(None, [again])
     assert [r['written'] for r in writer.results] == [True, False]
-    assert torch.equal(first['pred_instances']['masks'],
-                       again['pred_instances']['masks'])
+    assert path.read_bytes() == content
     # what ResumableTestLoop does when every writer has its file
     restored = writer.load_output(
         DetDataSample(metainfo=dict(img_path=image_file, img_id=1)))
@@ -248,8 +264,34 @@ def test_resume_reads_the_masks_back(tmp_path, image_file):
                        first['pred_instances']['ignore_masks'])
     assert restored.pred_instances.labels.tolist() == [0, 2]
     # a missing PNG means the image is not done
-    os.remove(tmp_path / 'semantic' / 'img_0001.png')
+    os.remove(tmp_path / 'semantic' / '1.png')
     assert not writer.has_output(first)
+
+
+def test_writer_only_writes(tmp_path, image_file):
+    # the PNG is the model's pred_sem_seg as is, not recomputed
+    writer = _mask_writer(tmp_path)
+    sample = _sample(image_file)
+    label = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
+    label[:10] = 3
+    label[-5:] = 255
+    sample['pred_sem_seg']['sem_seg'] = torch.from_numpy(label)[None]
+    writer.process(None, [sample])
+    assert np.array_equal(
+        read_label_map(str(tmp_path / 'semantic' / '1.png'), 3), label)
+    # the masks come from the model, the records hold them as they are
+    restored = writer.load_output(DetDataSample(metainfo=dict(img_id=1)))
+    for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled'):
+        assert torch.equal(restored.pred_instances[key],
+                           sample['pred_instances'][key]), key
+    # without the model's masks it cannot write anything
+    with pytest.raises(KeyError, match='pseudo_mask_cfg'):
+        writer.process(None, [_sample(image_file, img_id=2, pseudo=False)])
+
+
+def test_old_writer_settings_name_the_model_key(tmp_path):
+    with pytest.raises(TypeError, match='pseudo_mask_cfg'):
+        _mask_writer(tmp_path, fg_rank_fraction=0.85)
 
 
 def test_string_image_ids_are_numbered_by_file_name(tmp_path, image_file):
@@ -301,8 +343,8 @@ def test_metric_after_the_writer(tmp_path, image_file):
 
 
 def test_metric_errors(tmp_path, image_file):
-    with pytest.raises(KeyError, match='BBAMPseudoMaskWriter'):
-        _metric().process(None, [_sample(image_file)])
+    with pytest.raises(KeyError, match='pseudo_mask_cfg'):
+        _metric().process(None, [_sample(image_file, pseudo=False)])
     sample = _sample(image_file)
     small = torch.zeros(2, HEIGHT // 2, WIDTH // 2, dtype=torch.bool)
     sample['pred_instances'].update(masks=small, ignore_masks=small)

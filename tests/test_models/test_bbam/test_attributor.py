@@ -4,6 +4,7 @@ import copy
 import glob
 import os.path as osp
 
+import mmcv
 import mmdet
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
-from mmwsss.models.bbam import BBAM, attributor, bbam_stride
+from mmwsss.models.bbam import (BBAM, attributor, bbam_pseudo_masks,
+                                bbam_stride)
 from mmwsss.testing import as_device_like, count_host_syncs
 
 ROOT = osp.dirname(
@@ -366,6 +368,44 @@ def test_image_without_boxes(model):
     assert len(out.pred_instances) == 0
 
 
+def test_predict_makes_pseudo_masks_on_the_original_image(model):
+    original = (np.array(BOXES) / 2).tolist()
+    sample = _sample(original, LABELS)
+    image = np.random.default_rng(0).integers(
+        0, 256, (HEIGHT // 2, WIDTH // 2, 3), dtype=np.uint8)
+    sample.set_metainfo(dict(ori_img=image))
+    inputs = torch.nn.functional.pad(_image()[None], (0, 32, 0, 0))
+    settings = dict(fg_rank_fraction=0.8, ignore_rank_fraction=0.3)
+    model.pseudo_mask_cfg = settings
+    try:
+        (out, ) = model.predict(inputs, [sample])
+    finally:
+        model.pseudo_mask_cfg = None
+    pred = out.pred_instances
+    assert (pred.num_positives > 0).any()
+    # the pseudo-label step on the maps and the original image
+    expected = bbam_pseudo_masks(pred.bbams, pred.num_positives, pred.bboxes,
+                                 pred.labels, image, **settings)
+    assert pred.masks.shape == (3, HEIGHT // 2, WIDTH // 2)
+    for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled'):
+        assert pred[key].dtype == torch.bool
+        assert np.array_equal(pred[key].numpy(), expected[key]), key
+    assert out.pred_sem_seg.sem_seg.shape == (1, HEIGHT // 2, WIDTH // 2)
+    assert np.array_equal(out.pred_sem_seg.sem_seg[0].numpy(),
+                          expected['sem_seg'])
+
+
+def test_pseudo_mask_settings_and_original_image_are_checked():
+    with pytest.raises(TypeError, match='fg_rank'):
+        BBAM(tiny_detector_cfg(), pseudo_mask_cfg=dict(fg_rank=0.8))
+    model = tiny_bbam(num_proposals=10, num_iters=0, pseudo_mask_cfg=dict())
+    assert model.pseudo_mask_cfg == dict(
+        fg_rank_fraction=0.85, ignore_rank_fraction=0.2)
+    sample = _sample((np.array(BOXES[:1]) / 2).tolist(), [0])
+    with pytest.raises(KeyError, match='KeepOriginalImage'):
+        model.predict(_image()[None], [sample])
+
+
 def test_detector_checkpoint_loads_into_the_wrapper(tmp_path):
     source = tiny_bbam()
     path = str(tmp_path / 'detector.pth')
@@ -450,3 +490,10 @@ def test_synthvoc_config_datasets_build(path, tiny_synthvoc):
     sample = built[0]
     assert 'gt_instances' in sample['data_samples']
     assert sample['data_samples'].scale_factor[0] > 1
+    if osp.basename(path).startswith('bbam_'):
+        # the pseudo-masks' CRF sees the image as read from disk, while the
+        # network sees it resized
+        data_sample = sample['data_samples']
+        assert np.array_equal(data_sample.ori_img,
+                              mmcv.imread(data_sample.img_path))
+        assert sample['inputs'].shape[1:] != data_sample.ori_img.shape[:2]

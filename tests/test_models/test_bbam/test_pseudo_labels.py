@@ -7,6 +7,7 @@ import torch
 
 from mmwsss.functional import (bbam_dense_crf, bbam_to_instance_mask,
                                bbam_to_soft_mask, merge_semantic_labels)
+from mmwsss.models.bbam import bbam_pseudo_masks, filled_box_masks, pixel_box
 
 GOLDEN = Path(__file__).parents[2] / 'data' / 'bbam_pieces.npz'
 
@@ -191,3 +192,52 @@ def test_merge_semantic_labels_rules():
         merge_semantic_labels([0], boxes[:1], masks[:1], masks[:1])
     with pytest.raises(ValueError, match='masks_fg'):
         merge_semantic_labels([1], boxes[:1], masks[:2], masks[:2])
+
+
+def test_pixel_box_and_filled_boxes():
+    # floor the start, ceil the end, clip to the image, keep one pixel
+    assert pixel_box([1.5, 2.2, 6.1, 7.0], 10, 8) == (1, 2, 7, 7)
+    assert pixel_box([-3., -1., 20., 30.], 10, 8) == (0, 0, 8, 10)
+    assert pixel_box([7.5, 9.5, 7.5, 9.5], 10, 8) == (7, 9, 8, 10)
+    masks = filled_box_masks(np.array([[1.5, 2.2, 6.1, 7.0]]), 10, 8)
+    expected = np.zeros((1, 10, 8), dtype=bool)
+    expected[0, 2:7, 1:7] = True
+    np.testing.assert_array_equal(masks, expected)
+    assert filled_box_masks(np.zeros((0, 4)), 10, 8).shape == (0, 10, 8)
+
+
+def test_pseudo_masks_of_an_image():
+    image = np.random.default_rng(0).integers(
+        0, 256, (30, 40, 3), dtype=np.uint8)
+    bbam = np.zeros((6, 8), dtype=np.float32)
+    bbam[1:4, 1:4] = 1
+    boxes = np.array([[2.5, 3.0, 20.2, 22.0], [22., 4., 38., 26.]])
+    # identity CRF: object 0 from its map, object 1 without one (box path)
+    out = bbam_pseudo_masks([bbam, np.zeros((6, 8))], [3, 0], boxes, [0, 2],
+                            image, 0.85, 0.2, crf=lambda img, p: p)
+    for k, key in enumerate(('masks', 'ignore_masks')):
+        rank = (0.85, 0.2)[k]
+        np.testing.assert_array_equal(
+            out[key][0],
+            bbam_to_instance_mask(bbam, (2, 3, 21, 22), image, rank,
+                                  crf=lambda img, p: p))
+    assert out['bbam_missing'].tolist() == [False, True]
+    assert out['box_filled'].tolist() == [False, False]
+    np.testing.assert_array_equal(
+        out['sem_seg'],
+        merge_semantic_labels([1, 3],
+                              np.c_[boxes[:, :2], boxes[:, 2:] - boxes[:, :2]],
+                              out['masks'], out['ignore_masks']))
+    # an empty mask becomes the filled box, so every box keeps a mask
+    empty = bbam_pseudo_masks([bbam], [3], boxes[:1], [0], image,
+                              crf=lambda img, p: np.zeros_like(p))
+    filled = np.zeros((30, 40), dtype=bool)
+    filled[3:22, 2:21] = True
+    np.testing.assert_array_equal(empty['masks'][0], filled)
+    np.testing.assert_array_equal(empty['ignore_masks'][0], filled)
+    assert empty['box_filled'].tolist() == [True]
+    none = bbam_pseudo_masks([], [], np.zeros((0, 4)), [], image)
+    assert none['masks'].shape == (0, 30, 40)
+    assert not none['sem_seg'].any() and none['sem_seg'].dtype == np.uint8
+    with pytest.raises(ValueError, match='2 boxes but 1 maps'):
+        bbam_pseudo_masks([bbam], [3, 0], boxes, [0, 2], image)
