@@ -8,6 +8,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 from mmpretrain.structures import DataSample
 
+from mmwsss.fileio import CAM_FIELDS
 from mmwsss.registry import TRANSFORMS
 
 
@@ -25,7 +26,9 @@ class PackCAMInputs(BaseTransform):
     :class:`MultiScaleResize` ran, the list of per-scale tensors. The data
     sample is an mmpretrain :class:`DataSample` with ``gt_label`` (image-level
     labels) and, when loaded, ``gt_sem_seg`` (a :class:`PixelData` holding the
-    segmentation ground truth, for seed evaluation).
+    segmentation ground truth, for seed evaluation) and the CAMs of
+    :class:`mmwsss.LoadCAMFile` (``cam_keys``, ``cam_strided``, ... as
+    tensors).
 
     Args:
         meta_keys (Sequence[str]): Meta information to keep.
@@ -49,6 +52,9 @@ class PackCAMInputs(BaseTransform):
         if 'gt_seg_map' in results:
             sample.gt_sem_seg = PixelData(
                 data=torch.from_numpy(results['gt_seg_map'][None].copy()))
+        for field in CAM_FIELDS.values():
+            if field in results:
+                sample.set_field(torch.from_numpy(results[field]), field)
         sample.set_metainfo(
             {k: results[k]
              for k in self.meta_keys if k in results})
