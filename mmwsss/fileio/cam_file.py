@@ -28,8 +28,8 @@ from .naming import sample_file
 CAM_SUFFIX = '.npz'
 # Every array a CAM file may hold, in the order they are written.
 CAM_ARRAYS = ('keys', 'strided', 'high_res', 'scores')
-# The data-sample field of each array: what CAM classifiers predict and
-# mmwsss.LoadCAMFile loads.
+# The data-sample field of each array as mmwsss.LoadCAMFile loads it (the
+# CAM classifiers predict keys and maps under the same names).
 CAM_FIELDS = {name: 'cam_' + name for name in CAM_ARRAYS}
 _MAPS = ('strided', 'high_res')
 

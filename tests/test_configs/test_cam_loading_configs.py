@@ -8,6 +8,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
+from mmwsss.models.irn.cam_inputs import move_cam_dir_to_pipeline
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CAM_DIR_OPTION = 'test_dataloader.dataset.pipeline.1.cam_dir'
 # model type -> the CAM arrays it reads
@@ -47,3 +49,19 @@ def test_cams_are_loaded_by_the_pipeline(name, cfg):
     assert loader.cam_dir.startswith('work_dirs/cams/')
     cfg.merge_from_dict({CAM_DIR_OPTION: 'elsewhere'})
     assert cfg.test_dataloader.dataset.pipeline[1].cam_dir == 'elsewhere'
+
+
+def test_a_deprecated_model_cam_dir_still_chooses_the_folder():
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/rib/irnet-rw_r18_synthvoc-rib.py'))
+    cfg.merge_from_dict({'model.cam_dir': 'old/cams'})
+    with pytest.warns(DeprecationWarning, match='pipeline.1.cam_dir'):
+        assert move_cam_dir_to_pipeline(cfg)
+    assert 'cam_dir' not in cfg.model
+    assert cfg.test_dataloader.dataset.pipeline[1].cam_dir == 'old/cams'
+    assert not move_cam_dir_to_pipeline(cfg)
+    # a pipeline without LoadCAMFile: the model reads the files itself
+    cfg.model.cam_dir = 'old/cams'
+    cfg.test_dataloader.dataset.pipeline = [dict(type='mmwsss.LoadImageRGB')]
+    assert not move_cam_dir_to_pipeline(cfg)
+    assert cfg.model.cam_dir == 'old/cams'

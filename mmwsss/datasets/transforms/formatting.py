@@ -23,7 +23,10 @@ class PackCAMInputs(BaseTransform):
     """Pack an image (or its multi-scale versions) and its labels.
 
     ``inputs`` is the CHW uint8 tensor of ``img``, or, when
-    :class:`MultiScaleResize` ran, the list of per-scale tensors. The data
+    :class:`MultiScaleResize` ran, the list of per-scale tensors; it is
+    left out when no image was loaded (a pipeline that only reads
+    annotations, e.g. CAM files to score, as mmdet's and mmseg's packing
+    transforms allow). The data
     sample is an mmpretrain :class:`DataSample` with ``gt_label`` (image-level
     labels) and, when loaded, ``gt_sem_seg`` (a :class:`PixelData` holding the
     segmentation ground truth, for seed evaluation) and the CAMs of
@@ -42,10 +45,13 @@ class PackCAMInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
+        packed = {}
         if 'ms_imgs' in results:
-            inputs = [_to_chw_tensor(img) for img in results['ms_imgs']]
-        else:
-            inputs = _to_chw_tensor(results['img'])
+            packed['inputs'] = [
+                _to_chw_tensor(img) for img in results['ms_imgs']
+            ]
+        elif 'img' in results:
+            packed['inputs'] = _to_chw_tensor(results['img'])
         sample = DataSample()
         if 'gt_label' in results:
             sample.set_gt_label(results['gt_label'])
@@ -58,7 +64,8 @@ class PackCAMInputs(BaseTransform):
         sample.set_metainfo(
             {k: results[k]
              for k in self.meta_keys if k in results})
-        return dict(inputs=inputs, data_samples=sample)
+        packed['data_samples'] = sample
+        return packed
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'

@@ -103,3 +103,12 @@ def test_load_cam_file_feeds_the_data_sample(tmp_path):
         LoadCAMFile(str(tmp_path), ('keys', ))(dict(img_id='im8'))
     with pytest.raises(ValueError, match='arrays must be some of'):
         LoadCAMFile(str(tmp_path), ('keys', 'edge'))
+
+
+def test_pack_without_an_image_packs_the_annotations():
+    packed = PackCAMInputs()(
+        dict(img_id='a', gt_seg_map=np.zeros((3, 4), np.uint8),
+             cam_keys=np.array([1])))
+    assert 'inputs' not in packed
+    assert packed['data_samples'].gt_sem_seg.shape == (3, 4)
+    assert packed['data_samples'].cam_keys.tolist() == [1]
