@@ -23,15 +23,14 @@ class PackCAMInputs(BaseTransform):
     """Pack an image (or its multi-scale versions) and its labels.
 
     ``inputs`` is the CHW uint8 tensor of ``img``, or, when
-    :class:`MultiScaleResize` ran, the list of per-scale tensors; it is
-    left out when no image was loaded (a pipeline that only reads
-    annotations, e.g. CAM files to score, as mmdet's and mmseg's packing
-    transforms allow). The data
-    sample is an mmpretrain :class:`DataSample` with ``gt_label`` (image-level
-    labels) and, when loaded, ``gt_sem_seg`` (a :class:`PixelData` holding the
-    segmentation ground truth, for seed evaluation) and the CAMs of
-    :class:`mmwsss.LoadCAMFile` (``cam_keys``, ``cam_strided``, ... as
-    tensors).
+    :class:`MultiScaleResize` ran, the list of per-scale tensors; it is left
+    out when no image was loaded (a pipeline that only reads annotations,
+    e.g. CAM files to score, as mmdet's and mmseg's packing transforms
+    allow). The data sample is an mmpretrain :class:`DataSample` with
+    ``gt_label`` (image-level labels) and, when loaded, ``gt_sem_seg`` (a
+    :class:`PixelData` holding the segmentation ground truth, for seed
+    evaluation) and the CAMs of :class:`mmwsss.LoadCAMFile` (``cam_keys``,
+    ``cam_strided``, ... as tensors).
 
     Args:
         meta_keys (Sequence[str]): Meta information to keep.
