@@ -32,6 +32,10 @@ DETECTOR_CONFIG = 'configs/bbam/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py'
 BBAM_CONFIG = 'configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py'
 MASK_RCNN_CONFIG = (
     'configs/bbam/mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py')
+# The CAM folder of the IR-label and random-walk configs: the cam_dir of
+# their mmwsss.LoadCAMFile, right after the image loading.
+CAM_DIR_OPTION = 'test_dataloader.dataset.pipeline.1.cam_dir'
+
 # SynthVOC per branch: the image-level branch draws every emblem as 2-3
 # separate parts, so that CAMs reach into the object bodies as on VOC (with
 # one emblem per object the classifier leaves bodies as cold as the
@@ -195,7 +199,7 @@ def irn_stage(py, data_root, work_dir, cam_dir, classifier):
     t0 = time.time()
     run_dir = osp.join(work_dir, 'ir_labels_run')
     run([py, 'tools/test.py', IR_LABEL_CONFIG, classifier, '--work-dir',
-         run_dir, '--cfg-options', *root, f'model.cam_dir={cam_dir}',
+         run_dir, '--cfg-options', *root, f'{CAM_DIR_OPTION}={cam_dir}',
          f'test_evaluator.0.output_dir={ir_dir}'],
         osp.join(work_dir, 'make_ir_labels.log'))
     record = last_test_metrics(run_dir, 'ir_label/precision')
@@ -219,7 +223,7 @@ def irn_stage(py, data_root, work_dir, cam_dir, classifier):
     mask_dir = fresh_output(osp.join(work_dir, 'pseudo_masks'))
     run_dir = osp.join(work_dir, 'pseudo_masks_run')
     run([py, 'tools/test.py', RW_CONFIG, irnet, '--work-dir', run_dir,
-         '--cfg-options', *root, f'model.cam_dir={cam_dir}',
+         '--cfg-options', *root, f'{CAM_DIR_OPTION}={cam_dir}',
          f'test_evaluator.0.output_dir={mask_dir}'],
         osp.join(work_dir, 'make_pseudo_masks.log'))
     record = last_test_metrics(run_dir, 'pseudo_mask/mIoU')
@@ -324,25 +328,33 @@ def check_knobs(data_root, knobs):
 def chance_seed_miou(data_root, cam_dir, seed=0):
     """Seed mIoU of uniformly random CAMs (same classes, same threshold
     sweep and metric): the chance level the real seeds are compared with."""
-    from mmwsss.datasets.voc_wsss import VOCWSSSDataset, read_label_map
+    from mmengine.dataset import Compose
+
+    from mmwsss.datasets import VOCWSSSDataset
+    from mmwsss.datasets.transforms import (LoadCAMFile, LoadLabelMap,
+                                            PackCAMInputs)
     from mmwsss.evaluation import CAMSeedMetric
-    from mmwsss.utils import load_npz
     dataset = VOCWSSSDataset(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train.txt',
         data_prefix=dict(img_path='JPEGImages',
                          seg_map_path='SegmentationClass',
                          ann_path='Annotations'))
+    # Each image's CAM classes and ground truth, in its data sample.
+    dataset.pipeline = Compose([
+        LoadCAMFile(cam_dir, arrays=('keys', )),
+        LoadLabelMap(num_classes=len(dataset.metainfo['classes'])),
+        PackCAMInputs()
+    ])
     metric = CAMSeedMetric()
     metric.dataset_meta = dataset.metainfo
     rng = np.random.default_rng(seed)
-    num_classes = len(dataset.metainfo['classes'])
-    for info in dataset.load_data_list():
-        keys = load_npz(osp.join(cam_dir, info['img_id'] + '.npz'))['keys']
-        gt = read_label_map(info['seg_map_path'], num_classes)
+    for index in range(len(dataset)):
+        sample = dataset[index]['data_samples']
         metric.process(None, [dict(
-            cam_high_res=rng.random((len(keys), ) + gt.shape),
-            cam_keys=keys, gt_sem_seg=dict(data=gt[None]))])
+            cam_high_res=rng.random((len(sample.cam_keys), ) +
+                                    sample.gt_sem_seg.shape),
+            cam_keys=sample.cam_keys, gt_sem_seg=sample.gt_sem_seg.to_dict())])
     return metric.compute_metrics(metric.results)['mIoU']
 
 

@@ -23,6 +23,7 @@ from mmengine.registry import HOOKS
 
 import mmwsss  # noqa: F401
 from mmwsss.engine.runner import AllBatchesFailedError
+from mmwsss.models.irn.cam_inputs import move_cam_dir_to_pipeline
 from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
                                  shutdown_distributed)
 
@@ -240,6 +241,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """
     cfg.load_from = args.checkpoint
     codebase = cfg.get('default_scope')
+    # Older configs and command lines set the CAM folder on the model.
+    move_cam_dir_to_pipeline(cfg)
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.tta:

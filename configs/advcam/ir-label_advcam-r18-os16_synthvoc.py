@@ -5,11 +5,19 @@
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
 _base_ = ['../irn/ir-label_cam-r18-os16_synthvoc.py']
 
+cam_dir = 'work_dirs/cams/advcam_synthvoc'
 ir_label_dir = 'work_dirs/ir_labels/advcam_synthvoc'
-model = dict(
-    cam_dir='work_dirs/cams/advcam_synthvoc',
-    fg_threshold=0.35,
-    bg_threshold=0.15)
+model = dict(fg_threshold=0.35, bg_threshold=0.15)
+test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(
+            type='mmwsss.LoadCAMFile',
+            cam_dir=cam_dir,
+            arrays=('keys', 'high_res')),
+        dict(type='mmwsss.LoadLabelMap', num_classes=6),
+        dict(type='mmwsss.PackCAMInputs'),
+    ]))
 test_evaluator = [
     dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
     dict(type='mmwsss.IRLabelMetric'),

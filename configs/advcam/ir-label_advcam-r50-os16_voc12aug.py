@@ -6,11 +6,19 @@
 #       configs/advcam/ir-label_advcam-r50-os16_voc12aug.py CAM_CKPT
 _base_ = ['../irn/ir-label_cam-r50-os16_voc12aug.py']
 
+cam_dir = 'work_dirs/cams/advcam_voc12aug'
 ir_label_dir = 'work_dirs/ir_labels/advcam_voc12aug'
-model = dict(
-    cam_dir='work_dirs/cams/advcam_voc12aug',
-    fg_threshold=0.35,
-    bg_threshold=0.15)
+model = dict(fg_threshold=0.35, bg_threshold=0.15)
+test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(
+            type='mmwsss.LoadCAMFile',
+            cam_dir=cam_dir,
+            arrays=('keys', 'high_res')),
+        dict(type='mmwsss.LoadLabelMap', num_classes=20),
+        dict(type='mmwsss.PackCAMInputs'),
+    ]))
 test_evaluator = [
     dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
     dict(type='mmwsss.IRLabelMetric'),

@@ -6,8 +6,18 @@
 #       work_dirs/irnet_r50_1xb32-3e_voc12aug-512-advcam/epoch_3.pth
 _base_ = ['../irn/irnet-rw_r50_voc12aug.py']
 
-model = dict(
-    cam_dir='work_dirs/cams/advcam_voc12aug', bg_threshold=0.25, cam_power=1.5)
+cam_dir = 'work_dirs/cams/advcam_voc12aug'
+model = dict(bg_threshold=0.25, cam_power=1.5)
+test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(
+            type='mmwsss.LoadCAMFile',
+            cam_dir=cam_dir,
+            arrays=('keys', 'strided')),
+        dict(type='mmwsss.LoadLabelMap', num_classes=20),
+        dict(type='mmwsss.PackCAMInputs'),
+    ]))
 test_evaluator = [
     dict(
         type='mmwsss.PseudoMaskWriter',

@@ -8,8 +8,19 @@
 #       work_dirs/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112/epoch_5.pth
 _base_ = ['../irn/ir-label_cam-r18-os16_synthvoc.py']
 
+cam_dir = 'work_dirs/cams/ficklenet_synthvoc'
 ir_label_dir = 'work_dirs/ir_labels/ficklenet_synthvoc'
-model = dict(cam_dir='work_dirs/cams/ficklenet_synthvoc', crf_cfg=None)
+model = dict(crf_cfg=None)
+test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(
+            type='mmwsss.LoadCAMFile',
+            cam_dir=cam_dir,
+            arrays=('keys', 'high_res')),
+        dict(type='mmwsss.LoadLabelMap', num_classes=6),
+        dict(type='mmwsss.PackCAMInputs'),
+    ]))
 test_evaluator = [
     dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
     dict(type='mmwsss.IRLabelMetric'),

@@ -4,6 +4,8 @@
 # size). Writes work_dirs/ir_labels/synthvoc/.
 #   python tools/test.py configs/irn/ir-label_cam-r18-os16_synthvoc.py \
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
+# CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
+# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
 _base_ = [
     '../_base_/datasets/synthvoc_ir_label.py',
     '../_base_/default_runtime_cls.py',
@@ -11,7 +13,6 @@ _base_ = [
 
 model = dict(
     type='mmwsss.IRLabelGenerator',
-    cam_dir='work_dirs/cams/synthvoc',
     fg_threshold=0.30,
     bg_threshold=0.05,
     crf=True,

@@ -6,6 +6,8 @@
 #   python tools/test.py configs/irn/ir-label_cam-r50-os16_voc12aug.py CAM_CKPT
 # The model has no weights: CAM_CKPT (the classifier that made the CAMs) is
 # only recorded in the manifest. A killed run resumes where it stopped.
+# CAMs: work_dirs/cams/voc12aug (cam_dir of the dataset base; another folder:
+# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
 _base_ = [
     '../_base_/datasets/voc12aug_ir_label.py',
     '../_base_/default_runtime_cls.py',
@@ -13,7 +15,6 @@ _base_ = [
 
 model = dict(
     type='mmwsss.IRLabelGenerator',
-    cam_dir='work_dirs/cams/voc12aug',
     fg_threshold=0.30,
     bg_threshold=0.05,
     crf=True,

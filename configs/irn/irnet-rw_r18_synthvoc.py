@@ -2,6 +2,8 @@
 # configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py and the SynthVOC CAMs.
 #   python tools/test.py configs/irn/irnet-rw_r18_synthvoc.py \
 #       work_dirs/irnet_r18_1xb16-10e_synthvoc-128/epoch_10.pth
+# CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
+# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
 _base_ = [
     '../_base_/models/irnet_r50.py',
     '../_base_/datasets/synthvoc_irn_sem_seg.py',
@@ -13,7 +15,6 @@ model = dict(
     backbone=dict(depth=18, base_channels=32, init_cfg=None),
     in_channels=(64, 32, 64, 128, 256),
     test_pad_size=192,
-    cam_dir='work_dirs/cams/synthvoc',
     beta=10,
     # SynthVOC's stride-4 grids (24-48 cells a side) are ~3x smaller than
     # VOC's: 2**5 steps instead of 2**8; background 0.2 and AdvCAM's CAM^1.5

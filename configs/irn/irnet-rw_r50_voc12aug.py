@@ -4,6 +4,8 @@
 # work_dirs/pseudo_masks/irn_voc12aug/<id>.png and reports their mIoU.
 #   python tools/test.py configs/irn/irnet-rw_r50_voc12aug.py \
 #       work_dirs/irnet_r50_1xb32-3e_voc12aug-512/epoch_3.pth
+# CAMs: work_dirs/cams/voc12aug (cam_dir of the dataset base; another folder:
+# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
 _base_ = [
     '../_base_/models/irnet_r50.py',
     '../_base_/datasets/voc12aug_irn_sem_seg.py',
@@ -12,7 +14,6 @@ _base_ = [
 
 model = dict(
     type='mmwsss.IRNetRandomWalk',
-    cam_dir='work_dirs/cams/voc12aug',
     beta=10,
     exp_times=8,
     walk_radius=5,

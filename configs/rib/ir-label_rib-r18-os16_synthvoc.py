@@ -6,11 +6,19 @@
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
 _base_ = ['../irn/ir-label_cam-r18-os16_synthvoc.py']
 
+cam_dir = 'work_dirs/cams/rib_synthvoc'
 ir_label_dir = 'work_dirs/ir_labels/rib_synthvoc'
-model = dict(
-    cam_dir='work_dirs/cams/rib_synthvoc',
-    fg_threshold=0.35,
-    bg_threshold=0.17)
+model = dict(fg_threshold=0.35, bg_threshold=0.17)
+test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(
+            type='mmwsss.LoadCAMFile',
+            cam_dir=cam_dir,
+            arrays=('keys', 'high_res')),
+        dict(type='mmwsss.LoadLabelMap', num_classes=6),
+        dict(type='mmwsss.PackCAMInputs'),
+    ]))
 test_evaluator = [
     dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
     dict(type='mmwsss.IRLabelMetric'),

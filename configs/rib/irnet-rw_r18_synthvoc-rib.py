@@ -5,8 +5,18 @@
 #       work_dirs/irnet_r18_1xb16-10e_synthvoc-128-rib/epoch_10.pth
 _base_ = ['../irn/irnet-rw_r18_synthvoc.py']
 
-model = dict(
-    cam_dir='work_dirs/cams/rib_synthvoc', bg_threshold=0.27, cam_power=1.3)
+cam_dir = 'work_dirs/cams/rib_synthvoc'
+model = dict(bg_threshold=0.27, cam_power=1.3)
+test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(
+            type='mmwsss.LoadCAMFile',
+            cam_dir=cam_dir,
+            arrays=('keys', 'strided')),
+        dict(type='mmwsss.LoadLabelMap', num_classes=6),
+        dict(type='mmwsss.PackCAMInputs'),
+    ]))
 test_evaluator = [
     dict(
         type='mmwsss.PseudoMaskWriter',

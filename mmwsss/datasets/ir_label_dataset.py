@@ -5,6 +5,7 @@ from typing import List, Optional
 
 from mmengine.dataset import BaseDataset
 
+from mmwsss.fileio import sample_file
 from mmwsss.registry import DATASETS
 from .voc_wsss import VOCWSSSDataset
 
@@ -67,7 +68,8 @@ class IRLabelDataset(BaseDataset):
                 img_id=img_id,
                 img_path=osp.join(self.data_prefix['img_path'],
                                   img_id + self.img_suffix),
-                seg_map_path=osp.join(self.ir_label_dir, img_id + '.png'))
+                seg_map_path=sample_file(self.ir_label_dir,
+                                         dict(img_id=img_id), '.png'))
             for img_id in ids
         ]
         missing = [

@@ -7,10 +7,11 @@ from typing import List, Optional, Sequence
 from mmseg.datasets import BaseSegDataset
 from PIL import Image
 
+from mmwsss.fileio import read_label_map
 from mmwsss.registry import DATASETS
 # LoadPseudoLabel lived here; re-exported so that old imports keep working.
 from .transforms.loading import LoadPseudoLabel, check_label_size
-from .voc_wsss import VOC_CLASSES, VOC_PALETTE, read_label_map
+from .voc_wsss import VOC_CLASSES, VOC_PALETTE
 
 # How many missing files a start-up error lists.
 _MAX_LISTED = 5

@@ -7,8 +7,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-from PIL import Image
 
+from mmwsss.fileio.label_map import read_label_map, voc_palette
 from mmwsss.registry import DATASETS
 
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
@@ -16,45 +16,8 @@ VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
                'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
                'tvmonitor')
 
-VOC_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
-               [0, 0, 128], [128, 0, 128], [0, 128, 128], [128, 128, 128],
-               [64, 0, 0], [192, 0, 0], [64, 128, 0], [192, 128, 0],
-               [64, 0, 128], [192, 0, 128], [64, 128, 128], [192, 128, 128],
-               [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0],
-               [0, 64, 128]]
-
-
-def read_label_map(path: str, num_classes: int) -> np.ndarray:
-    """Read a VOC-style label PNG (palette indices) and validate its values.
-
-    Args:
-        path (str): The PNG file.
-        num_classes (int): Number of foreground classes; valid values are
-            ``0..num_classes`` and 255 (ignore).
-
-    Returns:
-        np.ndarray: uint8 (H, W) label map.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If it cannot be decoded or holds out-of-range values.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Label map not found: {path}')
-    try:
-        with Image.open(path) as img:
-            label = np.asarray(img)
-    except Exception as e:  # PIL raises several unrelated types
-        raise ValueError(f'Cannot read label map {path}: {e}') from e
-    if label.ndim != 2:
-        raise ValueError(f'Label map {path} must be a single-channel (palette '
-                         f'or grey) PNG, got shape {label.shape}')
-    values = np.unique(label)
-    bad = values[(values > num_classes) & (values != 255)]
-    if bad.size:
-        raise ValueError(f'Label map {path} has values {bad.tolist()} outside '
-                         f'0..{num_classes} and 255')
-    return label.astype(np.uint8, copy=False)
+# The colours of VOC's label PNGs, background first.
+VOC_PALETTE = voc_palette(len(VOC_CLASSES) + 1).tolist()
 
 
 def labels_from_xml(path: str, classes: Sequence[str]) -> List[int]:

@@ -1,11 +1,31 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""File formats of mmwsss outputs."""
+"""On-disk formats of mmwsss, each defined in one module.
+
+- :mod:`.cam_file`: the CAM file (``.npz``) of an image;
+- :mod:`.label_map`: label PNGs and the VOC palette;
+- :mod:`.naming`: the file stem of a sample, shared by every per-image file;
+- :mod:`.atomic`: atomic, deterministic writing and ``.npz`` archives;
+- :mod:`.coco_records`: COCO json records of instance pseudo-masks.
+
+Only numpy, Pillow and pycocotools are needed, so the dataset generator can
+use it.
+"""
+from .atomic import atomic_write, load_npz, save_npz
+from .cam_file import (CAM_ARRAYS, CAM_FIELDS, CAM_SUFFIX, cam_path,
+                       load_cam_file, read_cam_file, read_finest_cams,
+                       strided_map_size, write_cam_file)
 from .coco_records import (coco_categories, coco_image_ids, coco_json,
                            decode_rle, encode_rle, image_record, load_record,
                            load_records, rle_area, rle_bbox, save_json)
+from .label_map import read_label_map, voc_palette, write_label_map
+from .naming import sample_file, sample_name
 
 __all__ = [
-    'coco_categories', 'coco_image_ids', 'coco_json', 'decode_rle',
-    'encode_rle', 'image_record', 'load_record', 'load_records', 'rle_area',
-    'rle_bbox', 'save_json'
+    'atomic_write', 'load_npz', 'save_npz', 'CAM_ARRAYS', 'CAM_FIELDS',
+    'CAM_SUFFIX', 'cam_path', 'load_cam_file', 'read_cam_file',
+    'read_finest_cams', 'strided_map_size', 'write_cam_file',
+    'read_label_map', 'voc_palette', 'write_label_map', 'sample_file',
+    'sample_name', 'coco_categories', 'coco_image_ids', 'coco_json',
+    'decode_rle', 'encode_rle', 'image_record', 'load_record', 'load_records',
+    'rle_area', 'rle_bbox', 'save_json'
 ]

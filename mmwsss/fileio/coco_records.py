@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import pycocotools.mask as mask_utils
 
-from mmwsss.utils.io import atomic_write
+from .atomic import atomic_write
 
 
 def encode_rle(mask: np.ndarray) -> dict:

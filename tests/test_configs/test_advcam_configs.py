@@ -44,7 +44,10 @@ def test_stages_chain_with_advcam_settings(data):
     cam_dir = cam.test_evaluator[0].output_dir
     assert cam.test_evaluator[0].type == 'mmwsss.CAMWriter'
     assert cam_dir == f'work_dirs/cams/advcam_{data}'
-    assert ir_label.model.cam_dir == rw.model.cam_dir == cam_dir
+    for stage in (ir_label, rw):
+        loader = stage.test_dataloader.dataset.pipeline[1]
+        assert loader.type == 'mmwsss.LoadCAMFile'
+        assert loader.cam_dir == cam_dir
     assert (ir_label.model.fg_threshold,
             ir_label.model.bg_threshold) == (0.35, 0.15)
     labels = ir_label.test_evaluator[0].output_dir

@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmwsss.registry import MODELS
-from mmwsss.utils import load_npz
+from mmwsss.fileio import read_cam_file
 
 
 class ToolRunner:
@@ -108,7 +108,7 @@ class ToolRunner:
     def cams(folder: str) -> Dict[str, dict]:
         """The arrays of every ``.npz`` file of ``folder``, by file name."""
         files = sorted(glob.glob(osp.join(folder, '*.npz')))
-        return {osp.basename(f): load_npz(f) for f in files}
+        return {osp.basename(f): read_cam_file(f) for f in files}
 
     def assert_same_cams(self, folder: str, other: str,
                          atol: float = 1e-5) -> None:

@@ -22,8 +22,8 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
+from mmwsss.fileio import load_npz
 from mmwsss.testing import device_like_inputs
-from mmwsss.utils import load_npz
 from mmwsss.utils.launch import build_runner
 
 pytestmark = pytest.mark.slow
@@ -33,6 +33,18 @@ _MULTI_SCALE = """[dict(type='mmwsss.LoadImageRGB'),
               dict(type='mmwsss.LoadLabelMap', num_classes=6),
               dict(type='mmwsss.MultiScaleResize', scales=(1.0, 0.5)),
               dict(type='mmwsss.PackCAMInputs')]"""
+
+
+def _cam_file_pipeline(maps: str) -> str:
+    """The IRN stages' test pipeline, reading the CAM files of the
+    ``{cams}`` placeholder."""
+    return f"""[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadCAMFile', cam_dir='{{cams}}',
+                   arrays=('keys', '{maps}')),
+              dict(type='mmwsss.LoadLabelMap', num_classes=6),
+              dict(type='mmwsss.PackCAMInputs')]"""
+
+
 # A narrow ResNet-18 for the classifier configs.
 _SMALL_CLASSIFIER = """
 model = dict(backbone=dict(base_channels=8), head=dict(in_channels=64))
@@ -148,21 +160,23 @@ test_dataloader = dict({loader}, dataset=dict(data_root='{data}/wsol'))
 
 IR_LABEL = """
 _base_ = ['{config}']
-model = dict(cam_dir='{cams}', num_workers=0)
-test_dataloader = dict({loader}, dataset=dict(data_root='{data}'))
+model = dict(num_workers=0)
+test_dataloader = dict({loader}, dataset=dict(data_root='{data}',
+                       pipeline=""" + _cam_file_pipeline('high_res') + """))
 test_evaluator = [dict(type='mmwsss.IRLabelWriter', output_dir='{out}'),
                   dict(type='mmwsss.IRLabelMetric')]
 """
 
 _SMALL_IRNET = """
 model = dict(backbone=dict(base_channels=8), in_channels=(64, 8, 16, 32, 64),
-             cam_dir='{cams}', exp_times=2)
+             exp_times=2)
+test_dataloader = dict({loader}, dataset=dict(data_root='{data}',
+                       pipeline=""" + _cam_file_pipeline('strided') + """))
 """
 
 RANDOM_WALK = """
 _base_ = ['{config}']
 """ + _SMALL_IRNET + """
-test_dataloader = dict({loader}, dataset=dict(data_root='{data}'))
 test_evaluator = [dict(type='mmwsss.PseudoMaskWriter', output_dir='{out}'),
                   dict(type='mmwsss.PseudoMaskMetric')]
 """
@@ -170,7 +184,6 @@ test_evaluator = [dict(type='mmwsss.PseudoMaskWriter', output_dir='{out}'),
 INSTANCE_WALK = """
 _base_ = ['{config}']
 """ + _SMALL_IRNET + """
-test_dataloader = dict({loader}, dataset=dict(data_root='{data}'))
 test_evaluator = [
     dict(type='mmwsss.InstancePseudoMaskWriter', output_dir='{out}',
          ann_file='{out}.json',

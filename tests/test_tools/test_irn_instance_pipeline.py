@@ -15,17 +15,21 @@ import torch
 import torch.nn.functional as F
 from mmdet.datasets import CocoDataset
 
-from mmwsss.datasets.voc_wsss import read_label_map
-from mmwsss.utils import save_npz
+from mmwsss.fileio import read_label_map, write_cam_file
 
 pytestmark = pytest.mark.slow
 
 CONFIG = """
 _base_ = ['{repo}/configs/irn/irnet-ins_r18_synthvoc.py']
 model = dict(backbone=dict(base_channels=8), in_channels=(64, 8, 16, 32, 64),
-             cam_dir='{cams}', exp_times=2)
-test_dataloader = dict(num_workers=0, persistent_workers=False,
-                       dataset=dict(data_root='{data}'))
+             exp_times=2)
+test_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(
+    data_root='{data}',
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadCAMFile', cam_dir='{cams}',
+                   arrays=('keys', 'strided')),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.PackCAMInputs')]))
 test_evaluator = [
     dict(type='mmwsss.InstancePseudoMaskWriter', output_dir='{out}',
          ann_file='{out}.json',
@@ -49,8 +53,7 @@ def _write_cams(root, out):
             size=((gt.shape[0] - 1) // 4 + 1, (gt.shape[1] - 1) // 4 + 1),
             mode='bilinear',
             align_corners=False)[0].numpy()
-        save_npz(
-            osp.join(out, img_id + '.npz'), dict(keys=keys, strided=strided))
+        write_cam_file(osp.join(out, img_id + '.npz'), keys, strided)
     return ids
 
 

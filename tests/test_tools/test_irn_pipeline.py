@@ -14,8 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmwsss.datasets.voc_wsss import read_label_map
-from mmwsss.utils import save_npz
+from mmwsss.fileio import read_label_map, write_cam_file
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +22,14 @@ _LOADER = "num_workers=0, persistent_workers=False"
 
 IR_CONFIG = """
 _base_ = ['{repo}/configs/irn/ir-label_cam-r18-os16_synthvoc.py']
-model = dict(cam_dir='{cams}', num_workers=2)
-test_dataloader = dict(batch_size=4, {loader},
-                       dataset=dict(data_root='{data}'))
+model = dict(num_workers=2)
+test_dataloader = dict(batch_size=4, {loader}, dataset=dict(
+    data_root='{data}',
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadCAMFile', cam_dir='{cams}',
+                   arrays=('keys', 'high_res')),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.PackCAMInputs')]))
 test_evaluator = [dict(type='mmwsss.IRLabelWriter', output_dir='{ir}'),
                   dict(type='mmwsss.IRLabelMetric')]
 """
@@ -67,8 +71,14 @@ default_hooks = dict(checkpoint=dict(interval=2))
 RW_CONFIG = """
 _base_ = ['{repo}/configs/irn/irnet-rw_r18_synthvoc.py']
 model = dict(backbone=dict(base_channels=8), in_channels=(64, 8, 16, 32, 64),
-             cam_dir='{cams}', exp_times=6)
-test_dataloader = dict({loader}, dataset=dict(data_root='{data}'))
+             exp_times=6)
+test_dataloader = dict({loader}, dataset=dict(
+    data_root='{data}',
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadCAMFile', cam_dir='{cams}',
+                   arrays=('keys', 'strided')),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.PackCAMInputs')]))
 test_evaluator = [dict(type='mmwsss.PseudoMaskWriter', output_dir='{masks}'),
                   dict(type='mmwsss.PseudoMaskMetric')]
 """
@@ -107,9 +117,9 @@ def _write_cams(root, out):
             size=((gt.shape[0] - 1) // 4 + 1, (gt.shape[1] - 1) // 4 + 1),
             mode='bilinear',
             align_corners=False)[0].numpy()
-        save_npz(
-            osp.join(out, img_id + '.npz'),
-            dict(keys=keys, strided=strided, high_res=high_res / (1 + 1e-5)))
+        write_cam_file(
+            osp.join(out, img_id + '.npz'), keys, strided,
+            high_res / (1 + 1e-5))
     return ids
 
 

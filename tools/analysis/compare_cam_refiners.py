@@ -31,8 +31,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # method -> (config, which checkpoint: 'cam' or 'ficklenet')
@@ -135,14 +133,20 @@ def build_dataset(args):
     return dataset
 
 
+def cam_file(folder, img_id):
+    """The CAM file of image ``img_id`` in ``folder``."""
+    from mmwsss.fileio import cam_path
+    return cam_path(folder, dict(img_id=img_id))
+
+
 def missing_ids(folder, ids):
-    """The ids without a written ``<id>.npz`` in ``folder``."""
-    return [i for i in ids if not osp.isfile(osp.join(folder, i + '.npz'))]
+    """The ids without a written CAM file in ``folder``."""
+    return [i for i in ids if not osp.isfile(cam_file(folder, i))]
 
 
 def written_span(folder, ids):
     """Seconds between the first and the last of the files of ``ids``."""
-    times = [os.stat(osp.join(folder, i + '.npz')).st_mtime for i in ids]
+    times = [os.stat(cam_file(folder, i)).st_mtime for i in ids]
     return max(times) - min(times) if times else 0.0
 
 
@@ -202,21 +206,16 @@ def run_job(args, method, ids, timings_file, timings):
 
 def score(dataset, folder):
     """CAMSeedMetric report of the CAM files of ``dataset``'s images."""
-    from mmwsss.datasets.voc_wsss import read_label_map
     from mmwsss.evaluation import CAMSeedMetric
-    from mmwsss.utils.io import load_npz
 
-    num_classes = len(dataset.metainfo['classes'])
+    # The sibling tool (tools/analysis is on the path of a script here).
+    from eval_cam_seeds import load_seed_inputs, seed_sample
+
+    load_seed_inputs(dataset, folder)
     metric = CAMSeedMetric()
     metric.dataset_meta = dataset.metainfo
     for index in range(len(dataset)):
-        info = dataset.get_data_info(index)
-        cams = load_npz(osp.join(folder, info['img_id'] + '.npz'))
-        gt = read_label_map(info['seg_map_path'], num_classes)
-        metric.process(None, [
-            dict(cam_high_res=cams['high_res'], cam_keys=cams['keys'],
-                 gt_sem_seg=dict(data=gt[None].astype(np.int64)))
-        ])
+        metric.process(None, [seed_sample(dataset, index, folder)])
     scores = metric.compute_metrics(metric.results)
     return dict(
         miou=scores['mIoU'],

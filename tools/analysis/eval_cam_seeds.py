@@ -1,6 +1,10 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Score a folder of saved CAMs (``mmwsss.CAMWriter`` files) as seeds.
 
+The config's test dataset is read with ``mmwsss.LoadCAMFile`` (the CAMs of
+each image from the folder) and ``mmwsss.LoadLabelMap`` (its ground truth),
+and scored by ``mmwsss.CAMSeedMetric``.
+
 Example (the papers' protocol, seeds on VOC 2012 ``train``)::
 
     python tools/analysis/eval_cam_seeds.py \
@@ -9,19 +13,19 @@ Example (the papers' protocol, seeds on VOC 2012 ``train``)::
             test_dataloader.dataset.data_prefix.seg_map_path=SegmentationClass
 """
 import argparse
-import os.path as osp
 import sys
 
-import numpy as np
 from mmengine.config import Config, DictAction
+from mmengine.dataset import BaseDataset, Compose
 from mmengine.registry import init_default_scope
 from tqdm import tqdm
 
 import mmwsss  # noqa: F401  (registers the components)
-from mmwsss.datasets.voc_wsss import read_label_map
+from mmwsss.datasets.transforms import (LoadCAMFile, LoadLabelMap,
+                                        PackCAMInputs)
 from mmwsss.evaluation import CAMSeedMetric
+from mmwsss.fileio import cam_path
 from mmwsss.registry import DATASETS
-from mmwsss.utils.io import load_npz
 
 
 def parse_args():
@@ -39,6 +43,27 @@ def parse_args():
     return parser.parse_args()
 
 
+def load_seed_inputs(dataset: BaseDataset, cam_dir: str) -> None:
+    """Make ``dataset`` yield each image's CAMs (``keys``, ``high_res``) and
+    ground truth, packed in its data sample, instead of its images."""
+    dataset.pipeline = Compose([
+        LoadCAMFile(cam_dir, arrays=('keys', 'high_res')),
+        LoadLabelMap(num_classes=len(dataset.metainfo['classes'])),
+        PackCAMInputs()
+    ])
+
+
+def seed_sample(dataset: BaseDataset, index: int, cam_dir: str) -> dict:
+    """The data sample of image ``index``, as the metric takes it."""
+    sample = dataset[index]['data_samples']
+    if sample.cam_high_res.shape[1:] != sample.gt_sem_seg.shape:
+        raise ValueError(
+            f'{cam_path(cam_dir, sample)}: maps of size '
+            f'{tuple(sample.cam_high_res.shape[1:])} but its ground truth is '
+            f'{sample.gt_sem_seg.shape}')
+    return sample.to_dict()
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -48,27 +73,14 @@ def main():
     dataset_cfg = cfg.test_dataloader.dataset.copy()
     dataset_cfg.pipeline = []
     dataset = DATASETS.build(dataset_cfg)
-    num_classes = len(dataset.metainfo['classes'])
+    load_seed_inputs(dataset, args.cam_dir)
     metric = CAMSeedMetric(thresholds=args.thresholds, out_file=args.out)
     metric.dataset_meta = dataset.metainfo
     failures = []
-    for info in tqdm(dataset.load_data_list(), desc='seeds', mininterval=2):
-        cam_file = osp.join(args.cam_dir, info['img_id'] + '.npz')
+    for index in tqdm(range(len(dataset)), desc='seeds', mininterval=2):
         try:
-            if not osp.isfile(cam_file):
-                raise FileNotFoundError(f'CAM file not found: {cam_file}')
-            cams = load_npz(cam_file)
-            gt = read_label_map(info['seg_map_path'], num_classes)
-            maps = cams['high_res']
-            if maps.shape[1:] != gt.shape:
-                raise ValueError(f'{cam_file}: high_res maps of size '
-                                 f'{maps.shape[1:]} but ground truth '
-                                 f'{info["seg_map_path"]} is {gt.shape}')
-            metric.process(None, [
-                dict(cam_high_res=maps, cam_keys=cams['keys'],
-                     gt_sem_seg=dict(data=gt[None].astype(np.int64)))
-            ])
-        except (OSError, ValueError) as e:
+            metric.process(None, [seed_sample(dataset, index, args.cam_dir)])
+        except (OSError, KeyError, ValueError) as e:
             if args.stop_on_error:
                 raise
             failures.append(str(e))

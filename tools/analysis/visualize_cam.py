@@ -50,10 +50,10 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import mmwsss  # noqa: F401  (registers the components)
+from mmwsss.fileio import read_finest_cams
 from mmwsss.models.gradcam import (GRADCAM_METHODS, build_gradcam,
                                    default_target_layer, release_gradcam)
 from mmwsss.registry import MODELS
-from mmwsss.utils import load_npz
 from mmwsss.utils.tensor import to_numpy
 
 
@@ -212,10 +212,9 @@ def file_cams(cam_file: str, image_hw: Tuple[int, int],
               categories: Optional[Sequence[int]]
               ) -> List[Tuple[int, np.ndarray]]:
     """Maps (H, W) of a CAM file at the image size, per class."""
-    arrays = load_npz(cam_file)
-    keys = [int(k) for k in arrays['keys']]
-    maps = torch.from_numpy(
-        np.asarray(arrays.get('high_res', arrays['strided']), np.float32))
+    keys, maps = read_finest_cams(cam_file)
+    keys = [int(k) for k in keys]
+    maps = torch.from_numpy(np.asarray(maps, np.float32))
     if tuple(maps.shape[1:]) != tuple(image_hw) and len(keys):
         maps = F.interpolate(
             maps[None], image_hw, mode='bilinear', align_corners=False)[0]

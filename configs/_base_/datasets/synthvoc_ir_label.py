@@ -4,10 +4,13 @@ _base_ = ['./voc12aug_ir_label.py']
 
 data_root = 'data/synthvoc'
 num_classes = 6
+cam_dir = 'work_dirs/cams/synthvoc'
 ir_label_dir = 'work_dirs/ir_labels/synthvoc'
 
 ir_label_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadCAMFile', cam_dir=cam_dir,
+         arrays=('keys', 'high_res')),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
     dict(type='mmwsss.PackCAMInputs'),
 ]

@@ -3,10 +3,13 @@ _base_ = ['./voc12aug_irn_sem_seg.py']
 
 data_root = 'data/synthvoc'
 num_classes = 6
+cam_dir = 'work_dirs/cams/synthvoc'
 pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_synthvoc'
 
 sem_seg_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadCAMFile', cam_dir=cam_dir,
+         arrays=('keys', 'strided')),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
     dict(type='mmwsss.PackCAMInputs'),
 ]

@@ -1,13 +1,18 @@
 # IR labels (IRN step 4) for VOC 2012 train_aug from the CAM files of
-# configs/cam (test_evaluator CAMWriter output), scored against
+# configs/cam (test_evaluator CAMWriter output) in cam_dir, scored against
 # SegmentationClassAug. Images are not resized: the CAMs are full-resolution.
+# Another CAM folder:
+#   --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR
 dataset_type = 'mmwsss.VOCWSSSDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
+cam_dir = 'work_dirs/cams/voc12aug'
 ir_label_dir = 'work_dirs/ir_labels/voc12aug'
 
 ir_label_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadCAMFile', cam_dir=cam_dir,
+         arrays=('keys', 'high_res')),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
     dict(type='mmwsss.PackCAMInputs'),
 ]

@@ -2,14 +2,19 @@
 # of the segmentation stage, scored against SegmentationClassAug. The papers
 # report VOC `train` (1464 images): override
 # test_dataloader.dataset.ann_file=ImageSets/Segmentation/train.txt.
-# Images are used at full resolution (padded to 512 by IRNet).
+# Images are used at full resolution (padded to 512 by IRNet). The strided
+# CAMs come from cam_dir (configs/cam's CAMWriter output); another folder:
+# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR
 dataset_type = 'mmwsss.VOCWSSSDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
+cam_dir = 'work_dirs/cams/voc12aug'
 pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
 
 sem_seg_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadCAMFile', cam_dir=cam_dir,
+         arrays=('keys', 'strided')),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
     dict(type='mmwsss.PackCAMInputs'),
 ]

@@ -9,8 +9,8 @@ into habitats. The generator writes the PASCAL VOC layout, a COCO instances
 json per split, out-of-distribution habitat images and a CUB-style WSOL set.
 See ``docs/synthetic_benchmark.md``.
 
-This package depends only on numpy, scipy, Pillow and pycocotools, so it can be
-used before the OpenMMLab stack is installed.
+Its code needs only numpy, scipy, Pillow, pycocotools and
+:mod:`mmwsss.fileio` (the label PNG format and palette).
 """
 import json
 import os
@@ -97,14 +97,12 @@ def generate_synthetic_voc(out_dir: str,
                 'SegmentationEmblem', 'Annotations', 'ImageSets/Segmentation',
                 'ImageSets/Main', 'annotations', 'OoD'):
         os.makedirs(osp.join(out_dir, sub), exist_ok=True)
-    palette = voc_palette().tobytes()
 
     stats = dict(fractions=[], habitat=0, multi=0, repeated=0, images=0)
     num_objects, trainval = {}, []
     for split in ('train', 'val'):
         num_objects[split], ids = _write_voc_split(out_dir, split, seed, cfg,
-                                                   designs, classes, palette,
-                                                   stats)
+                                                   designs, classes, stats)
         trainval += ids
     for sub in ('Segmentation', 'Main'):
         _write_lines(

@@ -10,6 +10,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from mmwsss.fileio.label_map import voc_palette
 from .knobs import SYNTHVOC_MAX_CLASSES, _check_int
 
 SYNTHVOC_DEFAULT_CLASSES = ('train', 'boat', 'aeroplane', 'cow', 'camel',
@@ -55,30 +56,6 @@ class _ClassDesign:
             emblem_shape=self.emblem_shape,
             emblem_pattern=self.emblem_pattern,
             preferred_body_texture=_BODY_TEXTURES[self.body_texture])
-
-
-def voc_palette(num_colors: int = 256) -> np.ndarray:
-    """Return the PASCAL VOC colour map.
-
-    Label ``i`` gets the colour whose bits interleave those of ``i`` (the
-    standard VOC colour map: 0 is black, 1 dark red, ..., 255 the void
-    colour ``(224, 224, 192)``).
-
-    Args:
-        num_colors (int): Number of labels to colour. Defaults to 256.
-
-    Returns:
-        np.ndarray: ``(num_colors, 3)`` uint8 array of RGB colours.
-    """
-    palette = np.zeros((num_colors, 3), dtype=np.uint8)
-    for label in range(num_colors):
-        value, rgb = label, [0, 0, 0]
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((value >> channel) & 1) << shift
-            value >>= 3
-        palette[label] = rgb
-    return palette
 
 
 def synthvoc_classes(num_classes: int = 6) -> Tuple[List[str], List[str]]:

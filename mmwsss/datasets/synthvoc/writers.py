@@ -8,12 +8,13 @@ import json
 import os
 import os.path as osp
 import shutil
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 from pycocotools import mask as mask_utils
 
+from mmwsss.fileio.label_map import write_label_map
 from .design import _ClassDesign
 from .knobs import GENERATOR_VERSION
 from .rendering import _finish, _habitat
@@ -45,13 +46,6 @@ def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
 
 def _save_jpg(path: str, image: np.ndarray) -> None:
     Image.fromarray(image).save(path, format='JPEG', **_JPEG_KWARGS)
-
-
-def _save_png(path: str, label: np.ndarray, palette: Optional[bytes]) -> None:
-    img = Image.fromarray(label.astype(np.uint8))
-    if palette is not None:
-        img.putpalette(palette)
-    img.save(path, format='PNG')
 
 
 def _write_lines(path: str, lines: Sequence[str]) -> None:
@@ -125,7 +119,7 @@ def _void_band(instances: np.ndarray, width: int) -> np.ndarray:
 
 def _write_voc_split(out_dir: str, split: str, seed: int, cfg: dict,
                      designs: List[_ClassDesign], classes: List[str],
-                     palette: bytes, stats: dict) -> Tuple[int, List[str]]:
+                     stats: dict) -> Tuple[int, List[str]]:
     """Generate one split; returns its number of objects and its ids."""
     ids, images, annotations = [], [], []
     for index in range(cfg[f'num_{split}']):
@@ -173,15 +167,13 @@ def _write_voc_split(out_dir: str, split: str, seed: int, cfg: dict,
 
         _save_jpg(osp.join(out_dir, 'JPEGImages', f'{image_id}.jpg'),
                   scene.image)
-        _save_png(
-            osp.join(out_dir, 'SegmentationClass', f'{image_id}.png'),
-            semantic, palette)
-        _save_png(
-            osp.join(out_dir, 'SegmentationObject', f'{image_id}.png'),
-            instances, palette)
-        _save_png(
-            osp.join(out_dir, 'SegmentationEmblem', f'{image_id}.png'),
-            emblems, palette)
+        # A fresh output folder: written in place, not atomically.
+        for sub, label in (('SegmentationClass', semantic),
+                           ('SegmentationObject', instances),
+                           ('SegmentationEmblem', emblems)):
+            write_label_map(
+                osp.join(out_dir, sub, f'{image_id}.png'), label,
+                atomic=False)
         with open(osp.join(out_dir, 'Annotations', f'{image_id}.xml'),
                   'w') as f:
             f.write(_voc_xml(image_id, height, width, xml_objects))
@@ -243,9 +235,11 @@ def _write_wsol(root: str, seed: int, cfg: dict,
             visible = scene.objects[0].visible
             stem = f'{folder}/{name}_{index + 1:04d}'
             _save_jpg(osp.join(root, 'images', f'{stem}.jpg'), scene.image)
-            _save_png(
+            write_label_map(
                 osp.join(root, 'masks', f'{stem}.png'),
-                visible.astype(np.uint8) * 255, None)
+                visible.astype(np.uint8) * 255,
+                palette=False,
+                atomic=False)
             xmin, ymin, xmax, ymax = _bbox(visible)
             images.append(f'{image_id} {stem}.jpg')
             labels.append(f'{image_id} {k + 1}')

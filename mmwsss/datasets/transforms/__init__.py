@@ -4,16 +4,18 @@ from .box_pseudo_transforms import (LoadBoxPseudoAnnotations,
                                     PackBoxPseudoInputs)
 from .formatting import PackCAMInputs
 from .irn_processing import DownsampleLabel, RandomRescale, TopLeftCropPad
-from .loading import LoadImageRGB, LoadLabelMap, LoadPseudoLabel
+from .loading import (LoadCAMFile, LoadImageRGB, LoadLabelMap,
+                      LoadPseudoLabel)
 from .original_image import KeepOriginalImage
 from .processing import (MultiScaleResize, RandomCropPad,
                          RandomLongSideResize, pil_resize)
 from .wsol_transforms import LoadWSOLMask, PackWSOLInputs, WSOLResize
 
 __all__ = [
-    'PackCAMInputs', 'LoadImageRGB', 'LoadLabelMap', 'LoadPseudoLabel',
-    'MultiScaleResize', 'RandomCropPad', 'RandomLongSideResize', 'pil_resize',
-    'DownsampleLabel', 'RandomRescale', 'TopLeftCropPad',
-    'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs', 'LoadWSOLMask',
-    'PackWSOLInputs', 'WSOLResize', 'KeepOriginalImage'
+    'PackCAMInputs', 'LoadCAMFile', 'LoadImageRGB', 'LoadLabelMap',
+    'LoadPseudoLabel', 'MultiScaleResize', 'RandomCropPad',
+    'RandomLongSideResize', 'pil_resize', 'DownsampleLabel', 'RandomRescale',
+    'TopLeftCropPad', 'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs',
+    'LoadWSOLMask', 'PackWSOLInputs', 'WSOLResize',
+    'KeepOriginalImage'
 ]

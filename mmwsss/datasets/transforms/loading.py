@@ -7,8 +7,9 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from PIL import Image
 
+from mmwsss.fileio import (CAM_ARRAYS, CAM_FIELDS, cam_path, read_cam_file,
+                           read_label_map)
 from mmwsss.registry import TRANSFORMS
-from ..voc_wsss import read_label_map
 
 
 @TRANSFORMS.register_module()
@@ -58,6 +59,59 @@ class LoadLabelMap(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(num_classes={self.num_classes})'
+
+
+@TRANSFORMS.register_module()
+class LoadCAMFile(BaseTransform):
+    """Load the CAM file of an image, as mmdet's ``LoadProposals`` loads
+    proposals.
+
+    Reads ``<cam_dir>/<stem>.npz`` (written by :class:`mmwsss.CAMWriter`;
+    ``stem`` is ``img_id``, else the image file stem, see
+    :func:`mmwsss.fileio.sample_name`) with
+    :func:`mmwsss.fileio.read_cam_file` and adds each requested array
+    ``name`` as ``cam_<name>``; :class:`mmwsss.PackCAMInputs` packs them into
+    the data sample, where the stages that start from CAMs
+    (:class:`mmwsss.IRLabelGenerator`, :class:`mmwsss.IRNetRandomWalk`,
+    :class:`mmwsss.IRNetInstanceWalk`) and :class:`mmwsss.CAMSeedMetric`
+    read them. After the image loading, the maps must fit the image's size
+    (``ori_shape``). Errors name the file: missing file
+    (``FileNotFoundError``), missing array (``KeyError``), malformed or
+    misfitting arrays (``ValueError``).
+
+    Required keys: ``img_id`` or ``img_path``; ``ori_shape`` (optional).
+    Added keys: ``cam_<name>`` for each of ``arrays`` (e.g. ``cam_keys``
+    int64 (K,), ``cam_strided`` float32 (K, h, w), ``cam_high_res`` float32
+    (K, H, W)).
+
+    Args:
+        cam_dir (str): Folder of the CAM files.
+        arrays (Sequence[str]): Arrays to load, some of ``keys``,
+            ``strided``, ``high_res`` and ``scores``: ``('keys',
+            'high_res')`` for IR labels and seed scores, ``('keys',
+            'strided')`` for the random walks.
+    """
+
+    def __init__(self, cam_dir: str, arrays: Sequence[str]):
+        unknown = sorted(set(arrays) - set(CAM_ARRAYS))
+        if unknown or not arrays:
+            raise ValueError(f'arrays must be some of {list(CAM_ARRAYS)}, '
+                             f'got {list(arrays)}')
+        self.cam_dir = cam_dir
+        self.arrays = tuple(arrays)
+
+    def transform(self, results: dict) -> dict:
+        ori_shape = results.get('ori_shape')
+        cams = read_cam_file(
+            cam_path(self.cam_dir, results), self.arrays,
+            None if ori_shape is None else ori_shape[:2])
+        for name, value in cams.items():
+            results[CAM_FIELDS[name]] = value
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(cam_dir={self.cam_dir!r}, '
+                f'arrays={self.arrays})')
 
 
 def check_label_size(label_path: str, label_hw: Sequence[int],

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
-from mmwsss.evaluation.functional.wsol import pxap_gt_mask
 from mmwsss.registry import TRANSFORMS
+from mmwsss.structures import pxap_gt_mask
 from .formatting import PackCAMInputs
 from .processing import pil_resize
 
@@ -60,7 +60,7 @@ class LoadWSOLMask(BaseTransform):
 
     Reads every ``gt_mask_paths`` file and the optional ``ignore_mask_path``
     as grayscale (OpenCV, as wsolevaluation) and combines them with
-    :func:`mmwsss.evaluation.functional.pxap_gt_mask` at ``size``, which must
+    :func:`mmwsss.functional.pxap_gt_mask` at ``size``, which must
     be the score-map size of the model.
 
     Added key: ``gt_mask`` uint8 (h, w): 1 object, 0 background, 255 ignored.

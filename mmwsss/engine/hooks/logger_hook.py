@@ -7,8 +7,8 @@ from typing import Dict, Optional
 from mmengine.dist import is_main_process
 from mmengine.hooks import LoggerHook
 
+from mmwsss.fileio import atomic_write
 from mmwsss.registry import HOOKS
-from mmwsss.utils.io import atomic_write
 
 
 @HOOKS.register_module()

@@ -9,7 +9,8 @@ from mmengine.dist import all_gather_object, get_rank
 from mmengine.runner import TestLoop, autocast
 from tqdm import tqdm
 
-from mmwsss.evaluation.writers import BaseWriter, sample_name
+from mmwsss.evaluation.writers import BaseWriter
+from mmwsss.fileio import sample_name
 from mmwsss.registry import LOOPS
 
 

@@ -8,12 +8,8 @@ from .wsol import (box_iou_inclusive, boxes_from_scoremap, max_box_accuracy,
                    pxap_gt_mask, pxap_histograms, resize_box, topk_correct,
                    topk_localization)
 
-# The one stem rule of per-sample files (defined with the writers),
-# re-exported for the metrics so that metrics/ does not import writers/.
-from ..writers.base_writer import sample_name  # noqa: E402,I001
-
 __all__ = [
-    'label_confusion', 'sample_name', 'cam_seed_confusion',
+    'label_confusion', 'cam_seed_confusion',
     'cam_seed_confusions', 'segmentation_scores',
     'box_iou_inclusive', 'boxes_from_scoremap', 'max_box_accuracy',
     'normalize_scoremap', 'pxap', 'pxap_from_histograms', 'pxap_gt_mask',

@@ -10,7 +10,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmwsss.registry import METRICS
-from mmwsss.utils.io import atomic_write
+from mmwsss.fileio import atomic_write
 from mmwsss.utils.tensor import to_numpy
 from ..functional.seed_metrics import cam_seed_confusions, segmentation_scores
 

@@ -7,10 +7,9 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmwsss.datasets.voc_wsss import read_label_map
+from mmwsss.fileio import read_label_map, sample_name
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
-from ..functional import sample_name
 from ..functional.instance_masks import (coco_mask_ap, encode_mask,
                                          voc_instance_ap)
 

@@ -9,19 +9,8 @@ from typing import Any, List, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
 
-from mmwsss.utils.io import atomic_write
+from mmwsss.fileio import atomic_write, sample_file, sample_name
 from mmwsss.version import __version__
-
-
-def sample_name(sample: Any) -> str:
-    """File stem of a data sample (``img_id``, else the image file stem).
-
-    ``sample`` is a data element or the dict the evaluator turns it into.
-    """
-    img_id = sample.get('img_id')
-    if img_id is not None:
-        return str(img_id)
-    return osp.splitext(osp.basename(sample.get('img_path')))[0]
 
 
 def file_sha256(path: str) -> str:
@@ -72,7 +61,7 @@ class BaseWriter(BaseMetric):
 
     def output_path(self, sample: Any) -> str:
         """Path of the output file of ``sample``."""
-        return osp.join(self.output_dir, sample_name(sample) + self.suffix)
+        return sample_file(self.output_dir, sample, self.suffix)
 
     def has_output(self, sample: Any) -> bool:
         """Whether the output of ``sample`` was already written."""

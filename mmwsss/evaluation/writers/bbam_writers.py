@@ -11,10 +11,10 @@ from mmwsss.fileio.coco_records import (coco_categories, coco_image_ids,
                                         coco_json, decode_rle, encode_rle,
                                         image_record, load_record, rle_area,
                                         save_json)
+from mmwsss.fileio import load_npz, sample_name, save_npz
 from mmwsss.registry import METRICS
-from mmwsss.utils.io import load_npz, save_npz
 from mmwsss.utils.tensor import to_numpy
-from .base_writer import BaseWriter, sample_name
+from .base_writer import BaseWriter
 from .coco_record_writer import CocoRecordWriter
 from .label_map_writer import save_label_png
 

@@ -5,29 +5,22 @@ from typing import Any
 import numpy as np
 import torch
 from mmengine.structures import PixelData
-from PIL import Image
 
-from mmwsss.datasets.synthvoc import voc_palette
-from mmwsss.datasets.voc_wsss import read_label_map
+from mmwsss.fileio import read_label_map, write_label_map
 from mmwsss.registry import METRICS
-from mmwsss.utils.io import atomic_write
 from mmwsss.utils.tensor import to_numpy
 from .base_writer import BaseWriter
 
-# The colour map of VOC's own label PNGs (255 = (224, 224, 192)).
-_PALETTE = voc_palette(256).tobytes()
-
 
 def save_label_png(path: str, label: np.ndarray) -> None:
-    """Save a (H, W) uint8 label map as a VOC palette PNG, atomically.
+    """Save a (H, W) label map as a VOC palette PNG, atomically
+    (:func:`mmwsss.fileio.write_label_map`).
 
     Args:
         path (str): Destination (``.png``).
         label (np.ndarray): Labels 0..254 and 255 (ignore).
     """
-    img = Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8), 'P')
-    img.putpalette(_PALETTE)
-    atomic_write(path, lambda f: img.save(f, format='PNG'))
+    write_label_map(path, label)
 
 
 @METRICS.register_module()
@@ -36,7 +29,7 @@ class LabelMapWriter(BaseWriter):
 
     The PNG has VOC's palette and holds the label indices (0 = background,
     ``k + 1`` = class ``k``, 255 = ignore), so it reads back with
-    :func:`mmwsss.datasets.voc_wsss.read_label_map` and opens like a VOC
+    :func:`mmwsss.fileio.read_label_map` and opens like a VOC
     ground-truth mask. See :class:`BaseWriter` for atomicity, resume,
     distribution and the manifest.
 
@@ -51,11 +44,7 @@ class LabelMapWriter(BaseWriter):
     def write_item(self, path: str, sample: dict) -> None:
         """Write the label map of one sample."""
         label = to_numpy(sample['pred_sem_seg']['data'])
-        label = label.reshape(label.shape[-2:])
-        if label.min() < 0 or label.max() > 255:
-            raise ValueError(f'{path}: labels must lie in 0..255, got '
-                             f'{label.min()}..{label.max()}')
-        save_label_png(path, label)
+        write_label_map(path, label.reshape(label.shape[-2:]))
 
     def load_output(self, sample: Any) -> Any:
         """Fill ``pred_sem_seg`` of a data sample from its PNG."""

@@ -1,6 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """IRNet (inter-pixel relation network) pseudo-mask generation."""
-from .cam_files import load_cam_file
+# Former home of load_cam_file, kept importable from here.
+from mmwsss.fileio import load_cam_file
 from .instance import cluster_centroids, find_centroids, instance_labels
 from .ir_label import cams_to_ir_label, dense_crf_label
 from .ir_label_generator import IRLabelGenerator

@@ -12,9 +12,11 @@ from mmengine.structures import PixelData
 
 from mmwsss.registry import MODELS
 from mmwsss.utils.tensor import to_numpy
-from .cam_files import load_cam_file
+from .cam_inputs import sample_cams, warn_cam_dir_deprecated
 from .ir_label import cams_to_ir_label, dense_crf_label
 
+# The arrays of the CAM files it needs.
+_CAM_ARRAYS = ('keys', 'high_res')
 _IRJob = Tuple[np.ndarray, np.ndarray, np.ndarray, float, float,
                Optional[dict]]
 
@@ -36,12 +38,15 @@ def _ir_label_job(job: _IRJob) -> np.ndarray:
 class IRLabelGenerator(BaseModel):
     """Inter-pixel relation (IR) labels from CAM files (IRN step 4).
 
-    For each image, reads ``<cam_dir>/<id>.npz`` (written by
-    :class:`mmwsss.CAMWriter`, needs ``high_res``) and runs
-    :func:`mmwsss.functional.cams_to_ir_label`: confident foreground from the
-    argmax over [``fg_threshold``; CAMs], confident background where the
-    argmax over [``bg_threshold``; CAMs] is background too, ignore (255)
-    elsewhere; each map is refined by IRN's dense CRF
+    For each image, takes the CAMs ``keys`` and ``high_res`` of its data
+    sample (``cam_keys``, ``cam_high_res``: the CAM file written by
+    :class:`mmwsss.CAMWriter`, loaded in the data pipeline by
+    ``dict(type='mmwsss.LoadCAMFile', cam_dir=..., arrays=('keys',
+    'high_res'))``) and runs :func:`mmwsss.functional.cams_to_ir_label`:
+    confident foreground from the argmax over [``fg_threshold``; CAMs],
+    confident background where the argmax over [``bg_threshold``; CAMs] is
+    background too, ignore (255) elsewhere; each map is refined by IRN's
+    dense CRF
     (:func:`mmwsss.functional.dense_crf_label`) unless ``crf=False``.
 
     The prediction is ``pred_sem_seg`` (a :class:`PixelData` of shape
@@ -62,7 +67,10 @@ class IRLabelGenerator(BaseModel):
     :class:`mmwsss.PackCAMInputs`).
 
     Args:
-        cam_dir (str): Folder of the CAM files.
+        cam_dir (str, optional): Deprecated: set it on
+            :class:`mmwsss.LoadCAMFile`. When given, the model reads
+            ``<cam_dir>/<id>.npz`` itself (whatever the pipeline loaded), as
+            it used to. Defaults to None.
         fg_threshold (float): Background score of the foreground map.
             Defaults to 0.30.
         bg_threshold (float): Background score of the background map.
@@ -80,7 +88,7 @@ class IRLabelGenerator(BaseModel):
     """
 
     def __init__(self,
-                 cam_dir: str,
+                 cam_dir: Optional[str] = None,
                  fg_threshold: float = 0.30,
                  bg_threshold: float = 0.05,
                  crf: bool = True,
@@ -93,6 +101,8 @@ class IRLabelGenerator(BaseModel):
         if not 0 <= bg_threshold <= fg_threshold:
             raise ValueError('Expected 0 <= bg_threshold <= fg_threshold, '
                              f'got {bg_threshold} and {fg_threshold}')
+        if cam_dir is not None:
+            warn_cam_dir_deprecated(type(self).__name__, _CAM_ARRAYS)
         self.cam_dir = cam_dir
         self.fg_threshold = fg_threshold
         self.bg_threshold = bg_threshold
@@ -123,8 +133,8 @@ class IRLabelGenerator(BaseModel):
 
         Args:
             inputs (list[Tensor] | Tensor): (3, H, W) uint8 RGB images.
-            data_samples (list): Their data samples (``img_id`` or
-                ``img_path`` name the CAM files).
+            data_samples (list): Their data samples, with ``cam_keys`` and
+                ``cam_high_res``.
             mode (str): Must be ``'predict'``.
 
         Returns:
@@ -152,11 +162,12 @@ class IRLabelGenerator(BaseModel):
             raise TypeError('IRLabelGenerator needs the uint8 RGB images '
                             '(no normalising data preprocessor), got '
                             f'{img.dtype}')
-        cams = load_cam_file(self.cam_dir, sample, ('keys', 'high_res'))
+        cams = sample_cams(sample, _CAM_ARRAYS, self.cam_dir)
+        high_res = to_numpy(cams['high_res'])
         image = to_numpy(img.permute(1, 2, 0))
-        if cams['high_res'].shape[1:] != image.shape[:2]:
+        if high_res.shape[1:] != image.shape[:2]:
             raise ValueError(f'CAMs of {sample.get("img_path")} have size '
-                             f'{cams["high_res"].shape[1:]} but the image is '
+                             f'{high_res.shape[1:]} but the image is '
                              f'{image.shape[:2]}')
-        return (image, cams['high_res'], cams['keys'], self.fg_threshold,
+        return (image, high_res, to_numpy(cams['keys']), self.fg_threshold,
                 self.bg_threshold, self.crf_cfg)

@@ -12,7 +12,8 @@ from mmengine.model import BaseModel
 from mmengine.structures import InstanceData, PixelData
 
 from mmwsss.registry import MODELS
-from .cam_files import load_cam_file
+from mmwsss.utils.tensor import to_numpy
+from .cam_inputs import sample_cams, warn_cam_dir_deprecated
 from .instance import instance_labels
 from .losses import irn_losses
 from .path_index import PathIndex, get_path_index
@@ -21,6 +22,8 @@ from .random_walk import (random_walk, resolve_walk_dtype,
 
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
+# The arrays of the CAM files the random walks need.
+_WALK_CAM_ARRAYS = ('keys', 'strided')
 
 
 def _conv_gn(in_channels: int,
@@ -42,6 +45,21 @@ def _conv_gn(in_channels: int,
 
 def _crop(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return x[..., :size[0], :size[1]]
+
+
+def _walk_cams(sample,
+               cam_dir: Optional[str]) -> Tuple[torch.Tensor, np.ndarray]:
+    """The strided CAMs of a predicted sample, on the device of its boundary
+    map and checked against it, and their classes (on the host)."""
+    cams = sample_cams(sample, _WALK_CAM_ARRAYS, cam_dir)
+    edge = sample.irn_edge
+    strided = cams['strided'].to(edge.device)
+    if strided.shape[1:] != edge.shape:
+        raise ValueError(
+            f'Strided CAMs of {sample.get("img_path")} have size '
+            f'{tuple(strided.shape[1:])}, the boundary map '
+            f'{tuple(edge.shape)}')
+    return strided, to_numpy(cams['keys'])
 
 
 def pair_labels(labels: torch.Tensor,
@@ -365,9 +383,11 @@ class IRNetRandomWalk(IRNet):
 
     Training is that of :class:`IRNet` (so an IRNet checkpoint loads as is).
     Prediction computes the boundary map of each image (see :class:`IRNet`),
-    reads the stride-4 CAMs ``strided`` and their classes ``keys`` from
-    ``<cam_dir>/<id>.npz`` (:class:`mmwsss.CAMWriter`), raises them to
-    ``cam_power``, propagates them with
+    takes the stride-4 CAMs ``strided`` and their classes ``keys`` from its
+    data sample (``cam_strided``, ``cam_keys``: the CAM file of
+    :class:`mmwsss.CAMWriter`, loaded in the data pipeline by
+    ``dict(type='mmwsss.LoadCAMFile', cam_dir=..., arrays=('keys',
+    'strided'))``), raises them to ``cam_power``, propagates them with
     :func:`mmwsss.functional.random_walk` (``beta``, ``exp_times``,
     ``walk_radius``) and labels each pixel by
     :func:`mmwsss.functional.rw_to_semantic_label` (x4 upsampling, global
@@ -377,7 +397,10 @@ class IRNetRandomWalk(IRNet):
     scored by :class:`mmwsss.PseudoMaskMetric` next to ``gt_sem_seg``.
 
     Args:
-        cam_dir (str): Folder of the CAM files.
+        cam_dir (str, optional): Deprecated: set it on
+            :class:`mmwsss.LoadCAMFile`. When given, the model reads
+            ``<cam_dir>/<id>.npz`` itself (whatever the pipeline loaded), as
+            it used to. Defaults to None.
         beta (float): Affinity exponent. Defaults to 10.
         exp_times (int): Log2 of the number of walk steps. Defaults to 8.
         walk_radius (int): Neighbourhood radius of the walk. Defaults to 5.
@@ -392,7 +415,7 @@ class IRNetRandomWalk(IRNet):
     """
 
     def __init__(self,
-                 cam_dir: str,
+                 cam_dir: Optional[str] = None,
                  beta: float = 10,
                  exp_times: int = 8,
                  walk_radius: int = 5,
@@ -401,6 +424,8 @@ class IRNetRandomWalk(IRNet):
                  walk_dtype: str = 'float64',
                  **kwargs):
         super().__init__(**kwargs)
+        if cam_dir is not None:
+            warn_cam_dir_deprecated(type(self).__name__, _WALK_CAM_ARRAYS)
         self.cam_dir = cam_dir
         self.beta = beta
         self.exp_times = exp_times
@@ -414,22 +439,15 @@ class IRNetRandomWalk(IRNet):
         """Boundary maps and semantic pseudo-masks of a batch."""
         data_samples = super().predict(inputs, data_samples)
         for sample in data_samples:
-            cams = load_cam_file(self.cam_dir, sample, ('keys', 'strided'))
-            edge = sample.irn_edge
-            strided = torch.from_numpy(cams['strided']).to(edge.device)
-            if strided.shape[1:] != edge.shape:
-                raise ValueError(
-                    f'Strided CAMs of {sample.get("img_path")} have size '
-                    f'{tuple(strided.shape[1:])}, the boundary map '
-                    f'{tuple(edge.shape)}')
+            strided, keys = _walk_cams(sample, self.cam_dir)
             rw = random_walk(
                 strided.pow(self.cam_power),
-                edge,
+                sample.irn_edge,
                 beta=self.beta,
                 exp_times=self.exp_times,
                 radius=self.walk_radius,
                 dtype=self.walk_dtype)
-            label = rw_to_semantic_label(rw, cams['keys'],
+            label = rw_to_semantic_label(rw, keys,
                                          tuple(sample.ori_shape),
                                          self.bg_threshold)
             sample.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
@@ -442,9 +460,10 @@ class IRNetInstanceWalk(IRNet):
 
     Training is that of :class:`IRNet` (so an IRNet checkpoint loads as is).
     Prediction computes the boundary map and the mean-shifted displacement
-    field of each image (see :class:`IRNet`), reads the stride-4 CAMs
-    ``strided`` and their classes ``keys`` from ``<cam_dir>/<id>.npz``
-    (:class:`mmwsss.CAMWriter`), raises them to ``cam_power`` and calls
+    field of each image (see :class:`IRNet`), takes the stride-4 CAMs
+    ``strided`` and their classes ``keys`` from its data sample
+    (``cam_strided``, ``cam_keys``, loaded as for
+    :class:`IRNetRandomWalk`), raises them to ``cam_power`` and calls
     :func:`mmwsss.functional.instance_labels`: pixels are grouped by the
     centroid their displacement leads to, every (class, instance) CAM is
     propagated by the random walk and each 4-connected component of the
@@ -460,7 +479,10 @@ class IRNetInstanceWalk(IRNet):
     detection (the reference divides 0 by 0 there).
 
     Args:
-        cam_dir (str): Folder of the CAM files.
+        cam_dir (str, optional): Deprecated: set it on
+            :class:`mmwsss.LoadCAMFile`. When given, the model reads
+            ``<cam_dir>/<id>.npz`` itself (whatever the pipeline loaded), as
+            it used to. Defaults to None.
         beta (float): Affinity exponent. Defaults to 10.
         exp_times (int): Log2 of the number of walk steps. Defaults to 8.
         walk_radius (int): Neighbourhood radius of the walk. Defaults to 5.
@@ -481,7 +503,7 @@ class IRNetInstanceWalk(IRNet):
     """
 
     def __init__(self,
-                 cam_dir: str,
+                 cam_dir: Optional[str] = None,
                  beta: float = 10,
                  exp_times: int = 8,
                  walk_radius: int = 5,
@@ -493,6 +515,8 @@ class IRNetInstanceWalk(IRNet):
                  walk_dtype: str = 'float64',
                  **kwargs):
         super().__init__(**kwargs)
+        if cam_dir is not None:
+            warn_cam_dir_deprecated(type(self).__name__, _WALK_CAM_ARRAYS)
         self.cam_dir = cam_dir
         self.beta = beta
         self.exp_times = exp_times
@@ -507,14 +531,7 @@ class IRNetInstanceWalk(IRNet):
 
     def _instances(self, sample) -> InstanceData:
         """The instance pseudo-masks of one predicted sample."""
-        cams = load_cam_file(self.cam_dir, sample, ('keys', 'strided'))
-        edge = sample.irn_edge
-        strided = torch.from_numpy(cams['strided']).to(edge.device)
-        if strided.shape[1:] != edge.shape:
-            raise ValueError(
-                f'Strided CAMs of {sample.get("img_path")} have size '
-                f'{tuple(strided.shape[1:])}, the boundary map '
-                f'{tuple(edge.shape)}')
+        strided, keys = _walk_cams(sample, self.cam_dir)
         height, width = sample.ori_shape
         if strided.numel() == 0 or strided.max() <= 0:
             scores = np.zeros(0, np.float64)
@@ -523,8 +540,8 @@ class IRNetInstanceWalk(IRNet):
         else:
             scores, masks, labels = instance_labels(
                 strided.pow(self.cam_power),
-                cams['keys'],
-                edge,
+                keys,
+                sample.irn_edge,
                 sample.irn_displacement, (height, width),
                 beta=self.beta,
                 exp_times=self.exp_times,

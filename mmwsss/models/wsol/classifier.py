@@ -5,8 +5,8 @@ from typing import List, Optional, Sequence
 import torch
 from mmpretrain.structures import DataSample
 
-from mmwsss.evaluation.functional.wsol import normalize_scoremap
 from mmwsss.registry import MODELS
+from mmwsss.structures import normalize_scoremap
 from mmwsss.utils.tensor import to_numpy
 from ..classifiers.cam_classifier import CAMClassifier
 

@@ -1,10 +1,13 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 import numpy as np
+import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from mmwsss.datasets.transforms import (MultiScaleResize, PackCAMInputs,
-                                        RandomCropPad, RandomLongSideResize)
+from mmwsss.datasets.transforms import (LoadCAMFile, MultiScaleResize,
+                                        PackCAMInputs, RandomCropPad,
+                                        RandomLongSideResize)
+from mmwsss.fileio import write_cam_file
 
 
 def test_random_crop_pad_places_small_images_in_a_canvas():
@@ -72,3 +75,40 @@ def test_pack_cam_inputs():
     assert sample.gt_label.tolist() == [2, 0]
     assert sample.gt_sem_seg.data.shape == (1, 6, 8)
     assert sample.img_path == 'a/b.jpg' and sample.ori_shape == (6, 8)
+
+
+def test_load_cam_file_feeds_the_data_sample(tmp_path):
+    keys = np.array([0, 3])
+    high_res = np.random.default_rng(0).random((2, 9, 13), dtype=np.float32)
+    strided = high_res[:, ::4, ::4]
+    write_cam_file(str(tmp_path / 'im7.npz'), keys, strided, high_res)
+    results = dict(
+        img_id='im7', img=np.zeros((9, 13, 3), np.uint8), ori_shape=(9, 13))
+    loader = LoadCAMFile(str(tmp_path), arrays=('keys', 'strided'))
+    assert 'arrays=(\'keys\', \'strided\')' in repr(loader)
+    results = loader(results)
+    assert 'cam_high_res' not in results
+    np.testing.assert_array_equal(results['cam_strided'], strided)
+    sample = PackCAMInputs()(results)['data_samples']
+    assert sample.cam_keys.dtype == torch.int64
+    assert torch.equal(sample.cam_keys, torch.tensor([0, 3]))
+    assert torch.equal(sample.cam_strided, torch.from_numpy(strided))
+    assert 'cam_high_res' not in sample
+    # the file is found by the image's stem without img_id, and the maps
+    # must fit the image
+    with pytest.raises(ValueError, match=r'im7\.npz: high_res maps'):
+        LoadCAMFile(str(tmp_path), ('keys', 'high_res'))(
+            dict(img_path='JPEGImages/im7.jpg', ori_shape=(9, 12)))
+    with pytest.raises(FileNotFoundError, match='im8.npz'):
+        LoadCAMFile(str(tmp_path), ('keys', ))(dict(img_id='im8'))
+    with pytest.raises(ValueError, match='arrays must be some of'):
+        LoadCAMFile(str(tmp_path), ('keys', 'edge'))
+
+
+def test_pack_without_an_image_packs_the_annotations():
+    packed = PackCAMInputs()(
+        dict(img_id='a', gt_seg_map=np.zeros((3, 4), np.uint8),
+             cam_keys=np.array([1])))
+    assert 'inputs' not in packed
+    assert packed['data_samples'].gt_sem_seg.shape == (3, 4)
+    assert packed['data_samples'].cam_keys.tolist() == [1]

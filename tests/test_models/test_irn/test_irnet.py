@@ -14,11 +14,12 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmpretrain.structures import DataSample
 
+from mmwsss.datasets.transforms import LoadCAMFile, PackCAMInputs
 from mmwsss.engine.hooks import DisplacementMeanShiftHook
+from mmwsss.fileio import write_cam_file
 from mmwsss.functional import affinity_labels, get_path_index, irn_losses
 from mmwsss.models.irn import pair_labels
 from mmwsss.registry import MODELS
-from mmwsss.utils import save_npz
 
 init_default_scope('mmpretrain')
 
@@ -124,13 +125,36 @@ def test_displacement_branch_gets_ten_times_the_lr():
     assert lrs['edge_fuse.weight'] == pytest.approx(0.1)
 
 
-def _predict(model, img, cam_dir=None):
+def _predict(model, img, cams=None):
+    """Predict with the CAM arrays ``cams`` (by name) on the data sample, as
+    LoadCAMFile and PackCAMInputs put them there."""
     sample = DataSample(
         metainfo=dict(
             img_id='im', img_shape=img.shape[1:], ori_shape=img.shape[1:]))
+    for name, value in (cams or {}).items():
+        sample.set_field(torch.as_tensor(value), 'cam_' + name)
     data = model.data_preprocessor(
         dict(inputs=[img], data_samples=[sample]), False)
     return model(**data, mode='predict')[0]
+
+
+def _loaded_sample(cam_dir, img_id, arrays, img):
+    """The packed data sample of image ``img`` named ``img_id`` with the
+    CAMs of ``cam_dir``, through the pipeline's transforms."""
+    results = dict(
+        img_id=img_id,
+        img=img.permute(1, 2, 0).numpy(),
+        img_shape=img.shape[1:],
+        ori_shape=img.shape[1:])
+    results = LoadCAMFile(str(cam_dir), arrays)(results)
+    return PackCAMInputs()(results)['data_samples']
+
+
+def _walk_cams():
+    strided = np.zeros((2, 8, 11), np.float32)
+    strided[0, :4, :5] = 1
+    strided[1, 5:, 6:] = 0.8
+    return dict(keys=np.array([1, 4]), strided=strided)
 
 
 def test_predict_is_flip_equivariant_and_cropped():
@@ -173,33 +197,55 @@ def test_mean_shift_is_estimated_subtracted_and_set_by_the_hook():
 
 
 def test_random_walk_pseudo_mask(tmp_path):
-    model = _model(
-        type='mmwsss.IRNetRandomWalk', cam_dir=str(tmp_path),
-        exp_times=3).eval()
+    model = _model(type='mmwsss.IRNetRandomWalk', exp_times=3).eval()
     img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
-    strided = np.zeros((2, 8, 11), np.float32)
-    strided[0, :4, :5] = 1
-    strided[1, 5:, 6:] = 0.8
-    save_npz(
-        str(tmp_path / 'im.npz'), dict(keys=np.array([1, 4]), strided=strided))
-    out = _predict(model, img)
+    cams = _walk_cams()
+    write_cam_file(str(tmp_path / 'im.npz'), **cams)
+    sample = _loaded_sample(tmp_path, 'im', ('keys', 'strided'), img)
+    data = model.data_preprocessor(
+        dict(inputs=[img], data_samples=[sample]), False)
+    out = model(**data, mode='predict')[0]
     label = out.pred_sem_seg.data
     assert label.shape == (1, 30, 41)
     assert set(np.unique(label.numpy())) <= {0, 2, 5}
     assert label[0, 0, 0] == 2 and label[0, -1, -1] == 5
+    assert torch.equal(label, _predict(model, img, cams).pred_sem_seg.data)
 
 
-def test_random_walk_needs_matching_cams(tmp_path):
-    model = _model(type='mmwsss.IRNetRandomWalk', cam_dir=str(tmp_path))
+def test_random_walk_needs_matching_cams():
+    model = _model(type='mmwsss.IRNetRandomWalk')
     model.eval()
     img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
-    with pytest.raises(FileNotFoundError, match='im.npz'):
+    with pytest.raises(KeyError, match='LoadCAMFile'):
         _predict(model, img)
-    save_npz(
-        str(tmp_path / 'im.npz'),
-        dict(keys=np.array([0]), strided=np.ones((1, 5, 5), np.float32)))
     with pytest.raises(ValueError, match='boundary map'):
-        _predict(model, img)
+        _predict(model, img, dict(keys=np.array([0]),
+                                  strided=np.ones((1, 5, 5), np.float32)))
+
+
+def test_deprecated_cam_dir_reads_the_files(tmp_path):
+    img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
+    cams = _walk_cams()
+    write_cam_file(str(tmp_path / 'im.npz'), **cams)
+    with pytest.warns(DeprecationWarning, match='mmwsss.LoadCAMFile'):
+        old = _model(
+            type='mmwsss.IRNetRandomWalk', cam_dir=str(tmp_path),
+            exp_times=3).eval()
+    new = _model(type='mmwsss.IRNetRandomWalk', exp_times=3).eval()
+    expected = _predict(new, img, cams).pred_sem_seg.data
+    assert torch.equal(_predict(old, img).pred_sem_seg.data, expected)
+    # the model's own cam_dir wins over CAMs the pipeline loaded
+    other = dict(keys=np.array([0]), strided=np.ones((1, 8, 11), np.float32))
+    assert torch.equal(_predict(old, img, other).pred_sem_seg.data, expected)
+    with pytest.warns(DeprecationWarning, match="'keys', 'high_res'"):
+        generator = MODELS.build(
+            dict(type='mmwsss.IRLabelGenerator', cam_dir=str(tmp_path)))
+    inputs, samples = _ir_setup(tmp_path, names=('a', ))
+    bare = [DataSample(metainfo=dict(img_id='a'))]
+    out = generator.test_step(dict(inputs=inputs, data_samples=bare))
+    expected = MODELS.build(dict(type='mmwsss.IRLabelGenerator')).test_step(
+        dict(inputs=inputs, data_samples=samples))
+    assert torch.equal(out[0].pred_sem_seg.data, expected[0].pred_sem_seg.data)
 
 
 def _ir_setup(tmp_path, names=('a', 'b', 'c')):
@@ -211,19 +257,22 @@ def _ir_setup(tmp_path, names=('a', 'b', 'c')):
         high_res = np.zeros((1, 20, 24), np.float32)
         high_res[0, 6:14, 7:17] = 0.9
         high_res[0, 5:15, 6:18] += 0.1
-        save_npz(
+        write_cam_file(
             str(tmp_path / f'{name}.npz'),
-            dict(keys=np.array([2]), high_res=high_res))
+            keys=np.array([2]),
+            strided=high_res[:, ::4, ::4],
+            high_res=high_res)
         inputs.append(torch.from_numpy(img))
-        samples.append(DataSample(metainfo=dict(img_id=name)))
+        samples.append(
+            _loaded_sample(tmp_path, name, ('keys', 'high_res'),
+                           inputs[-1]))
     return inputs, samples
 
 
 @pytest.mark.parametrize('crf', [False, True])
 def test_ir_label_generator(tmp_path, crf):
     inputs, samples = _ir_setup(tmp_path)
-    model = MODELS.build(
-        dict(type='mmwsss.IRLabelGenerator', cam_dir=str(tmp_path), crf=crf))
+    model = MODELS.build(dict(type='mmwsss.IRLabelGenerator', crf=crf))
     out = model.test_step(dict(inputs=inputs, data_samples=samples))
     label = out[0].pred_sem_seg.data[0].numpy()
     assert label.shape == (20, 24)
@@ -232,11 +281,7 @@ def test_ir_label_generator(tmp_path, crf):
         # 0.1 lies between the thresholds: unknown
         assert label[5, 6] == 255 and (label == 3).sum() == 80
     pooled = MODELS.build(
-        dict(
-            type='mmwsss.IRLabelGenerator',
-            cam_dir=str(tmp_path),
-            crf=crf,
-            num_workers=2))
+        dict(type='mmwsss.IRLabelGenerator', crf=crf, num_workers=2))
     _, samples2 = _ir_setup(tmp_path)
     out2 = pooled.test_step(dict(inputs=inputs, data_samples=samples2))
     for a, b in zip(out, out2):
@@ -247,11 +292,7 @@ def test_ir_label_generator_passes_crf_cfg(tmp_path):
 
     def label(**kwargs):
         inputs, samples = _ir_setup(tmp_path, names=('a', ))
-        model = MODELS.build(
-            dict(
-                type='mmwsss.IRLabelGenerator',
-                cam_dir=str(tmp_path),
-                **kwargs))
+        model = MODELS.build(dict(type='mmwsss.IRLabelGenerator', **kwargs))
         out = model.test_step(dict(inputs=inputs, data_samples=samples))
         return out[0].pred_sem_seg.data
 
@@ -262,27 +303,28 @@ def test_ir_label_generator_passes_crf_cfg(tmp_path):
         MODELS.build(
             dict(
                 type='mmwsss.IRLabelGenerator',
-                cam_dir=str(tmp_path),
                 crf_cfg=dict(bilateral_sigma=15)))
     with pytest.raises(ValueError, match='crf=False'):
         MODELS.build(
             dict(
                 type='mmwsss.IRLabelGenerator',
-                cam_dir=str(tmp_path),
                 crf=False,
                 crf_cfg=dict(bilateral_sxy=15)))
 
 
 def test_ir_label_generator_checks_inputs_and_ignores_checkpoints(tmp_path):
     inputs, samples = _ir_setup(tmp_path, names=('a', ))
-    model = MODELS.build(
-        dict(type='mmwsss.IRLabelGenerator', cam_dir=str(tmp_path)))
+    model = MODELS.build(dict(type='mmwsss.IRLabelGenerator'))
     with pytest.raises(TypeError, match='uint8'):
         model(inputs=[inputs[0].float()], data_samples=samples)
-    with pytest.raises(FileNotFoundError, match='zz.npz'):
+    with pytest.raises(KeyError, match='LoadCAMFile'):
         model(
             inputs=inputs,
             data_samples=[DataSample(metainfo=dict(img_id='zz'))])
+    small = samples[0].clone()
+    small.cam_high_res = small.cam_high_res[:, 1:]
+    with pytest.raises(ValueError, match='but the image is'):
+        model(inputs=inputs, data_samples=[small])
     with pytest.raises(ValueError, match='predict'):
         model(inputs=inputs, data_samples=samples, mode='loss')
     # no weights: any checkpoint loads, even strictly
@@ -303,7 +345,7 @@ def test_irn_configs_build(repo_root):
             assert cfg.test_cfg.type == 'mmwsss.ResumableTestLoop'
 
 
-def test_random_walk_dtype_config(tmp_path, monkeypatch):
+def test_random_walk_dtype_config(monkeypatch):
     irnet_module = importlib.import_module('mmwsss.models.irn.irnet')
     walk = irnet_module.random_walk
     dtypes = []
@@ -314,24 +356,13 @@ def test_random_walk_dtype_config(tmp_path, monkeypatch):
 
     monkeypatch.setattr(irnet_module, 'random_walk', recording_walk)
     img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
-    strided = np.zeros((2, 8, 11), np.float32)
-    strided[0, :4, :5] = 1
-    strided[1, 5:, 6:] = 0.8
-    save_npz(
-        str(tmp_path / 'im.npz'), dict(keys=np.array([1, 4]), strided=strided))
     labels = [
         _predict(
-            _model(
-                type='mmwsss.IRNetRandomWalk',
-                cam_dir=str(tmp_path),
-                exp_times=3,
-                **walk_dtype).eval(), img).pred_sem_seg.data
+            _model(type='mmwsss.IRNetRandomWalk', exp_times=3,
+                   **walk_dtype).eval(), img, _walk_cams()).pred_sem_seg.data
         for walk_dtype in ({}, dict(walk_dtype='float32'))
     ]
     assert dtypes == [torch.float64, torch.float32]
     assert torch.equal(labels[0], labels[1])
     with pytest.raises(ValueError, match='float32 or float64'):
-        _model(
-            type='mmwsss.IRNetRandomWalk',
-            cam_dir=str(tmp_path),
-            walk_dtype='float16')
+        _model(type='mmwsss.IRNetRandomWalk', walk_dtype='float16')

@@ -8,11 +8,12 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
+from mmwsss.datasets.transforms import LoadCAMFile, PackCAMInputs
 from mmwsss.evaluation import InstancePseudoMaskWriter
+from mmwsss.fileio import write_cam_file
 from mmwsss.functional import instance_labels
 from mmwsss.models.irn import IRNetInstanceWalk
 from mmwsss.registry import METRICS, MODELS
-from mmwsss.utils import save_npz
 
 init_default_scope('mmpretrain')
 
@@ -31,17 +32,37 @@ TINY = dict(
 HEIGHT, WIDTH = 30, 41  # stride-4 grid (8, 11)
 
 
-def _model(cam_dir, **kwargs):
+def _model(**kwargs):
     torch.manual_seed(0)
-    return MODELS.build(dict(TINY, cam_dir=str(cam_dir), **kwargs)).eval()
+    return MODELS.build(dict(TINY, **kwargs)).eval()
 
 
-def _predict(model, img):
+def _predict(model, img, keys=None, strided=None):
+    """Predict with the CAMs ``keys``/``strided`` on the data sample, as
+    LoadCAMFile and PackCAMInputs put them there (none when not given)."""
     sample = DataSample(
         metainfo=dict(
             img_id='im', img_shape=img.shape[1:], ori_shape=img.shape[1:]))
+    if keys is not None:
+        sample.cam_keys = torch.as_tensor(keys, dtype=torch.int64)
+        sample.cam_strided = torch.from_numpy(strided)
     data = model.data_preprocessor(
         dict(inputs=[img], data_samples=[sample]), False)
+    return model(**data, mode='predict')[0]
+
+
+def _predict_from_file(model, img, cam_dir):
+    """Predict with the CAMs of ``cam_dir`` loaded by the pipeline."""
+    results = dict(
+        img_id='im',
+        img=img.permute(1, 2, 0).numpy(),
+        img_shape=img.shape[1:],
+        ori_shape=img.shape[1:])
+    results = LoadCAMFile(str(cam_dir), ('keys', 'strided'))(results)
+    packed = PackCAMInputs()(results)
+    data = model.data_preprocessor(
+        dict(inputs=[packed['inputs']],
+             data_samples=[packed['data_samples']]), False)
     return model(**data, mode='predict')[0]
 
 
@@ -54,9 +75,7 @@ def _image():
 
 
 def _save_cams(cam_dir, keys, strided):
-    save_npz(
-        str(cam_dir / 'im.npz'),
-        dict(keys=np.asarray(keys, dtype=np.int64), strided=strided))
+    write_cam_file(str(cam_dir / 'im.npz'), np.asarray(keys), strided)
 
 
 def _check(pred):
@@ -74,7 +93,7 @@ def test_one_class_equals_instance_labels(tmp_path, cam_power):
     strided = np.zeros((1, 8, 11), np.float32)
     strided[0, 1:6, 2:8] = np.linspace(0.2, 1, 30).reshape(5, 6)
     _save_cams(tmp_path, [3], strided)
-    out = _predict(_model(tmp_path, cam_power=cam_power), _image())
+    out = _predict_from_file(_model(cam_power=cam_power), _image(), tmp_path)
     pred = out.pred_instances
     _check(pred)
     assert len(pred) >= 1 and (pred.labels == 3).all()
@@ -94,8 +113,7 @@ def test_several_classes(tmp_path):
     strided = np.zeros((2, 8, 11), np.float32)
     strided[0, :4, :5] = 1
     strided[1, 5:, 6:] = 0.8
-    _save_cams(tmp_path, [1, 4], strided)
-    pred = _predict(_model(tmp_path), _image()).pred_instances
+    pred = _predict(_model(), _image(), [1, 4], strided).pred_instances
     _check(pred)
     assert set(pred.labels.tolist()) == {1, 4}
     # the corners are covered by detections of their CAM's class
@@ -117,40 +135,65 @@ def test_walk_dtype_config(tmp_path, monkeypatch):
     strided = np.zeros((2, 8, 11), np.float32)
     strided[0, :4, :5] = 1
     strided[1, 5:, 6:] = 0.8
-    _save_cams(tmp_path, [1, 4], strided)
-    default = _predict(_model(tmp_path), _image()).pred_instances
-    single = _predict(_model(tmp_path, walk_dtype='float32'),
-                      _image()).pred_instances
+    default = _predict(_model(), _image(), [1, 4], strided).pred_instances
+    single = _predict(_model(walk_dtype='float32'), _image(), [1, 4],
+                      strided).pred_instances
     assert dtypes == [torch.float64, torch.float32]
     assert torch.equal(single.masks, default.masks)
     assert torch.equal(single.labels, default.labels)
     torch.testing.assert_close(single.scores, default.scores)
     with pytest.raises(ValueError, match='float32 or float64'):
-        _model(tmp_path, walk_dtype='bfloat16')
+        _model(walk_dtype='bfloat16')
 
 
 @pytest.mark.parametrize('keys', [[], [2]])
-def test_zero_cams_give_no_detection(tmp_path, keys):
-    _save_cams(tmp_path, keys, np.zeros((len(keys), 8, 11), np.float32))
-    pred = _predict(_model(tmp_path), _image()).pred_instances
+def test_zero_cams_give_no_detection(keys):
+    pred = _predict(_model(), _image(), keys,
+                    np.zeros((len(keys), 8, 11), np.float32)).pred_instances
     assert pred.masks.shape == (0, HEIGHT, WIDTH)
     assert pred.scores.shape == (0, ) and pred.labels.shape == (0, )
     assert pred.masks.dtype == torch.bool
 
 
-def test_cams_must_match_and_irnet_checkpoints_load(tmp_path):
-    model = _model(tmp_path)
-    with pytest.raises(FileNotFoundError, match='im.npz'):
+def test_cams_must_match_and_irnet_checkpoints_load():
+    model = _model()
+    with pytest.raises(KeyError, match='LoadCAMFile'):
         _predict(model, _image())
-    _save_cams(tmp_path, [0], np.ones((1, 5, 5), np.float32))
     with pytest.raises(ValueError, match='boundary map'):
-        _predict(model, _image())
+        _predict(model, _image(), [0], np.ones((1, 5, 5), np.float32))
     plain = MODELS.build({
         k: v
         for k, v in TINY.items()
         if k not in ('exp_times', 'centroid_iterations')
     } | dict(type='mmwsss.IRNet'))
     model.load_state_dict(plain.state_dict(), strict=True)
+
+
+def test_deprecated_cam_dir_reads_the_files(tmp_path):
+    strided = np.zeros((2, 8, 11), np.float32)
+    strided[0, :4, :5] = 1
+    strided[1, 5:, 6:] = 0.8
+    _save_cams(tmp_path, [1, 4], strided)
+    with pytest.warns(DeprecationWarning, match='LoadCAMFile'):
+        old = _model(cam_dir=str(tmp_path))
+    expected = _predict(_model(), _image(), [1, 4], strided).pred_instances
+    # the model's own cam_dir wins over CAMs the pipeline loaded
+    pred = _predict(old, _image(), [0], np.ones((1, 8, 11),
+                                                np.float32)).pred_instances
+    assert torch.equal(pred.masks, expected.masks)
+    assert torch.equal(pred.labels, expected.labels)
+    assert torch.equal(pred.scores, expected.scores)
+    with pytest.raises(FileNotFoundError, match='zz.npz'):
+        old.predict(*_batch_named('zz'))
+
+
+def _batch_named(img_id):
+    img = _image()
+    sample = DataSample(
+        metainfo=dict(
+            img_id=img_id, img_shape=img.shape[1:],
+            ori_shape=img.shape[1:]))
+    return img[None].float(), [sample]
 
 
 @pytest.mark.parametrize('name', ['r18_synthvoc', 'r50_voc12aug'])
