@@ -377,24 +377,9 @@ class IRNet(BaseModel):
         return self.displacement_mean.clone()
 
 
-@MODELS.register_module()
-class IRNetRandomWalk(IRNet):
-    """IRNet that makes semantic pseudo-masks by random walk (IRN step 7).
-
-    Training is that of :class:`IRNet` (so an IRNet checkpoint loads as is).
-    Prediction computes the boundary map of each image (see :class:`IRNet`),
-    takes the stride-4 CAMs ``strided`` and their classes ``keys`` from its
-    data sample (``cam_strided``, ``cam_keys``: the CAM file of
-    :class:`mmwsss.CAMWriter`, loaded in the data pipeline by
-    ``dict(type='mmwsss.LoadCAMFile', cam_dir=..., arrays=('keys',
-    'strided'))``), raises them to ``cam_power``, propagates them with
-    :func:`mmwsss.functional.random_walk` (``beta``, ``exp_times``,
-    ``walk_radius``) and labels each pixel by
-    :func:`mmwsss.functional.rw_to_semantic_label` (x4 upsampling, global
-    max normalisation, constant background score ``bg_threshold``). The
-    result is ``pred_sem_seg`` (PixelData (1, H, W), 0 = background, ``k +
-    1`` = class ``k``), to be written by :class:`mmwsss.PseudoMaskWriter` and
-    scored by :class:`mmwsss.PseudoMaskMetric` next to ``gt_sem_seg``.
+class CAMWalkIRNet(IRNet):
+    """IRNet whose prediction propagates the CAMs of each image by random
+    walk: the settings its walking subclasses share.
 
     Args:
         cam_dir (str, optional): Deprecated: set it on
@@ -435,6 +420,31 @@ class IRNetRandomWalk(IRNet):
         # Checked now, not at the first image.
         self.walk_dtype = resolve_walk_dtype(walk_dtype)
 
+
+@MODELS.register_module()
+class IRNetRandomWalk(CAMWalkIRNet):
+    """IRNet that makes semantic pseudo-masks by random walk (IRN step 7).
+
+    Training is that of :class:`IRNet` (so an IRNet checkpoint loads as is).
+    Prediction computes the boundary map of each image (see :class:`IRNet`),
+    takes the stride-4 CAMs ``strided`` and their classes ``keys`` from its
+    data sample (``cam_strided``, ``cam_keys``: the CAM file of
+    :class:`mmwsss.CAMWriter`, loaded in the data pipeline by
+    ``dict(type='mmwsss.LoadCAMFile', cam_dir=..., arrays=('keys',
+    'strided'))``), raises them to ``cam_power``, propagates them with
+    :func:`mmwsss.functional.random_walk` (``beta``, ``exp_times``,
+    ``walk_radius``) and labels each pixel by
+    :func:`mmwsss.functional.rw_to_semantic_label` (x4 upsampling, global
+    max normalisation, constant background score ``bg_threshold``). The
+    result is ``pred_sem_seg`` (PixelData (1, H, W), 0 = background, ``k +
+    1`` = class ``k``), to be written by :class:`mmwsss.PseudoMaskWriter` and
+    scored by :class:`mmwsss.PseudoMaskMetric` next to ``gt_sem_seg``.
+
+    Args:
+        **kwargs: Arguments of :class:`CAMWalkIRNet` (the walk) and of
+            :class:`IRNet`.
+    """
+
     def predict(self, inputs: torch.Tensor, data_samples: list) -> list:
         """Boundary maps and semantic pseudo-masks of a batch."""
         data_samples = super().predict(inputs, data_samples)
@@ -455,7 +465,7 @@ class IRNetRandomWalk(IRNet):
 
 
 @MODELS.register_module()
-class IRNetInstanceWalk(IRNet):
+class IRNetInstanceWalk(CAMWalkIRNet):
     """IRNet that makes instance pseudo-masks (IRN ``make_ins_seg_labels``).
 
     Training is that of :class:`IRNet` (so an IRNet checkpoint loads as is).
@@ -479,55 +489,26 @@ class IRNetInstanceWalk(IRNet):
     detection (the reference divides 0 by 0 there).
 
     Args:
-        cam_dir (str, optional): Deprecated: set it on
-            :class:`mmwsss.LoadCAMFile`. When given, the model reads
-            ``<cam_dir>/<id>.npz`` itself (whatever the pipeline loaded), as
-            it used to. Defaults to None.
-        beta (float): Affinity exponent. Defaults to 10.
-        exp_times (int): Log2 of the number of walk steps. Defaults to 8.
-        walk_radius (int): Neighbourhood radius of the walk. Defaults to 5.
-        bg_threshold (float): Background score (the reference's
-            ``ins_seg_bg_thres``). Defaults to 0.25.
-        cam_power (float): Exponent applied to the CAMs before the walk
-            (1 = the reference). Defaults to 1.
         min_area_ratio (float): Relative area under which a detection gets
             score 0. Defaults to 0.01.
         centroid_iterations (int): Steps of the centroid search. Defaults to
             300.
         centre_threshold (float): Displacement norm below which a pixel
             belongs to an instance centre. Defaults to 2.5.
-        walk_dtype (str): dtype of the random walk, ``'float64'`` or
-            ``'float32'`` (see :func:`mmwsss.functional.random_walk` for
-            the accuracy of float32). Defaults to ``'float64'``.
-        **kwargs: Arguments of :class:`IRNet`.
+        **kwargs: Arguments of :class:`CAMWalkIRNet` (the walk;
+            ``bg_threshold`` is the reference's ``ins_seg_bg_thres``) and of
+            :class:`IRNet`.
     """
 
     def __init__(self,
-                 cam_dir: Optional[str] = None,
-                 beta: float = 10,
-                 exp_times: int = 8,
-                 walk_radius: int = 5,
-                 bg_threshold: float = 0.25,
-                 cam_power: float = 1.0,
                  min_area_ratio: float = 0.01,
                  centroid_iterations: int = 300,
                  centre_threshold: float = 2.5,
-                 walk_dtype: str = 'float64',
                  **kwargs):
         super().__init__(**kwargs)
-        if cam_dir is not None:
-            warn_cam_dir_deprecated(type(self).__name__, _WALK_CAM_ARRAYS)
-        self.cam_dir = cam_dir
-        self.beta = beta
-        self.exp_times = exp_times
-        self.walk_radius = walk_radius
-        self.bg_threshold = bg_threshold
-        self.cam_power = cam_power
         self.min_area_ratio = min_area_ratio
         self.centroid_iterations = centroid_iterations
         self.centre_threshold = centre_threshold
-        # Checked now, not at the first image.
-        self.walk_dtype = resolve_walk_dtype(walk_dtype)
 
     def _instances(self, sample) -> InstanceData:
         """The instance pseudo-masks of one predicted sample."""
