@@ -1,6 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Transforms of the IRNet training pipeline (IRN ``VOC12AffinityDataset``)."""
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -8,7 +8,7 @@ from mmcv.transforms.utils import cache_randomness
 
 from mmwsss.models.utils.cam import scaled_size
 from mmwsss.registry import TRANSFORMS
-from .processing import (_PIL_INTERPOLATION, pil_resize,
+from .processing import (_PIL_INTERPOLATION, SquareCropPad, pil_resize,
                          resize_image_and_label)
 
 
@@ -79,7 +79,7 @@ class DownsampleLabel(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class TopLeftCropPad(BaseTransform):
+class TopLeftCropPad(SquareCropPad):
     """Square crop anchored at the top-left corner, padded bottom/right.
 
     The reference's ``top_left_crop`` (used to estimate IRNet's displacement
@@ -93,30 +93,5 @@ class TopLeftCropPad(BaseTransform):
         seg_pad_val (int): Label fill value. Defaults to 255.
     """
 
-    def __init__(self,
-                 crop_size: int,
-                 pad_val: Sequence[float] = 0,
-                 seg_pad_val: int = 255):
-        self.crop_size = int(crop_size)
-        self.pad_val = pad_val
-        self.seg_pad_val = seg_pad_val
-
-    def _crop(self, arr: np.ndarray, fill) -> np.ndarray:
-        canvas = np.empty(
-            (self.crop_size, self.crop_size) + arr.shape[2:], dtype=arr.dtype)
-        canvas[...] = np.asarray(fill, dtype=arr.dtype)
-        part = arr[:self.crop_size, :self.crop_size]
-        canvas[:part.shape[0], :part.shape[1]] = part
-        return canvas
-
-    def transform(self, results: dict) -> dict:
-        results['img'] = self._crop(results['img'], np.round(self.pad_val))
-        if 'gt_seg_map' in results:
-            results['gt_seg_map'] = self._crop(results['gt_seg_map'],
-                                               self.seg_pad_val)
-        results['img_shape'] = results['img'].shape[:2]
-        return results
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
-                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
+    def _offsets(self, h: int, w: int) -> Tuple[int, int, int, int]:
+        return 0, 0, 0, 0

@@ -74,8 +74,61 @@ class RandomLongSideResize(BaseTransform):
                 f'{self.long_side_range}, interpolation={self.interpolation})')
 
 
+class SquareCropPad(BaseTransform):
+    """Square crop that pads where the image is smaller, at the offsets
+    drawn by a subclass.
+
+    Along each axis the ``crop_size`` window starts at ``img_*`` in the image
+    and at ``cont_*`` in a canvas filled with ``pad_val`` (``seg_pad_val``
+    for ``gt_seg_map``).
+
+    Args:
+        crop_size (int): Side of the square crop.
+        pad_val (Sequence[float] | float): Image fill value. Defaults to 0.
+        seg_pad_val (int): Label fill value. Defaults to 255.
+    """
+
+    def __init__(self,
+                 crop_size: int,
+                 pad_val: Sequence[float] = 0,
+                 seg_pad_val: int = 255):
+        self.crop_size = int(crop_size)
+        self.pad_val = pad_val
+        self.seg_pad_val = seg_pad_val
+
+    def _offsets(self, h: int, w: int) -> Tuple[int, int, int, int]:
+        """``(cont_top, img_top, cont_left, img_left)`` for an h x w image."""
+        raise NotImplementedError
+
+    def _crop(self, arr: np.ndarray, offsets, fill) -> np.ndarray:
+        cont_top, img_top, cont_left, img_left = offsets
+        h, w = arr.shape[:2]
+        ch = min(self.crop_size, h)
+        cw = min(self.crop_size, w)
+        canvas = np.empty((self.crop_size, self.crop_size) + arr.shape[2:],
+                          dtype=arr.dtype)
+        canvas[...] = np.asarray(fill, dtype=arr.dtype)
+        canvas[cont_top:cont_top + ch, cont_left:cont_left + cw] = \
+            arr[img_top:img_top + ch, img_left:img_left + cw]
+        return canvas
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        offsets = self._offsets(*img.shape[:2])
+        results['img'] = self._crop(img, offsets, np.round(self.pad_val))
+        if 'gt_seg_map' in results:
+            results['gt_seg_map'] = self._crop(results['gt_seg_map'], offsets,
+                                               self.seg_pad_val)
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
+
+
 @TRANSFORMS.register_module()
-class RandomCropPad(BaseTransform):
+class RandomCropPad(SquareCropPad):
     """Random square crop that pads small images, as IRN's ``random_crop``.
 
     Along each axis: if the image is longer than the crop, a random window of
@@ -93,16 +146,8 @@ class RandomCropPad(BaseTransform):
         seg_pad_val (int): Label fill value. Defaults to 255.
     """
 
-    def __init__(self,
-                 crop_size: int,
-                 pad_val: Sequence[float] = 0,
-                 seg_pad_val: int = 255):
-        self.crop_size = int(crop_size)
-        self.pad_val = pad_val
-        self.seg_pad_val = seg_pad_val
-
     @cache_randomness
-    def _draw_offsets(self, h: int, w: int) -> Tuple[int, int, int, int]:
+    def _offsets(self, h: int, w: int) -> Tuple[int, int, int, int]:
         offsets = []
         for size in (h, w):
             space = size - self.crop_size
@@ -112,32 +157,6 @@ class RandomCropPad(BaseTransform):
                 offsets.append((int(np.random.randint(-space + 1)), 0))
         (cont_top, img_top), (cont_left, img_left) = offsets
         return cont_top, img_top, cont_left, img_left
-
-    def _crop(self, arr: np.ndarray, offsets, fill) -> np.ndarray:
-        cont_top, img_top, cont_left, img_left = offsets
-        h, w = arr.shape[:2]
-        ch = min(self.crop_size, h)
-        cw = min(self.crop_size, w)
-        canvas = np.empty((self.crop_size, self.crop_size) + arr.shape[2:],
-                          dtype=arr.dtype)
-        canvas[...] = np.asarray(fill, dtype=arr.dtype)
-        canvas[cont_top:cont_top + ch, cont_left:cont_left + cw] = \
-            arr[img_top:img_top + ch, img_left:img_left + cw]
-        return canvas
-
-    def transform(self, results: dict) -> dict:
-        img = results['img']
-        offsets = self._draw_offsets(*img.shape[:2])
-        results['img'] = self._crop(img, offsets, np.round(self.pad_val))
-        if 'gt_seg_map' in results:
-            results['gt_seg_map'] = self._crop(results['gt_seg_map'], offsets,
-                                               self.seg_pad_val)
-        results['img_shape'] = results['img'].shape[:2]
-        return results
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
-                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
 
 
 @TRANSFORMS.register_module()
