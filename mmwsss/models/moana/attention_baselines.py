@@ -5,7 +5,8 @@ Each neck calibrates one feature map in place and follows the tensor / tuple
 contract of :class:`~mmwsss.models.moana.neck.BaseAttentionNeck`.
 """
 import math
-from typing import Dict, Optional, Tuple, Union
+from abc import abstractmethod
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -14,8 +15,25 @@ from mmwsss.registry import MODELS
 from .neck import BaseAttentionNeck
 
 
+class ChannelAttentionNeck(BaseAttentionNeck):
+    """A neck that multiplies its map by one channel attention (B, C, 1, 1),
+    returned as ``{'channel': attention}``.
+
+    Subclasses implement :meth:`channel_attention`.
+    """
+
+    @abstractmethod
+    def channel_attention(self, x: Tensor) -> Tensor:
+        """The (B, C, 1, 1) attention of a (B, C, H, W) map."""
+
+    def forward_with_attention(self,
+                               x: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        att = self.channel_attention(x)
+        return x * att, dict(channel=att)
+
+
 @MODELS.register_module()
-class SENeck(BaseAttentionNeck):
+class SENeck(ChannelAttentionNeck):
     """Squeeze-and-Excitation neck.
 
     Paper: `Squeeze-and-Excitation Networks
@@ -27,36 +45,22 @@ class SENeck(BaseAttentionNeck):
     Args:
         in_channels (int): Number of channels C of the calibrated map.
         ratio (int): Channel reduction ratio r. Defaults to 16.
-        in_index (int): Index of the calibrated element when the input is a
-            tuple of features. Defaults to -1.
-        init_cfg (dict or list[dict], optional): Initialization config dict.
-            Defaults to None.
+        **kwargs: Arguments of :class:`BaseAttentionNeck` (``in_index``,
+            ``init_cfg``).
     """
 
     def __init__(self,
                  in_channels: int,
                  ratio: int = 16,
-                 in_index: int = -1,
-                 init_cfg: Optional[Union[dict, list]] = None):
-        super().__init__(in_index=in_index, init_cfg=init_cfg)
+                 **kwargs):
+        super().__init__(**kwargs)
         hidden = max(in_channels // ratio, 1)
         self.reduce = nn.Conv2d(in_channels, hidden, 1)
         self.expand = nn.Conv2d(hidden, in_channels, 1)
 
-    def forward_with_attention(self,
-                               x: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Calibrate a map and return the channel attention (B, C, 1, 1).
-
-        Args:
-            x (Tensor): Feature map of shape (B, C, H, W).
-
-        Returns:
-            tuple[Tensor, dict[str, Tensor]]: The calibrated map and
-            ``{'channel': attention}``.
-        """
+    def channel_attention(self, x: Tensor) -> Tensor:
         squeezed = x.mean(dim=(2, 3), keepdim=True)
-        att = torch.sigmoid(self.expand(torch.relu(self.reduce(squeezed))))
-        return x * att, dict(channel=att)
+        return torch.sigmoid(self.expand(torch.relu(self.reduce(squeezed))))
 
 
 @MODELS.register_module()
@@ -76,19 +80,16 @@ class CBAMNeck(BaseAttentionNeck):
         ratio (int): Channel reduction ratio r of the MLP. Defaults to 16.
         spatial_kernel_size (int): Odd kernel size of the spatial
             convolution. Defaults to 7.
-        in_index (int): Index of the calibrated element when the input is a
-            tuple of features. Defaults to -1.
-        init_cfg (dict or list[dict], optional): Initialization config dict.
-            Defaults to None.
+        **kwargs: Arguments of :class:`BaseAttentionNeck` (``in_index``,
+            ``init_cfg``).
     """
 
     def __init__(self,
                  in_channels: int,
                  ratio: int = 16,
                  spatial_kernel_size: int = 7,
-                 in_index: int = -1,
-                 init_cfg: Optional[Union[dict, list]] = None):
-        super().__init__(in_index=in_index, init_cfg=init_cfg)
+                 **kwargs):
+        super().__init__(**kwargs)
         if spatial_kernel_size % 2 != 1:
             raise ValueError('spatial_kernel_size must be odd, got '
                              f'{spatial_kernel_size}')
@@ -105,15 +106,8 @@ class CBAMNeck(BaseAttentionNeck):
 
     def forward_with_attention(self,
                                x: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Calibrate a map and return both attentions.
-
-        Args:
-            x (Tensor): Feature map of shape (B, C, H, W).
-
-        Returns:
-            tuple[Tensor, dict[str, Tensor]]: The calibrated map and
-            ``{'channel': (B, C, 1, 1), 'spatial': (B, 1, H, W)}``.
-        """
+        """Calibrate a map; the attentions are ``{'channel': (B, C, 1, 1),
+        'spatial': (B, 1, H, W)}``."""
         channel_att = torch.sigmoid(
             self.mlp(x.mean(dim=(2, 3), keepdim=True)) +
             self.mlp(x.amax(dim=(2, 3), keepdim=True)))
@@ -126,7 +120,7 @@ class CBAMNeck(BaseAttentionNeck):
 
 
 @MODELS.register_module()
-class ECANeck(BaseAttentionNeck):
+class ECANeck(ChannelAttentionNeck):
     """Efficient Channel Attention neck.
 
     Paper: `ECA-Net: Efficient Channel Attention for Deep Convolutional
@@ -142,10 +136,8 @@ class ECANeck(BaseAttentionNeck):
             ``in_channels``. Defaults to None.
         gamma (int): gamma of the adaptive kernel size. Defaults to 2.
         b (int): b of the adaptive kernel size. Defaults to 1.
-        in_index (int): Index of the calibrated element when the input is a
-            tuple of features. Defaults to -1.
-        init_cfg (dict or list[dict], optional): Initialization config dict.
-            Defaults to None.
+        **kwargs: Arguments of :class:`BaseAttentionNeck` (``in_index``,
+            ``init_cfg``).
     """
 
     def __init__(self,
@@ -153,9 +145,8 @@ class ECANeck(BaseAttentionNeck):
                  kernel_size: Optional[int] = None,
                  gamma: int = 2,
                  b: int = 1,
-                 in_index: int = -1,
-                 init_cfg: Optional[Union[dict, list]] = None):
-        super().__init__(in_index=in_index, init_cfg=init_cfg)
+                 **kwargs):
+        super().__init__(**kwargs)
         if kernel_size is None:
             t = int(abs(math.log2(in_channels) / gamma + b / gamma))
             kernel_size = t if t % 2 else t + 1
@@ -165,18 +156,7 @@ class ECANeck(BaseAttentionNeck):
         self.conv = nn.Conv1d(
             1, 1, kernel_size, padding=kernel_size // 2, bias=False)
 
-    def forward_with_attention(self,
-                               x: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Calibrate a map and return the channel attention (B, C, 1, 1).
-
-        Args:
-            x (Tensor): Feature map of shape (B, C, H, W).
-
-        Returns:
-            tuple[Tensor, dict[str, Tensor]]: The calibrated map and
-            ``{'channel': attention}``.
-        """
+    def channel_attention(self, x: Tensor) -> Tensor:
         b, c = x.shape[:2]
         att = self.conv(x.mean(dim=(2, 3)).unsqueeze(1)).view(b, c, 1, 1)
-        att = torch.sigmoid(att)
-        return x * att, dict(channel=att)
+        return torch.sigmoid(att)

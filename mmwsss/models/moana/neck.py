@@ -241,17 +241,9 @@ class MoANA(BaseAttentionNeck):
 
     def forward_with_attention(self,
                                x: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Calibrate a map and return the attentions that were applied.
-
-        Args:
-            x (Tensor): Feature map of shape (B, C, H, W).
-
-        Returns:
-            tuple[Tensor, dict[str, Tensor]]: The calibrated map (B, C, H, W)
-            and the attentions: one entry per used view, ``'channel'``
-            (B, C, 1, 1), ``'height'`` (B, C, H, 1) and ``'width'``
-            (B, C, 1, W), and ``'full'``, the expanded attention M
-            (B, C, H, W).
+        """Calibrate a map; the attentions are one entry per used view,
+        ``'channel'`` (B, C, 1, 1), ``'height'`` (B, C, H, 1) and ``'width'``
+        (B, C, 1, W), and ``'full'``, the expanded attention M (B, C, H, W).
         """
         attentions = {
             view: self._view_attention(view, x)
