@@ -7,7 +7,7 @@ from mmengine.dataset import BaseDataset
 
 from mmwsss.fileio import sample_file
 from mmwsss.registry import DATASETS
-from .voc_wsss import VOCWSSSDataset
+from .voc_wsss import VOCWSSSDataset, meta_json_metainfo, read_split_ids
 
 
 @DATASETS.register_module()
@@ -49,7 +49,7 @@ class IRLabelDataset(BaseDataset):
         self.ir_label_dir = ir_label_dir
         self.img_suffix = img_suffix
         if metainfo is None:
-            metainfo = VOCWSSSDataset._metainfo_from_meta_json(data_root)
+            metainfo = meta_json_metainfo(data_root)
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -59,10 +59,7 @@ class IRLabelDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         """Read the split list; check that every IR label exists."""
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'Split list not found: {self.ann_file}')
-        with open(self.ann_file) as f:
-            ids = [line.split()[0] for line in f if line.strip()]
+        ids = read_split_ids(self.ann_file)
         data_list = [
             dict(
                 img_id=img_id,

@@ -1,6 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Semantic segmentation on pseudo-masks (the DeepLab stage of WSSS)."""
-import json
 import os.path as osp
 from typing import List, Optional, Sequence
 
@@ -11,7 +10,7 @@ from mmwsss.fileio import read_label_map
 from mmwsss.registry import DATASETS
 # LoadPseudoLabel lived here; re-exported so that old imports keep working.
 from .transforms.loading import LoadPseudoLabel, check_label_size
-from .voc_wsss import VOC_CLASSES, VOC_PALETTE
+from .voc_wsss import VOC_CLASSES, VOC_PALETTE, meta_json_metainfo
 
 # How many missing files a start-up error lists.
 _MAX_LISTED = 5
@@ -87,7 +86,7 @@ class PseudoLabelSegDataset(BaseSegDataset):
             raise ValueError('Give pseudo_mask_dir or '
                              "data_prefix['seg_map_path']")
         self.check_files = check_files
-        source = self._metainfo_from_meta_json(data_root)
+        source = meta_json_metainfo(data_root, with_background=True)
         if metainfo is not None:
             source = dict(source or {}, **metainfo)
         super().__init__(
@@ -96,19 +95,6 @@ class PseudoLabelSegDataset(BaseSegDataset):
             data_prefix=data_prefix,
             metainfo=source,
             **kwargs)
-
-    @staticmethod
-    def _metainfo_from_meta_json(data_root: str) -> Optional[dict]:
-        meta_file = osp.join(data_root, 'meta.json')
-        if not osp.isfile(meta_file):
-            return None
-        with open(meta_file) as f:
-            meta = json.load(f)
-        # meta.json lists the foreground classes; its palette includes the
-        # background colour.
-        return dict(
-            classes=('background', ) + tuple(meta['classes']),
-            palette=meta['palette'])
 
     @classmethod
     def get_label_map(cls, new_classes: Optional[Sequence] = None) -> None:

@@ -48,6 +48,47 @@ def labels_from_xml(path: str, classes: Sequence[str]) -> List[int]:
     return sorted(labels)
 
 
+def read_split_ids(ann_file: str) -> List[str]:
+    """The image ids of a split list: the first word of each non-empty line.
+
+    Args:
+        ann_file (str): Path of the list.
+
+    Returns:
+        list[str]: The ids, in file order.
+    """
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'Split list not found: {ann_file}')
+    with open(ann_file) as f:
+        return [line.split()[0] for line in f if line.strip()]
+
+
+def meta_json_metainfo(data_root: str,
+                       with_background: bool = False) -> Optional[dict]:
+    """The metainfo of a generated dataset's ``<data_root>/meta.json``.
+
+    ``meta.json`` lists the foreground classes; its palette includes the
+    background colour.
+
+    Args:
+        data_root (str): Root folder of the dataset.
+        with_background (bool): Put ``'background'`` before the classes
+            (datasets of segmentation labels). Defaults to False.
+
+    Returns:
+        dict, optional: ``classes`` and ``palette``; None where
+        ``data_root`` has no ``meta.json``.
+    """
+    meta_file = osp.join(data_root, 'meta.json')
+    if not osp.isfile(meta_file):
+        return None
+    with open(meta_file) as f:
+        meta = json.load(f)
+    background = ('background', ) if with_background else ()
+    return dict(
+        classes=background + tuple(meta['classes']), palette=meta['palette'])
+
+
 @DATASETS.register_module()
 class VOCWSSSDataset(BaseDataset):
     """PASCAL VOC 2012 with image-level labels for weakly supervised
@@ -111,7 +152,7 @@ class VOCWSSSDataset(BaseDataset):
         self.img_suffix = img_suffix
         self.seg_map_suffix = seg_map_suffix
         if metainfo is None:
-            metainfo = self._metainfo_from_meta_json(data_root)
+            metainfo = meta_json_metainfo(data_root)
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -119,21 +160,9 @@ class VOCWSSSDataset(BaseDataset):
             metainfo=metainfo,
             **kwargs)
 
-    @staticmethod
-    def _metainfo_from_meta_json(data_root: str) -> Optional[dict]:
-        meta_file = osp.join(data_root, 'meta.json')
-        if not osp.isfile(meta_file):
-            return None
-        with open(meta_file) as f:
-            meta = json.load(f)
-        return dict(classes=tuple(meta['classes']), palette=meta['palette'])
-
     def load_data_list(self) -> List[dict]:
         """Read the split list and the image-level labels."""
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'Split list not found: {self.ann_file}')
-        with open(self.ann_file) as f:
-            ids = [line.split()[0] for line in f if line.strip()]
+        ids = read_split_ids(self.ann_file)
         classes = self.metainfo['classes']
         img_dir = self.data_prefix['img_path']
         seg_dir = self.data_prefix.get('seg_map_path')
