@@ -7,7 +7,7 @@ import torch.nn as nn
 from mmpretrain.structures import DataSample
 
 from mmwsss.registry import MODELS
-from ..classifiers.cam_classifier import CAMClassifier
+from ..classifiers.cam_classifier import CAMClassifier, ground_truth_cam_keys
 from ..utils import frozen_parameters
 from .functional import advcam_multiscale_cams
 
@@ -189,11 +189,8 @@ class AdvCAMClassifier(CAMClassifier):
         :meth:`predict_cams` for the arguments.
         """
         name = sample.metainfo.get('img_path', '?')
-        keys = sample.gt_label.long().flatten()
-        if keys.numel() == 0:
-            raise ValueError(
-                f'Image {name} has an empty label set; AdvCAM climbs the '
-                'ground-truth classes')
+        keys = ground_truth_cam_keys(sample,
+                                     'AdvCAM climbs the ground-truth classes')
         cam_scales = sample.metainfo.get('cam_scales')
         if cam_scales is None or len(cam_scales) != len(scales):
             raise ValueError(

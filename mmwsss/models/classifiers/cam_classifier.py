@@ -1,6 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Image classifier that produces class activation maps (CAMs)."""
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch
 from mmpretrain.models.classifiers import ImageClassifier
@@ -8,6 +8,64 @@ from mmpretrain.structures import DataSample
 
 from mmwsss.registry import MODELS
 from ..utils.cam import merge_multiscale_cams
+
+
+def ground_truth_cam_keys(
+        sample: DataSample,
+        purpose: str = 'CAMs are computed for its ground-truth classes'
+) -> torch.Tensor:
+    """The classes whose CAMs an image gets: its ``gt_label``, flattened.
+
+    Args:
+        sample (DataSample): With ``gt_label``.
+        purpose (str): Why the classes are needed, for the error raised when
+            the label set is empty.
+
+    Returns:
+        Tensor: The (K, ) int64 class indices, K >= 1.
+    """
+    keys = sample.gt_label.long().flatten()
+    if keys.numel() == 0:
+        raise ValueError(
+            f'Image {sample.metainfo.get("img_path", "?")} has an empty '
+            f'label set; {purpose}')
+    return keys
+
+
+def predict_each_image(
+    inputs: Sequence[Sequence[torch.Tensor]],
+    data_samples: Optional[List[DataSample]],
+    predict_one: Callable[[Sequence[torch.Tensor], DataSample], DataSample],
+    to_host: Callable[[DataSample], DataSample] = DataSample.cpu,
+    missing_samples_message: str = ('CAM inference needs data samples with '
+                                    'gt_label (the classes to keep)')
+) -> List[DataSample]:
+    """CAM prediction of a multi-scale batch, image by image.
+
+    Every image is computed on the device first; the results are moved to
+    the host only then, so that the device is not made to wait between
+    images.
+
+    Args:
+        inputs (list[list[Tensor]]): Per image, its normalised scales.
+        data_samples (list[DataSample], optional): The images' samples.
+        predict_one (Callable): ``(scales, sample) -> sample`` of one image,
+            left on the device.
+        to_host (Callable): Moves one predicted sample to the CPU. Defaults
+            to ``DataSample.cpu``.
+        missing_samples_message (str): The error when ``data_samples`` is
+            None.
+
+    Returns:
+        list[DataSample]: The predicted samples, on the CPU.
+    """
+    if data_samples is None:
+        raise ValueError(missing_samples_message)
+    samples = [
+        predict_one(scales, sample)
+        for scales, sample in zip(inputs, data_samples)
+    ]
+    return [to_host(sample) for sample in samples]
 
 
 @MODELS.register_module()
@@ -77,24 +135,12 @@ class CAMClassifier(ImageClassifier):
         """
         if isinstance(inputs, torch.Tensor):
             return super().predict(inputs, data_samples, **kwargs)
-        if data_samples is None:
-            raise ValueError('CAM inference needs data samples with '
-                             'gt_label (the classes to keep)')
-        samples = [
-            self.predict_cams(scales, sample)
-            for scales, sample in zip(inputs, data_samples)
-        ]
-        # One host transfer per batch, once the device has every image's work.
-        return [sample.cpu() for sample in samples]
+        return predict_each_image(inputs, data_samples, self.predict_cams)
 
     def predict_cams(self, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:
         """Multi-scale + flip CAMs of one image (see the class docstring)."""
-        keys = sample.gt_label.long().flatten()
-        if keys.numel() == 0:
-            raise ValueError(
-                f'Image {sample.metainfo.get("img_path", "?")} has an empty '
-                'label set; CAMs are computed for its ground-truth classes')
+        keys = ground_truth_cam_keys(sample)
         raw_maps = [
             self.raw_cams(torch.stack([img, img.flip(-1)])) for img in scales
         ]

@@ -8,7 +8,7 @@ import torch
 from mmpretrain.structures import DataSample
 
 from mmwsss.registry import MODELS
-from ..classifiers.cam_classifier import CAMClassifier
+from ..classifiers.cam_classifier import CAMClassifier, ground_truth_cam_keys
 from ..utils.cam import merge_multiscale_cams
 from .functional import aggregate_cam_draws
 
@@ -133,11 +133,7 @@ class FickleNetClassifier(CAMClassifier):
             ``strided`` (K, (H-1)//4+1, (W-1)//4+1) and ``high_res``
             (K, H, W), on the inputs' device.
         """
-        keys = sample.gt_label.long().flatten()
-        if keys.numel() == 0:
-            raise ValueError(
-                f'Image {sample.metainfo.get("img_path", "?")} has an empty '
-                'label set; CAMs are computed for its ground-truth classes')
+        keys = ground_truth_cam_keys(sample)
         image_size = tuple(sample.ori_shape)
         feats = [
             self.extract_feat(torch.stack([img, img.flip(-1)]))

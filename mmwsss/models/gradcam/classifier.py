@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Grad-CAM family (the ``grad-cam`` package) for any mmpretrain classifier."""
+from functools import partial
 from typing import List, Optional, Sequence
 
 import torch
@@ -8,6 +9,7 @@ from mmpretrain.structures import DataSample
 from pytorch_grad_cam.base_cam import BaseCAM
 
 from mmwsss.registry import MODELS
+from ..classifiers.cam_classifier import predict_each_image
 from ..utils import frozen_parameters
 from ..utils.cam import merge_multiscale_cams
 from .adapter import (build_gradcam, default_target_layer, gradcam_method,
@@ -140,9 +142,6 @@ class GradCAMClassifier(ImageClassifier):
         """
         if isinstance(inputs, torch.Tensor):
             return super().predict(inputs, data_samples, **kwargs)
-        if data_samples is None:
-            raise ValueError('Grad-CAM inference needs data samples '
-                             '(ori_shape, and gt_label for the classes)')
         cam = build_gradcam(self, self.method, [self.target_layer],
                             self.num_extra_tokens)
         # raw_gradcam_maps keeps the activations on the device itself;
@@ -150,14 +149,15 @@ class GradCAMClassifier(ImageClassifier):
         cam.activations_and_grads.release()
         try:
             with frozen_parameters(self):
-                samples = [
-                    self.predict_cams(cam, scales, sample)
-                    for scales, sample in zip(inputs, data_samples)
-                ]
+                return predict_each_image(
+                    inputs,
+                    data_samples,
+                    partial(self.predict_cams, cam),
+                    missing_samples_message=(
+                        'Grad-CAM inference needs data samples (ori_shape, '
+                        'and gt_label for the classes)'))
         finally:
             release_gradcam(cam)
-        # One host transfer per batch, once the device has every image's work.
-        return [sample.cpu() for sample in samples]
 
     def predict_cams(self, cam: BaseCAM, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:

@@ -13,7 +13,7 @@ from mmpretrain.structures import DataSample
 from torch.utils.data import DataLoader, Dataset
 
 from mmwsss.registry import DATASETS, MODELS
-from ..classifiers.cam_classifier import CAMClassifier
+from ..classifiers.cam_classifier import CAMClassifier, ground_truth_cam_keys
 from ..utils.cam import merge_multiscale_cams
 from .functional import (disjoint_image_indices, gndrp_pool,
                          rib_explosion_stop, rib_loss, rib_poly_lr,
@@ -317,11 +317,7 @@ class RIBClassifier(CAMClassifier):
     def predict_cams(self, scales: Sequence[torch.Tensor],
                      sample: DataSample) -> DataSample:
         """RIB CAMs of one image (see the class docstring)."""
-        keys = sample.gt_label.long().flatten()
-        if keys.numel() == 0:
-            raise ValueError(
-                f'Image {sample.metainfo.get("img_path", "?")} has an empty '
-                'label set; CAMs are computed for its ground-truth classes')
+        keys = ground_truth_cam_keys(sample)
         factors = sample.metainfo.get('cam_scales')
         if factors is None or len(factors) != len(scales):
             raise ValueError(

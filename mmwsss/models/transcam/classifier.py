@@ -9,6 +9,8 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.structures import DataSample
 
 from mmwsss.registry import MODELS
+from ..classifiers.cam_classifier import (ground_truth_cam_keys,
+                                          predict_each_image)
 from ..utils.cam import strided_size
 from .functional import (bnr_refine, normalize_transcam_inference,
                          transcam_cam, transcam_losses)
@@ -204,23 +206,15 @@ class TransCAMClassifier(BaseClassifier):
             list[DataSample]: Predictions (``pred_score`` = sigmoid of the
             summed foreground logits).
         """
-        if isinstance(inputs, torch.Tensor):
-            # One host copy for the whole batch.
-            scores = self._scores(*self(inputs)).float().cpu()
-            if data_samples is None:
-                data_samples = [DataSample() for _ in range(inputs.size(0))]
-            for sample, score in zip(data_samples, scores):
-                sample.set_pred_score(score)
-        else:
-            if data_samples is None:
-                raise ValueError('CAM inference needs data samples with '
-                                 'gt_label (the classes to keep)')
-            data_samples = [
-                self.predict_cams(scales, sample)
-                for scales, sample in zip(inputs, data_samples)
-            ]
-        # Host copies once the whole batch is computed: the device is not
-        # made to wait between images.
+        if not isinstance(inputs, torch.Tensor):
+            return predict_each_image(inputs, data_samples, self.predict_cams,
+                                      self._to_host)
+        # One host copy for the whole batch.
+        scores = self._scores(*self(inputs)).float().cpu()
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(inputs.size(0))]
+        for sample, score in zip(data_samples, scores):
+            sample.set_pred_score(score)
         return [self._to_host(sample) for sample in data_samples]
 
     def predict_cams(self, scales: Sequence[torch.Tensor],
@@ -231,11 +225,7 @@ class TransCAMClassifier(BaseClassifier):
         ``cam_strided``, ``cam_high_res`` and ``pred_score`` (no
         ``pred_label``); :meth:`predict` moves them to the CPU.
         """
-        keys = sample.gt_label.long().flatten()
-        if keys.numel() == 0:
-            raise ValueError(
-                f'Image {sample.metainfo.get("img_path", "?")} has an empty '
-                'label set; CAMs are computed for its ground-truth classes')
+        keys = ground_truth_cam_keys(sample)
         label = torch.zeros(self.num_classes, device=keys.device)
         label[keys] = 1
         if self.test_sizes:
