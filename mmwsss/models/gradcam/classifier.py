@@ -129,17 +129,9 @@ class GradCAMClassifier(ImageClassifier):
                 inputs,
                 data_samples: Optional[List[DataSample]] = None,
                 **kwargs) -> List[DataSample]:
-        """Predict scores, or Grad-CAM maps when the inputs are multi-scale.
-
-        Args:
-            inputs (Tensor | list[list[Tensor]]): A batch tensor, or per image
-                the list of its normalised (3, h_s, w_s) scales.
-            data_samples (list[DataSample], optional): For CAMs they need
-                ``ori_shape`` and may have ``gt_label``.
-
-        Returns:
-            list[DataSample]: Predictions.
-        """
+        """Predict scores, or Grad-CAM maps when the inputs are multi-scale,
+        as :meth:`mmwsss.CAMClassifier.predict`; for Grad-CAM maps the
+        samples need ``ori_shape`` and may have ``gt_label``."""
         if isinstance(inputs, torch.Tensor):
             return super().predict(inputs, data_samples, **kwargs)
         cam = build_gradcam(self, self.method, [self.target_layer],

@@ -194,18 +194,9 @@ class TransCAMClassifier(BaseClassifier):
                 inputs,
                 data_samples: Optional[List[DataSample]] = None,
                 **kwargs) -> List[DataSample]:
-        """Predict scores, or CAMs when the inputs are multi-scale.
-
-        Args:
-            inputs (Tensor | list[list[Tensor]]): A batch tensor, or per image
-                the list of its normalised (3, h_s, w_s) scales.
-            data_samples (list[DataSample], optional): Samples; for CAMs they
-                need ``gt_label`` and ``ori_shape``.
-
-        Returns:
-            list[DataSample]: Predictions (``pred_score`` = sigmoid of the
-            summed foreground logits).
-        """
+        """Predict scores (``pred_score`` = sigmoid of the summed foreground
+        logits), or CAMs when the inputs are multi-scale, as
+        :meth:`mmwsss.CAMClassifier.predict`."""
         if not isinstance(inputs, torch.Tensor):
             return predict_each_image(inputs, data_samples, self.predict_cams,
                                       self._to_host)
