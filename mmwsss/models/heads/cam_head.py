@@ -88,9 +88,15 @@ class CAMHead(BaseModule):
         Returns:
             dict[str, Tensor]: ``loss``.
         """
-        logits = self(feats)
-        target = self.targets(data_samples, logits.device)
+        target = self.targets(data_samples, feats[-1].device)
+        logits = self.training_logits(feats, target)
         return dict(loss=self.loss_module(logits, target))
+
+    def training_logits(self, feats: Tuple[torch.Tensor],
+                        target: torch.Tensor) -> torch.Tensor:
+        """The (B, num_classes) logits the training loss compares with
+        ``target`` (see :meth:`targets`): those of :meth:`forward`."""
+        return self(feats)
 
     def scores(self, logits: torch.Tensor) -> torch.Tensor:
         """Sigmoid (multi-label) or softmax (single-label) scores."""

@@ -1,10 +1,9 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """A CAM head trained with global non-discriminative region pooling."""
-from typing import List, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
-from mmpretrain.structures import DataSample
 
 from mmwsss.registry import MODELS
 from ..heads.cam_head import CAMHead
@@ -46,22 +45,10 @@ class GNDRPCAMHead(CAMHead):
         ``labels`` (entries > 0 are ground-truth classes)."""
         return gndrp_pool(self.forward_cams(feats), labels, self.tau)
 
-    def loss(self, feats: Tuple[torch.Tensor],
-             data_samples: List[DataSample]) -> dict:
-        """Compute the classification loss on GNDRP-pooled logits.
-
-        Args:
-            feats (tuple[Tensor]): Feature maps; the last one is used.
-            data_samples (list[DataSample]): With ``gt_label`` or
-                ``gt_score``.
-
-        Returns:
-            dict[str, Tensor]: ``loss``.
-        """
-        device = feats[-1].device
-        target = self.targets(data_samples, device)
+    def training_logits(self, feats: Tuple[torch.Tensor],
+                        target: torch.Tensor) -> torch.Tensor:
+        """GNDRP-pooled logits of the ground-truth classes of ``target``."""
         labels = target
         if not self.multi_label:
             labels = F.one_hot(target.long().flatten(), self.num_classes)
-        logits = self.pooled_logits(feats, labels)
-        return dict(loss=self.loss_module(logits, target))
+        return self.pooled_logits(feats, labels)
