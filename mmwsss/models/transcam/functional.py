@@ -283,12 +283,8 @@ def normalize_transcam_inference(
     network missed) is -1 everywhere.
 
     Args:
-        cams_per_forward (Sequence[torch.Tensor | np.ndarray]): One map per
-            forward, (1, 1 + C, h_i, w_i) or (1 + C, h_i, w_i).
-        flips (Sequence[bool]): Whether each forward saw the flipped image.
-        image_size (tuple[int, int]): Original (H, W).
-        label (torch.Tensor | np.ndarray | Sequence[float]): (C,) image
-            label vector, on any device.
+        cams_per_forward, flips, image_size, label: The arguments of
+            :func:`fuse_transcam_cams`.
 
     Returns:
         torch.Tensor: float32 (C, H, W) normalised maps of all classes, on
