@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from mmwsss.utils import to_numpy
+from ..utils.crf import crf_kernels, dense_crf
 from .mask import ArrayLike, bbam_stride
 
 CRF = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -118,51 +119,36 @@ def bbam_to_soft_mask(bbam: ArrayLike, box_xyxy: ArrayLike,
 def bbam_dense_crf(image: np.ndarray,
                    probs: np.ndarray,
                    n_iters: int = 10,
-                   gaussian_sxy: float = 1,
-                   gaussian_compat: float = 3,
-                   bilateral_sxy: float = 80,
-                   bilateral_srgb: float = 3,
-                   bilateral_compat: float = 4) -> np.ndarray:
+                   **kernels: float) -> np.ndarray:
     """Dense CRF of BBAM's pseudo-labels (pydensecrf2).
 
     Unary ``-log(clip(p, 1e-5, 1))``, a Gaussian kernel and a bilateral
-    kernel with the reference parameters. The bilateral kernel uses the same
-    ``srgb`` for every channel, so RGB and BGR images give the same result.
+    kernel (see :func:`mmwsss.models.utils.crf.dense_crf`) with the
+    reference parameters (``gaussian_sxy=1,
+    gaussian_compat=3, bilateral_sxy=80, bilateral_srgb=3,
+    bilateral_compat=4``). The bilateral kernel uses the same ``srgb`` for
+    every channel, so RGB and BGR images give the same result.
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 image.
         probs (np.ndarray): (L, H, W) label probabilities.
         n_iters (int): Mean-field iterations. Defaults to 10.
-        gaussian_sxy (float): Gaussian kernel spatial std. Defaults to 1.
-        gaussian_compat (float): Gaussian kernel weight. Defaults to 3.
-        bilateral_sxy (float): Bilateral kernel spatial std. Defaults to 80.
-        bilateral_srgb (float): Bilateral kernel colour std. Defaults to 3.
-        bilateral_compat (float): Bilateral kernel weight. Defaults to 4.
+        **kernels (float): Kernel settings replacing the reference's
+            (``gaussian_sxy``, ``gaussian_compat``, ``bilateral_sxy``,
+            ``bilateral_srgb``, ``bilateral_compat``).
 
     Returns:
         np.ndarray: float32 (L, H, W) posterior.
     """
-    import pydensecrf.densecrf as dcrf
-
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError('image must be a (H, W, 3) uint8 array, got '
                          f'{image.dtype} {image.shape}.')
     if probs.ndim != 3 or probs.shape[1:] != image.shape[:2]:
         raise ValueError(f'probs must be (L, {image.shape[0]}, '
                          f'{image.shape[1]}), got {probs.shape}.')
-    n_labels, height, width = probs.shape
-    crf = dcrf.DenseCRF2D(width, height, n_labels)
-    unary = -np.log(np.clip(probs, 1e-5, 1.0)).reshape(n_labels, -1)
-    crf.setUnaryEnergy(np.ascontiguousarray(unary, dtype=np.float32))
-    crf.addPairwiseGaussian(sxy=gaussian_sxy, compat=gaussian_compat)
-    crf.addPairwiseBilateral(
-        sxy=bilateral_sxy,
-        srgb=bilateral_srgb,
-        rgbim=np.require(image, np.uint8, ['C_CONTIGUOUS', 'WRITEABLE']),
-        compat=bilateral_compat)
-    posterior = crf.inference(n_iters)
-    return np.asarray(
-        posterior, dtype=np.float32).reshape(n_labels, height, width)
+    unary = -np.log(np.clip(probs, 1e-5, 1.0)).reshape(probs.shape[0], -1)
+    return dense_crf(image, np.ascontiguousarray(unary, dtype=np.float32),
+                     n_iters, **crf_kernels('bbam', kernels))
 
 
 def _crf_foreground(crf: CRF, image: np.ndarray,

@@ -3,8 +3,9 @@
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-import pydensecrf.densecrf as dcrf
 from pydensecrf.utils import unary_from_labels
+
+from ..utils.crf import crf_kernels, dense_crf
 
 CRFCallable = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
@@ -14,18 +15,17 @@ def dense_crf_label(image: np.ndarray,
                     n_labels: int,
                     gt_prob: float = 0.7,
                     iterations: int = 10,
-                    gaussian_sxy: float = 3,
-                    gaussian_compat: float = 3,
-                    bilateral_sxy: float = 50,
-                    bilateral_srgb: float = 5,
-                    bilateral_compat: float = 10) -> np.ndarray:
+                    **kernels: float) -> np.ndarray:
     """Refine a hard label map with a fully connected CRF (IRN's settings).
 
     The unary comes from the labels (``gt_prob`` on the given label, no
     "unsure" label); the pairwise terms are a Gaussian kernel and a
-    bilateral kernel. The defaults are IRN's, chosen for VOC's ~440 px
-    photographs: on much smaller images the spatial stds (in pixels) span
-    a larger part of the picture, so scale them with the image size.
+    bilateral kernel (see :func:`mmwsss.models.utils.crf.dense_crf`). The
+    kernel defaults are IRN's (``gaussian_sxy=3,
+    gaussian_compat=3, bilateral_sxy=50, bilateral_srgb=5,
+    bilateral_compat=10``), chosen for VOC's ~440 px photographs: on much
+    smaller images the spatial stds (in pixels) span a larger part of the
+    picture, so scale them with the image size.
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.
@@ -34,33 +34,18 @@ def dense_crf_label(image: np.ndarray,
         gt_prob (float): Confidence put on the given labels.
             Defaults to 0.7.
         iterations (int): Mean-field iterations. Defaults to 10.
-        gaussian_sxy (float): Spatial std of the smoothness kernel, px.
-            Defaults to 3.
-        gaussian_compat (float): Weight of the smoothness kernel.
-            Defaults to 3.
-        bilateral_sxy (float): Spatial std of the appearance kernel, px.
-            Defaults to 50.
-        bilateral_srgb (float): Colour std of the appearance kernel.
-            Defaults to 5.
-        bilateral_compat (float): Weight of the appearance kernel.
-            Defaults to 10.
+        **kernels (float): Kernel settings replacing IRN's
+            (``gaussian_sxy``, ``gaussian_compat``, ``bilateral_sxy``,
+            ``bilateral_srgb``, ``bilateral_compat``).
 
     Returns:
         np.ndarray: (H, W) int64 refined labels.
     """
-    height, width = label.shape
-    crf = dcrf.DenseCRF2D(width, height, n_labels)
-    crf.setUnaryEnergy(
-        unary_from_labels(label, n_labels, gt_prob=gt_prob, zero_unsure=False))
-    crf.addPairwiseGaussian(sxy=gaussian_sxy, compat=gaussian_compat)
-    crf.addPairwiseBilateral(
-        sxy=bilateral_sxy,
-        srgb=bilateral_srgb,
-        # pydensecrf needs a writeable buffer (arrays from PIL are not)
-        rgbim=np.require(image, np.uint8, ['C_CONTIGUOUS', 'WRITEABLE']),
-        compat=bilateral_compat)
-    q = np.asarray(crf.inference(iterations)).reshape(n_labels, height, width)
-    return q.argmax(0)
+    unary = unary_from_labels(label, n_labels, gt_prob=gt_prob,
+                              zero_unsure=False)
+    posterior = dense_crf(image, unary, iterations,
+                          **crf_kernels('irn', kernels))
+    return posterior.argmax(0)
 
 
 def cams_to_ir_label(high_res: np.ndarray,

@@ -1,7 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """A weight-free "model" that turns CAM files into IR labels."""
 import functools
-import inspect
 import multiprocessing
 from typing import List, Optional, Tuple
 
@@ -12,6 +11,7 @@ from mmengine.structures import PixelData
 
 from mmwsss.registry import MODELS
 from mmwsss.utils.tensor import to_numpy
+from ..utils.crf import CRF_KERNEL_NAMES
 from .cam_inputs import sample_cams, warn_cam_dir_deprecated
 from .ir_label import cams_to_ir_label, dense_crf_label
 
@@ -110,9 +110,7 @@ class IRLabelGenerator(BaseModel):
             raise ValueError('crf_cfg is given but crf=False turns the CRF '
                              'off')
         # Fail at build time, not in a worker, on a misspelt CRF setting.
-        tunable = set(inspect.signature(dense_crf_label).parameters) - {
-            'image', 'label', 'n_labels'
-        }
+        tunable = {'gt_prob', 'iterations', *CRF_KERNEL_NAMES}
         unknown = sorted(set(crf_cfg or {}) - tunable)
         if unknown:
             raise ValueError(f'Unknown crf_cfg keys {unknown}; expected some '

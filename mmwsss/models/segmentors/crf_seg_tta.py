@@ -13,6 +13,7 @@ from torch import nn
 from mmwsss.registry import MODELS
 from mmwsss.utils.tensor import to_numpy
 from ..bbam.pseudo_labels import bbam_dense_crf
+from ..utils.crf import crf_kernels
 
 
 @MODELS.register_module()
@@ -39,32 +40,25 @@ class CRFSegTTAModel(BaseTTAModel):
         module (dict | nn.Module): The segmentor (an mmseg
             ``EncoderDecoder``) with a multi-class head.
         iterations (int): Mean-field iterations. Defaults to 10.
-        gaussian_sxy (float): Spatial std of the smoothness kernel, px.
-            Defaults to 1.
-        gaussian_compat (float): Weight of the smoothness kernel.
-            Defaults to 3.
-        bilateral_sxy (float): Spatial std of the appearance kernel, px.
-            Defaults to 67.
-        bilateral_srgb (float): Colour std of the appearance kernel.
-            Defaults to 3.
-        bilateral_compat (float): Weight of the appearance kernel.
-            Defaults to 4.
         backend_args (dict, optional): File backend to read the images.
             Defaults to None.
         data_preprocessor (dict | nn.Module, optional): See
             :class:`mmengine.model.BaseTTAModel`. Defaults to None.
+        **kernels (float): Kernel settings replacing the DeepLab VOC ones
+            (``CRF_KERNEL_DEFAULTS['deeplab_voc']`` of
+            :mod:`mmwsss.models.utils.crf`): ``gaussian_sxy`` (spatial std
+            of the smoothness kernel, px; 1), ``gaussian_compat`` (its
+            weight; 3), ``bilateral_sxy`` (spatial std of the appearance
+            kernel, px; 67), ``bilateral_srgb`` (its colour std; 3) and
+            ``bilateral_compat`` (its weight; 4).
     """
 
     def __init__(self,
                  module: Union[dict, nn.Module],
                  iterations: int = 10,
-                 gaussian_sxy: float = 1,
-                 gaussian_compat: float = 3,
-                 bilateral_sxy: float = 67,
-                 bilateral_srgb: float = 3,
-                 bilateral_compat: float = 4,
                  backend_args: Optional[dict] = None,
-                 data_preprocessor: Union[dict, nn.Module, None] = None):
+                 data_preprocessor: Union[dict, nn.Module, None] = None,
+                 **kernels: float):
         super().__init__(module, data_preprocessor)
         if self.module.out_channels < 2:
             raise ValueError('CRFSegTTAModel needs a multi-class head '
@@ -72,11 +66,7 @@ class CRFSegTTAModel(BaseTTAModel):
                              f'{self.module.out_channels}')
         self.crf_cfg = dict(
             n_iters=iterations,
-            gaussian_sxy=gaussian_sxy,
-            gaussian_compat=gaussian_compat,
-            bilateral_sxy=bilateral_sxy,
-            bilateral_srgb=bilateral_srgb,
-            bilateral_compat=bilateral_compat)
+            **crf_kernels('deeplab_voc', kernels))
         self.backend_args = backend_args
 
     def merge_preds(self, data_samples_list: List[List[SegDataSample]]
