@@ -15,6 +15,25 @@ from mmwsss.fileio.coco_records import decode_rle as decode_mask  # noqa: F401
 from mmwsss.fileio.coco_records import encode_rle as encode_mask  # noqa: F401
 
 
+def predicted_instances(sample: dict, fields: Sequence[str],
+                        requirement: str) -> dict:
+    """The ``pred_instances`` of a sample, checked to hold ``fields``.
+
+    Args:
+        sample (dict): A predicted data sample.
+        fields (Sequence[str]): The fields the caller reads.
+        requirement (str): The message of the KeyError raised where one is
+            missing (say what makes them).
+
+    Returns:
+        dict: ``pred_instances`` ({} where the sample has none).
+    """
+    pred = sample.get('pred_instances') or {}
+    if any(field not in pred for field in fields):
+        raise KeyError(requirement)
+    return pred
+
+
 def coco_mask_ap(images: Sequence[dict],
                  num_classes: int,
                  det_key: str = 'dets',

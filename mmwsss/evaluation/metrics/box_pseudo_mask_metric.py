@@ -8,7 +8,8 @@ from mmengine.evaluator import BaseMetric
 from mmwsss.models.bbam import filled_box_masks, merge_semantic_labels
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
-from ..functional.instance_masks import coco_mask_ap, encode_mask
+from ..functional.instance_masks import (coco_mask_ap, encode_mask,
+                                         predicted_instances)
 from ..functional.label_maps import label_confusion
 from ..functional.seed_metrics import segmentation_scores
 
@@ -63,12 +64,11 @@ class BoxPseudoMaskMetric(BaseMetric):
         """Score the pseudo-masks and the filled boxes of each image."""
         num_classes = len(self.dataset_meta['classes']) + 1
         for sample in data_samples:
-            pred = sample.get('pred_instances') or {}
-            if 'masks' not in pred or 'ignore_masks' not in pred:
-                raise KeyError(
-                    'BoxPseudoMaskMetric needs pred_instances.masks and '
-                    'ignore_masks: set pseudo_mask_cfg=dict(...) in the '
-                    'mmwsss.BBAM model.')
+            pred = predicted_instances(
+                sample, ('masks', 'ignore_masks'),
+                'BoxPseudoMaskMetric needs pred_instances.masks and '
+                'ignore_masks: set pseudo_mask_cfg=dict(...) in the '
+                'mmwsss.BBAM model.')
             gt = sample.get('gt_instances') or {}
             if gt.get('masks') is None:
                 continue

@@ -11,7 +11,7 @@ from mmwsss.fileio import read_label_map, sample_name
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
 from ..functional.instance_masks import (coco_mask_ap, encode_mask,
-                                         voc_instance_ap)
+                                         predicted_instances, voc_instance_ap)
 
 
 def gt_instances(instance_map: np.ndarray, class_map: np.ndarray) -> tuple:
@@ -89,12 +89,11 @@ class InstancePseudoMaskMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Encode the predicted and ground-truth masks of each sample."""
         for sample in data_samples:
-            pred = sample.get('pred_instances') or {}
-            if 'masks' not in pred or 'scores' not in pred:
-                raise KeyError(
-                    'InstancePseudoMaskMetric needs pred_instances with masks '
-                    'and scores (mmwsss.IRNetInstanceWalk); when resuming, '
-                    'list mmwsss.InstancePseudoMaskWriter in test_evaluator.')
+            pred = predicted_instances(
+                sample, ('masks', 'scores'),
+                'InstancePseudoMaskMetric needs pred_instances with masks '
+                'and scores (mmwsss.IRNetInstanceWalk); when resuming, list '
+                'mmwsss.InstancePseudoMaskWriter in test_evaluator.')
             path = osp.join(self.instance_dir, sample_name(sample) + '.png')
             if not osp.isfile(path):
                 self.results.append(dict(missing=path))
