@@ -8,12 +8,11 @@ from mmcv.transforms.utils import cache_randomness
 
 from mmwsss.models.utils.cam import scaled_size
 from mmwsss.registry import TRANSFORMS
-from .processing import (_PIL_INTERPOLATION, SquareCropPad, pil_resize,
-                         resize_image_and_label)
+from .processing import PILRandomResize, SquareCropPad, pil_resize
 
 
 @TRANSFORMS.register_module()
-class RandomRescale(BaseTransform):
+class RandomRescale(PILRandomResize):
     """Rescale the image and its label by a random factor (PIL).
 
     The factor is drawn uniformly from ``scale_range``; the new size is
@@ -31,20 +30,17 @@ class RandomRescale(BaseTransform):
     def __init__(self,
                  scale_range: Tuple[float, float] = (0.5, 1.5),
                  interpolation: str = 'bicubic'):
-        if interpolation not in _PIL_INTERPOLATION:
-            raise ValueError(f'Unknown interpolation {interpolation!r}')
+        super().__init__(interpolation)
         if not 0 < scale_range[0] <= scale_range[1]:
             raise ValueError(f'Invalid scale_range {scale_range}')
         self.scale_range = tuple(scale_range)
-        self.interpolation = interpolation
 
     @cache_randomness
     def _draw_scale(self) -> float:
         return float(np.random.uniform(*self.scale_range))
 
-    def transform(self, results: dict) -> dict:
-        size = scaled_size(results['img'].shape[:2], self._draw_scale())
-        return resize_image_and_label(results, size, self.interpolation)
+    def _draw_size(self, h: int, w: int) -> Tuple[int, int]:
+        return scaled_size((h, w), self._draw_scale())
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale_range={self.scale_range}, '

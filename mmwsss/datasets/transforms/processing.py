@@ -36,8 +36,31 @@ def resize_image_and_label(results: dict, size_hw: Tuple[int, int],
     return results
 
 
+class PILRandomResize(BaseTransform):
+    """Resize the image with ``interpolation`` and ``gt_seg_map`` with
+    nearest neighbour (PIL) to a size drawn by a subclass.
+
+    Args:
+        interpolation (str): ``'bicubic'``, ``'bilinear'`` or ``'nearest'``.
+            Defaults to ``'bicubic'``.
+    """
+
+    def __init__(self, interpolation: str = 'bicubic'):
+        if interpolation not in _PIL_INTERPOLATION:
+            raise ValueError(f'Unknown interpolation {interpolation!r}')
+        self.interpolation = interpolation
+
+    def _draw_size(self, h: int, w: int) -> Tuple[int, int]:
+        """The new (height, width) of an h x w image."""
+        raise NotImplementedError
+
+    def transform(self, results: dict) -> dict:
+        size = self._draw_size(*results['img'].shape[:2])
+        return resize_image_and_label(results, size, self.interpolation)
+
+
 @TRANSFORMS.register_module()
-class RandomLongSideResize(BaseTransform):
+class RandomLongSideResize(PILRandomResize):
     """Resize so that the long side is a random integer in a range (PIL).
 
     The IRN CAM training pipeline draws the long side uniformly from
@@ -53,21 +76,17 @@ class RandomLongSideResize(BaseTransform):
     def __init__(self,
                  long_side_range: Tuple[int, int] = (320, 640),
                  interpolation: str = 'bicubic'):
-        if interpolation not in _PIL_INTERPOLATION:
-            raise ValueError(f'Unknown interpolation {interpolation!r}')
+        super().__init__(interpolation)
         self.long_side_range = tuple(long_side_range)
-        self.interpolation = interpolation
 
     @cache_randomness
     def _draw_long_side(self) -> int:
         low, high = self.long_side_range
         return int(np.random.randint(low, high + 1))
 
-    def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
+    def _draw_size(self, h: int, w: int) -> Tuple[int, int]:
         scale = self._draw_long_side() / max(h, w)
-        size = (int(round(h * scale)), int(round(w * scale)))
-        return resize_image_and_label(results, size, self.interpolation)
+        return int(round(h * scale)), int(round(w * scale))
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(long_side_range='
