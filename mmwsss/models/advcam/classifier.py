@@ -44,11 +44,6 @@ class AdvCAMClassifier(CAMClassifier):
     :class:`mmwsss.MultiScaleResize`.
 
     Args:
-        backbone (dict): Backbone config.
-        head (dict): Head config, e.g. ``dict(type='mmwsss.CAMHead', ...)``.
-        neck (dict, optional): Neck config. Defaults to None.
-        data_preprocessor (dict, optional): Defaults to
-            ``dict(type='mmwsss.CAMDataPreprocessor')``.
         adv_iter (int): Adversarial steps T of the full scales (the maps of
             ``x_0 .. x_{T-1}`` are summed). Defaults to 27.
         ad_coeff (float): Weight lambda of the masked L1 drift.
@@ -73,14 +68,13 @@ class AdvCAMClassifier(CAMClassifier):
             large scales. Defaults to None: all classes at once on a GPU,
             one class at a time on a CPU, where larger batches only add
             memory traffic (``benchmarks/advcam.py``).
-        **kwargs: Other arguments of :class:`CAMClassifier`.
+        *args, **kwargs: Arguments of :class:`CAMClassifier` (``backbone``,
+            ``head``, e.g. ``dict(type='mmwsss.CAMHead', ...)``, ``neck``,
+            ``data_preprocessor``, ...).
     """
 
     def __init__(self,
-                 backbone: dict,
-                 head: dict,
-                 neck: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
+                 *args,
                  adv_iter: int = 27,
                  ad_coeff: float = 7.0,
                  step_size: float = 0.08,
@@ -89,12 +83,7 @@ class AdvCAMClassifier(CAMClassifier):
                  compensate_half_scale: bool = False,
                  max_classes_per_batch: Optional[int] = None,
                  **kwargs):
-        super().__init__(
-            backbone=backbone,
-            head=head,
-            neck=neck,
-            data_preprocessor=data_preprocessor,
-            **kwargs)
+        super().__init__(*args, **kwargs)
         if adv_iter < 1:
             raise ValueError(f'adv_iter must be >= 1, got {adv_iter}')
         if max_classes_per_batch is not None and max_classes_per_batch < 1:

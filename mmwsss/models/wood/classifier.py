@@ -47,9 +47,6 @@ class WOoDClassifier(CAMClassifier):
     :class:`CAMClassifier`.
 
     Args:
-        backbone (dict): Backbone config.
-        head (dict): Head config; needs ``in_channels`` (the feature size D)
-            and ``num_classes``.
         ood_data (dict, optional): The OoD training loader: ``dataset`` (an
             :class:`mmwsss.OoDImageDataset` config with the training
             augmentation), ``batch_size`` (16), ``num_workers`` (0) and
@@ -68,15 +65,13 @@ class WOoDClassifier(CAMClassifier):
             None uses the in-distribution batch size. Defaults to None.
         excluded_classes (Sequence[int]): Classes whose top-scoring OoD
             images are ignored by ``L_ood``. Defaults to ``()``.
-        neck (dict, optional): Neck config.
-        data_preprocessor (dict, optional): Defaults to
-            ``dict(type='mmwsss.CAMDataPreprocessor')``.
-        **kwargs: Other arguments of :class:`CAMClassifier`.
+        *args, **kwargs: Arguments of :class:`CAMClassifier` (``backbone``,
+            ``head``, which needs ``in_channels``, the feature size D, and
+            ``num_classes``, ``neck``, ``data_preprocessor``, ...).
     """
 
     def __init__(self,
-                 backbone: dict,
-                 head: dict,
+                 *args,
                  ood_data: Optional[dict] = None,
                  num_ood_clusters: int = 50,
                  distance_lambda: float = 0.007,
@@ -86,15 +81,8 @@ class WOoDClassifier(CAMClassifier):
                  ood_step_size: float = 0.07,
                  ood_loss_divisor: Optional[int] = None,
                  excluded_classes: Sequence[int] = (),
-                 neck: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
                  **kwargs):
-        super().__init__(
-            backbone=backbone,
-            head=head,
-            neck=neck,
-            data_preprocessor=data_preprocessor,
-            **kwargs)
+        super().__init__(*args, **kwargs)
         if num_ood_clusters < 1:
             raise ValueError(
                 f'num_ood_clusters must be >= 1, got {num_ood_clusters}')
