@@ -2,6 +2,7 @@
 """Tiny, fast fixtures for end-to-end tests of the tools."""
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 from typing import Optional, Sequence
@@ -173,3 +174,11 @@ def run_tool(command: Sequence[str],
                           capture_output=True,
                           text=True,
                           timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now, for a distributed run's
+    rendezvous (fixed ports collide with other jobs on the machine)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

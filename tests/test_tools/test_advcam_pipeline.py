@@ -6,6 +6,8 @@ import os.path as osp
 
 import pytest
 
+from mmwsss.testing import free_port
+
 pytestmark = pytest.mark.slow
 
 CONFIG = """
@@ -53,7 +55,7 @@ def test_two_processes_equal_one(advcam_run, tools):
     tools.run(
         tools.distributed(
             tools.test_cmd(advcam_run['cfg'], advcam_run['ckpt'], out,
-                           str(advcam_run['tmp'] / 'test2')), 2, 29553))
+                           str(advcam_run['tmp'] / 'test2')), 2, free_port()))
     tools.assert_same_cams(advcam_run['cams'], out)
 
 

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from mmwsss.testing import free_port
+
 pytestmark = pytest.mark.slow
 
 CONFIG = """
@@ -83,7 +85,7 @@ def test_two_processes_equal_one(trained, tools):
     tools.run(
         tools.distributed(
             tools.test_cmd(trained['cfg'], trained['ckpt'], out,
-                           str(trained['tmp'] / 'test2')), 2, 29533))
+                           str(trained['tmp'] / 'test2')), 2, free_port()))
     tools.assert_same_cams(trained['cams'], out)
 
 

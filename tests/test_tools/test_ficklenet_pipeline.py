@@ -8,6 +8,8 @@ import shutil
 
 import pytest
 
+from mmwsss.testing import free_port
+
 pytestmark = pytest.mark.slow
 
 CONFIG = """
@@ -51,7 +53,7 @@ def test_two_processes_equal_one(fickle_run, tools):
     tools.run(
         tools.distributed(
             tools.test_cmd(fickle_run['cfg'], fickle_run['ckpt'], out,
-                           str(fickle_run['tmp'] / 'test2')), 2, 29561))
+                           str(fickle_run['tmp'] / 'test2')), 2, free_port()))
     tools.assert_same_cams(fickle_run['cams'], out)
 
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from mmdet.datasets import CocoDataset
 
 from mmwsss.fileio import read_label_map, write_cam_file
+from mmwsss.testing import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +63,7 @@ def _run(repo, args, nproc=1):
     env['PYTHONPATH'] = repo + os.pathsep + env.get('PYTHONPATH', '')
     launch = [
         '-m', 'torch.distributed.run', '--nproc_per_node',
-        str(nproc), '--master_port', '29547'
+        str(nproc), '--master_port', str(free_port())
     ] if nproc > 1 else []
     extra = ['--launcher', 'pytorch'] if nproc > 1 else []
     proc = subprocess.run(

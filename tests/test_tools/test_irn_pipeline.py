@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from mmwsss.fileio import read_label_map, write_cam_file
+from mmwsss.testing import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -194,7 +195,7 @@ def test_ir_labels_two_processes_equal_one(setup, ir_labels, repo_root):
     out = str(setup['tmp'] / 'ir_labels_2proc')
     _run(repo_root, [
         '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-        '--master_port', '29541', 'tools/test.py', setup['configs']['ir'],
+        '--master_port', str(free_port()), 'tools/test.py', setup['configs']['ir'],
         ir_labels['cam_ckpt'], '--work-dir',
         str(setup['tmp'] / 'ir_run_2proc'), '--launcher', 'pytorch',
         '--cfg-options', f'test_evaluator.0.output_dir={out}'
@@ -253,7 +254,7 @@ def test_pseudo_masks_two_processes_equal_one(setup, irnet, pseudo_masks,
     out = str(setup['tmp'] / 'masks_2proc')
     log = _run(repo_root, [
         '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-        '--master_port', '29543', 'tools/test.py', setup['configs']['rw'],
+        '--master_port', str(free_port()), 'tools/test.py', setup['configs']['rw'],
         irnet['ckpt'], '--work-dir',
         str(setup['tmp'] / 'rw_run_2proc'), '--launcher', 'pytorch',
         '--cfg-options', f'test_evaluator.0.output_dir={out}'

@@ -6,6 +6,8 @@ import os.path as osp
 
 import pytest
 
+from mmwsss.testing import free_port
+
 pytestmark = pytest.mark.slow
 
 CONFIG = """
@@ -63,5 +65,5 @@ def test_two_processes_equal_one(rib_run, tools):
     tools.run(
         tools.distributed(
             tools.test_cmd(rib_run['cfg'], rib_run['ckpt'], out,
-                           str(rib_run['tmp'] / 'test3')), 2, 29547))
+                           str(rib_run['tmp'] / 'test3')), 2, free_port()))
     tools.assert_same_cams(rib_run['cams'], out)

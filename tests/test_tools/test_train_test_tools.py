@@ -6,12 +6,11 @@ All runs use a tiny mmpretrain config (ResNet-18 with 8 base channels, eight
 """
 import os
 import pickle
-import socket
 
 import pytest
 import torch
 
-from mmwsss.testing import (make_tiny_cls_dataset, run_tool,
+from mmwsss.testing import (free_port, make_tiny_cls_dataset, run_tool,
                             write_tiny_mmpretrain_config)
 from mmwsss.utils import safe_torch_load
 
@@ -23,12 +22,6 @@ def _check(result) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     return output
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope='module')
@@ -132,7 +125,7 @@ def test_dist_train_two_cpu_processes(tiny_config, tmp_path):
         run_tool(
             ['tools/dist_train.sh', tiny_config, '2', '--work-dir',
              str(tmp_path)],
-            env=dict(PORT=str(_free_port()), OMP_NUM_THREADS='1'),
+            env=dict(PORT=str(free_port()), OMP_NUM_THREADS='1'),
             program='bash'))
     # mmengine reports the world size as the GPU number.
     assert 'Distributed launcher: pytorch' in output

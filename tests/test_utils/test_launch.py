@@ -2,12 +2,12 @@
 """Teardown of the distributed tools (``mmwsss.utils.launch``)."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from mmwsss.testing import free_port
 from mmwsss.utils.launch import live_gloo_threads, shutdown_distributed
 
 # A one-process gloo group as tools/test.py builds it: a DDP-wrapped model
@@ -35,17 +35,11 @@ print(json.dumps(dict(
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def _shutdown_in_subprocess(mode: str) -> dict:
     env = dict(
         os.environ,
         MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=str(_free_port()),
+        MASTER_PORT=str(free_port()),
         RANK='0',
         WORLD_SIZE='1',
         LOCAL_RANK='0',

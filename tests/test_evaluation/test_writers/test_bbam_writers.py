@@ -25,6 +25,7 @@ from mmwsss.evaluation import (BBAMPseudoMaskWriter, BBAMWriter,
                                BoxPseudoMaskMetric)
 from mmwsss.evaluation.writers import read_bbam_file
 from mmwsss.models.bbam import bbam_pseudo_masks
+from mmwsss.testing import free_port
 
 CLASSES = ('train', 'boat', 'aeroplane')
 HEIGHT, WIDTH = 60, 80
@@ -420,7 +421,7 @@ def test_tools_test_distributed_scores_and_resumes(tmp_path, tiny_synthvoc,
     subprocess.run(
         [
             sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
-            '2', '--master_port', '29541'
+            '2', '--master_port', str(free_port())
         ] + command + ['--launcher', 'pytorch'],
         check=True,
         cwd=repo_root,
