@@ -265,10 +265,12 @@ def main() -> None:
     try:
         runner.test()
     except AllBatchesFailedError as error:
+        # Raised on every rank alike (the failures are gathered), so all
+        # ranks still meet in the shutdown's barrier.
         runner.logger.error(str(error))
-        sys.exit(1)
-    finally:
         shutdown_distributed(runner)
+        sys.exit(1)
+    shutdown_distributed(runner)
 
 
 if __name__ == '__main__':
