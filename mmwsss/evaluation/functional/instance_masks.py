@@ -10,10 +10,6 @@ from mmengine.logging import MMLogger
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-# The RLE codec lives with the COCO records; its old names stay importable.
-from mmwsss.fileio.coco_records import decode_rle as decode_mask  # noqa: F401
-from mmwsss.fileio.coco_records import encode_rle as encode_mask  # noqa: F401
-
 
 def predicted_instances(sample: dict, fields: Sequence[str],
                         requirement: str) -> dict:

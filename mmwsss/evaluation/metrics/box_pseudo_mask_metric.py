@@ -5,11 +5,11 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from mmwsss.fileio import encode_rle
 from mmwsss.models.bbam import filled_box_masks, merge_semantic_labels
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
-from ..functional.instance_masks import (coco_mask_ap, encode_mask,
-                                         predicted_instances)
+from ..functional.instance_masks import coco_mask_ap, predicted_instances
 from ..functional.label_maps import label_confusion
 from ..functional.seed_metrics import segmentation_scores
 
@@ -114,11 +114,11 @@ class BoxPseudoMaskMetric(BaseMetric):
                     box_ious=instance_ious(filled),
                     height=height,
                     width=width,
-                    gt=[(encode_mask(m), int(c))
+                    gt=[(encode_rle(m), int(c))
                         for m, c in zip(gt_masks, gt_labels)],
-                    pseudo=[(encode_mask(m), int(c))
+                    pseudo=[(encode_rle(m), int(c))
                             for m, c in zip(fg[own], gt_labels)],
-                    box=[(encode_mask(m), int(c))
+                    box=[(encode_rle(m), int(c))
                          for m, c in zip(filled[own], gt_labels)]))
 
     @staticmethod

@@ -7,11 +7,11 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmwsss.fileio import read_label_map, sample_name
+from mmwsss.fileio import encode_rle, read_label_map, sample_name
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
-from ..functional.instance_masks import (coco_mask_ap, encode_mask,
-                                         predicted_instances, voc_instance_ap)
+from ..functional.instance_masks import (coco_mask_ap, predicted_instances,
+                                         voc_instance_ap)
 
 
 def gt_instances(instance_map: np.ndarray, class_map: np.ndarray) -> tuple:
@@ -116,9 +116,9 @@ class InstancePseudoMaskMetric(BaseMetric):
                 dict(
                     height=gt_masks.shape[1],
                     width=gt_masks.shape[2],
-                    gt=[(encode_mask(m), int(c))
+                    gt=[(encode_rle(m), int(c))
                         for m, c in zip(gt_masks, gt_labels)],
-                    dets=[(encode_mask(m), int(c), float(s))
+                    dets=[(encode_rle(m), int(c), float(s))
                           for m, c, s in zip(masks, to_numpy(pred['labels']),
                                              to_numpy(pred['scores']))]))
 

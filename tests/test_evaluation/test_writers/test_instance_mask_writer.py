@@ -16,9 +16,9 @@ from pycocotools.coco import COCO
 from mmwsss.datasets.synthetic import voc_palette
 from mmwsss.evaluation import (InstancePseudoMaskMetric,
                                InstancePseudoMaskWriter)
-from mmwsss.evaluation.functional.instance_masks import (encode_mask,
-                                                         voc_instance_ap)
+from mmwsss.evaluation.functional.instance_masks import voc_instance_ap
 from mmwsss.evaluation.metrics.instance_mask_metric import gt_instances
+from mmwsss.fileio import encode_rle
 
 CLASSES = ('cat', 'dog', 'boat')
 HEIGHT, WIDTH = 24, 32
@@ -117,9 +117,9 @@ def test_voc_ap_matches_hand_computation():
     square[:5, :5] = True
     other = np.zeros((10, 10), bool)
     other[5:, 5:] = True
-    gt = [(encode_mask(square), 0), (encode_mask(other), 0)]
-    dets = [(encode_mask(square), 0, 0.9), (encode_mask(square), 0, 0.8),
-            (encode_mask(other), 0, 0.7), (encode_mask(other), 1, 0.6)]
+    gt = [(encode_rle(square), 0), (encode_rle(other), 0)]
+    dets = [(encode_rle(square), 0, 0.9), (encode_rle(square), 0, 0.8),
+            (encode_rle(other), 0, 0.7), (encode_rle(other), 1, 0.6)]
     mean, aps = voc_instance_ap([dict(gt=gt, dets=dets)], 3)
     # class 0: TP, FP (duplicate), TP -> precision 1, 1/2, 2/3 at recall
     # 1/2, 1/2, 1 -> AP = 1/2 * 1 + 1/2 * 2/3; classes 1, 2 have no gt
