@@ -23,8 +23,8 @@ from mmengine.registry import HOOKS
 
 import mmwsss  # noqa: F401
 from mmwsss.engine.runner import AllBatchesFailedError
-from mmwsss.models.irn.cam_inputs import move_cam_dir_to_pipeline
 from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
+                                 move_cam_dir_to_pipeline,
                                  shutdown_distributed)
 
 # TTA models of the hosts that can be synthesised when a config has none.

@@ -8,7 +8,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmwsss.models.irn.cam_inputs import move_cam_dir_to_pipeline
+from mmwsss.utils.launch import move_cam_dir_to_pipeline
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CAM_DIR_OPTION = 'test_dataloader.dataset.pipeline.1.cam_dir'
