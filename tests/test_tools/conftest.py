@@ -136,6 +136,22 @@ class ToolRunner:
 
 
 @pytest.fixture(scope='session')
+def synthvoc(tmp_path_factory) -> str:
+    """SynthVOC with the configs' 6 classes: 4 train, 2 val and 2 OoD
+    images and a 20-image WSOL set."""
+    from mmwsss.datasets.synthvoc import generate_synthetic_voc
+    root = str(tmp_path_factory.mktemp('synthvoc6'))
+    generate_synthetic_voc(
+        root,
+        seed=0,
+        num_train=4,
+        num_val=2,
+        num_ood=2,
+        wsol_images_per_class=2)
+    return root
+
+
+@pytest.fixture(scope='session')
 def tools(repo_root) -> ToolRunner:
     """A :class:`ToolRunner` of this repository."""
     return ToolRunner(repo_root)

@@ -72,16 +72,6 @@ model = dict(backbone=dict(base_channels=8, init_cfg=None),
 }
 
 
-@pytest.fixture(scope='module')
-def synthvoc(tmp_path_factory) -> str:
-    from mmwsss.datasets.synthetic import generate_synthetic_voc
-    root = str(tmp_path_factory.mktemp('synthvoc_train'))
-    generate_synthetic_voc(
-        root, seed=0, num_train=4, num_val=2, num_ood=2,
-        wsol_images_per_class=2)
-    return root
-
-
 def train_step(folder: str, name: str, config: str, device: str) -> tuple:
     """One step of ``config`` on ``device``: (log_vars, weight change)."""
     cfg = Config.fromfile(config)

@@ -54,25 +54,6 @@ model = dict(backbone=dict(
     arch=dict(embed_dims=48, depths=3, num_heads=3, channel_ratio=1),
     base_channels=8))
 """
-NUM_TRAIN = 4
-
-
-@pytest.fixture(scope='module')
-def synthvoc(tmp_path_factory) -> str:
-    """SynthVOC with the configs' 6 classes: 4 train, 2 val images and a
-    20-image WSOL set."""
-    from mmwsss.datasets.synthetic import generate_synthetic_voc
-    root = str(tmp_path_factory.mktemp('synthvoc6'))
-    generate_synthetic_voc(
-        root,
-        seed=0,
-        num_train=NUM_TRAIN,
-        num_val=2,
-        num_ood=1,
-        wsol_images_per_class=2)
-    return root
-
-
 def run_stage(folder, name: str, template: str, device: str = 'device-like',
               **fields) -> dict:
     """Write ``template`` (formatted with ``fields``) into ``folder`` and run
@@ -271,25 +252,32 @@ model = dict(backbone=dict(base_channels=8), head=dict(in_channels=64),
 
 
 @pytest.fixture(scope='module')
-def cam_files(synthvoc, repo_root, tmp_path_factory) -> str:
-    """CAM files of the plain CAM classifier, written under the harness
-    (the input of the IRN stages)."""
+def cam_run(synthvoc, repo_root, tmp_path_factory) -> dict:
+    """The plain CAM stage under the harness: its ``metrics`` and ``out``
+    folder, whose CAM files are the input of the IRN stages."""
     folder = str(tmp_path_factory.mktemp('device_like_cams'))
     return STAGES['cam'].run(folder, repo_root, synthvoc, None,
-                             'device-like')['out']
+                             'device-like')
+
+
+@pytest.fixture(scope='module')
+def cam_files(cam_run) -> str:
+    return cam_run['out']
 
 
 @pytest.mark.parametrize('name', sorted(STAGES))
 def test_stage_with_device_like_inputs(name, synthvoc, repo_root, tmp_path,
-                                       cam_files):
+                                       cam_run):
     stage = STAGES[name]
     if name == 'cam':  # the fixture's run
-        result = dict(out=cam_files, metrics={'cam_seed/mIoU': 0})
+        result = cam_run
     else:
-        result = stage.run(str(tmp_path), repo_root, synthvoc, cam_files,
-                           'device-like')
+        result = stage.run(str(tmp_path), repo_root, synthvoc,
+                           cam_run['out'], 'device-like')
     if stage.outputs is not None:
-        assert_written(result['out'], NUM_TRAIN, stage.outputs)
+        with open(osp.join(synthvoc, 'ImageSets/Segmentation/train.txt')) as f:
+            num_train = len(f.read().split())
+        assert_written(result['out'], num_train, stage.outputs)
     if stage.template is CAM:
         assert 'cam_seed/mIoU' in result['metrics']
     if name == 'wsol':
