@@ -42,11 +42,10 @@ train_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
     dict(type='mmwsss.RandomLongSideResize', long_side_range=(320, 640)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    # mmpretrain's ColorJitter takes BGR: on our RGB images the hue shift
-    # is mirrored (same distribution, the range is symmetric) and the grey
-    # of contrast/saturation weighs R and B the other way round.
+    # torchvision's jitter on RGB, as the reference (mmpretrain's assumes
+    # BGR and overflows on negative hue shifts under numpy 2)
     dict(
-        type='ColorJitter',
+        type='mmwsss.ColorJitter',
         brightness=0.3,
         contrast=0.3,
         saturation=0.3,

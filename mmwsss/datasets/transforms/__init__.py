@@ -7,8 +7,8 @@ from .irn_processing import DownsampleLabel, RandomRescale, TopLeftCropPad
 from .loading import (LoadCAMFile, LoadImageRGB, LoadLabelMap,
                       LoadPseudoLabel)
 from .original_image import KeepOriginalImage
-from .processing import (MultiScaleResize, RandomCropPad,
-                         RandomLongSideResize, pil_resize)
+from .processing import (ColorJitter, MultiScaleResize, RandomCropPad,
+                         RandomLongSideResize, pil_resize, shift_hue)
 from .wsol_transforms import LoadWSOLMask, PackWSOLInputs, WSOLResize
 
 __all__ = [
@@ -17,5 +17,5 @@ __all__ = [
     'RandomLongSideResize', 'pil_resize', 'DownsampleLabel', 'RandomRescale',
     'TopLeftCropPad', 'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs',
     'LoadWSOLMask', 'PackWSOLInputs', 'WSOLResize',
-    'KeepOriginalImage'
+    'KeepOriginalImage', 'ColorJitter', 'shift_hue'
 ]

@@ -1,11 +1,13 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Geometric transforms that follow the IRN-family reference pipelines."""
+"""Geometric and photometric transforms of the reference pipelines."""
 from typing import Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
-from PIL import Image
+from mmpretrain.datasets.transforms import \
+    ColorJitter as MMPretrainColorJitter
+from PIL import Image, ImageEnhance
 
 from mmwsss.models.utils.cam import scaled_size
 from mmwsss.registry import TRANSFORMS
@@ -214,3 +216,86 @@ class MultiScaleResize(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scales={self.scales}, '
                 f'interpolation={self.interpolation})')
+
+
+def shift_hue(img_rgb: np.ndarray, hue_factor: float) -> np.ndarray:
+    """Rotate the hue of an RGB uint8 image by ``hue_factor`` of a turn.
+
+    The hue channel of PIL's HSV is shifted by ``int(hue_factor * 255)``
+    modulo 256, as torchvision's PIL path does, but with integer arithmetic:
+    mmcv's ``adjust_hue`` computes ``np.uint8(negative)``, which numpy 2
+    refuses with an ``OverflowError``.
+
+    Args:
+        img_rgb (np.ndarray): (H, W, 3) uint8 image in RGB order.
+        hue_factor (float): Shift in [-0.5, 0.5].
+
+    Returns:
+        np.ndarray: The hue-shifted image, (H, W, 3) uint8.
+    """
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor {hue_factor} is not in [-0.5, 0.5]')
+    hsv = np.array(Image.fromarray(img_rgb, 'RGB').convert('HSV'))
+    shift = int(hue_factor * 255) % 256
+    hsv[..., 0] = (hsv[..., 0].astype(np.int16) + shift) % 256
+    return np.asarray(Image.fromarray(hsv, 'HSV').convert('RGB'))
+
+
+@TRANSFORMS.register_module()
+class ColorJitter(MMPretrainColorJitter):
+    """Random brightness, contrast, saturation and hue, in either channel
+    order and under numpy 2.
+
+    The factors and the random order are drawn exactly as mmpretrain's
+    ``ColorJitter`` draws them (same arguments); the four operations are
+    torchvision's PIL ones, applied to the image in its true channel order.
+    mmpretrain's version assumes BGR and overflows on negative hue shifts
+    under numpy 2 (mmcv's ``adjust_hue``), so configs whose recipes list
+    colour jitter use this one.
+
+    Args:
+        brightness, contrast, saturation, hue: As in mmpretrain's
+            ``ColorJitter``.
+        channel_order (str): ``'rgb'`` (images of ``mmwsss.LoadImageRGB``)
+            or ``'bgr'`` (mmcv's ``LoadImageFromFile``). Defaults to
+            ``'rgb'``.
+    """
+
+    def __init__(self,
+                 brightness=0.,
+                 contrast=0.,
+                 saturation=0.,
+                 hue=0.,
+                 channel_order: str = 'rgb'):
+        super().__init__(brightness, contrast, saturation, hue)
+        if channel_order not in ('rgb', 'bgr'):
+            raise ValueError(
+                f"channel_order must be 'rgb' or 'bgr', not {channel_order!r}")
+        self.channel_order = channel_order
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise TypeError('ColorJitter needs an (H, W, 3) uint8 image, got '
+                            f'{img.dtype} {img.shape} for '
+                            f"{results.get('img_path', 'an image')}")
+        order, brightness, contrast, saturation, hue = self._rand_params()
+        rgb = img if self.channel_order == 'rgb' else img[..., ::-1]
+        pil = Image.fromarray(np.ascontiguousarray(rgb), 'RGB')
+        for index in order:
+            if index == 0 and brightness is not None:
+                pil = ImageEnhance.Brightness(pil).enhance(brightness)
+            elif index == 1 and contrast is not None:
+                pil = ImageEnhance.Contrast(pil).enhance(contrast)
+            elif index == 2 and saturation is not None:
+                pil = ImageEnhance.Color(pil).enhance(saturation)
+            elif index == 3 and hue is not None:
+                pil = Image.fromarray(shift_hue(np.asarray(pil), hue), 'RGB')
+        rgb = np.asarray(pil)
+        results['img'] = np.ascontiguousarray(
+            rgb if self.channel_order == 'rgb' else rgb[..., ::-1])
+        return results
+
+    def __repr__(self):
+        return (super().__repr__()[:-1] +
+                f", channel_order='{self.channel_order}')")

@@ -37,6 +37,32 @@ def test_voc_reference_recipe():
     assert crop[0].crop_size == 512
 
 
+@pytest.mark.parametrize('name', [VOC, VOC.replace('transcam_', 'bnr_')])
+def test_voc_train_pipeline_runs_under_numpy2(name, tmp_path):
+    """The recipe's colour jitter once crashed on negative hue shifts
+    (mmcv's adjust_hue under numpy 2); run the pipeline on enough draws
+    that both signs occur."""
+    import numpy as np
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    from PIL import Image
+
+    import mmwsss  # noqa: F401 (registers the transforms)
+    img_path = str(tmp_path / 'img.jpg')
+    Image.fromarray(
+        np.random.RandomState(0).randint(0, 256, (60, 80, 3),
+                                         np.uint8)).save(img_path)
+    cfg = _cfg(name)
+    init_default_scope(cfg.default_scope)
+    pipeline = Compose(cfg.train_pipeline)
+    for seed in range(8):
+        np.random.seed(seed)
+        out = pipeline(
+            dict(img_path=img_path, gt_label=[1], img_id='img',
+                 num_classes=20))
+        assert tuple(out['inputs'].shape) == (3, 512, 512)
+
+
 @pytest.mark.parametrize('plain', [VOC, SYNTH])
 def test_bnr_configs_only_add_the_bnr_loss(plain):
     base, bnr = _cfg(plain), _cfg(plain.replace('transcam_', 'bnr_'))
