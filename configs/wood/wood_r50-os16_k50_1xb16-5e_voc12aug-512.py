@@ -56,8 +56,10 @@ custom_hooks = [
             data_root=data_root,
             ann_file='ImageSets/Segmentation/train_aug.txt',
             data_prefix=dict(
-                img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-            label_source='seg',
+                img_path='JPEGImages',
+                seg_map_path='SegmentationClassAug',
+                ann_path='Annotations'),
+            label_source='xml',
             pipeline=[
                 dict(type='mmwsss.LoadImageRGB'),
                 dict(type='mmwsss.PackCAMInputs'),

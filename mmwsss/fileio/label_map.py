@@ -7,6 +7,7 @@ labels and pseudo-masks all share this format: one uint8 index per pixel
 they open like VOC's masks and read back as indices. Grey PNGs read the
 same.
 """
+import io
 import os.path as osp
 
 import numpy as np
@@ -94,17 +95,40 @@ def write_label_map(path: str,
     Raises:
         ValueError: If ``label`` is not 2-D or has values outside 0..255.
     """
+    data = encode_label_map(label, palette, where=path)
+    if atomic:
+        atomic_write(path, lambda f: f.write(data))
+    else:
+        with open(path, 'wb') as f:
+            f.write(data)
+
+
+def encode_label_map(label: np.ndarray,
+                     palette: bool = True,
+                     where: str = 'label map') -> bytes:
+    """The PNG bytes of a (H, W) label map (see :func:`write_label_map`).
+
+    Args:
+        label (np.ndarray): Integer labels in 0..255 (255 = ignore).
+        palette (bool): Store VOC's palette. Defaults to True.
+        where (str): What to name in errors. Defaults to ``'label map'``.
+
+    Returns:
+        bytes: The PNG file's bytes (the same labels give the same bytes).
+
+    Raises:
+        ValueError: If ``label`` is not 2-D or has values outside 0..255.
+    """
     label = np.asarray(label)
     if label.ndim != 2:
-        raise ValueError(f'{path}: a label map is (H, W), got shape '
+        raise ValueError(f'{where}: a label map is (H, W), got shape '
                          f'{label.shape}')
     if label.size and (label.min() < 0 or label.max() > 255):
-        raise ValueError(f'{path}: labels must lie in 0..255, got '
+        raise ValueError(f'{where}: labels must lie in 0..255, got '
                          f'{label.min()}..{label.max()}')
     img = Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8))
     if palette:
         img.putpalette(_PNG_PALETTE)
-    if atomic:
-        atomic_write(path, lambda f: img.save(f, format='PNG'))
-    else:
-        img.save(path, format='PNG')
+    buffer = io.BytesIO()
+    img.save(buffer, format='PNG')
+    return buffer.getvalue()

@@ -1,5 +1,6 @@
 # PASCAL VOC 2012 + SBD (train_aug, 10582 images) with image-level labels for
-# the CAM stage. Expected layout (data_root):
+# the CAM stage. Expected layout (data_root), SegmentationClassAug/ and
+# train_aug.txt made by tools/dataset_converters/voc_aug.py:
 #   JPEGImages/, SegmentationClass/, SegmentationClassAug/, Annotations/,
 #   ImageSets/Segmentation/{train,train_aug,val}.txt
 dataset_type = 'mmwsss.VOCWSSSDataset'
@@ -40,9 +41,12 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train_aug.txt',
         data_prefix=dict(
-            img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-        # train_aug images have SBD masks; labels = classes in the mask
-        label_source='seg',
+            img_path='JPEGImages',
+            seg_map_path='SegmentationClassAug',
+            ann_path='Annotations'),
+        # labels from the XML annotations, as IRN's make_cls_labels.py;
+        # label_source='seg' takes the classes of SegmentationClassAug
+        label_source='xml',
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
@@ -77,8 +81,10 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train_aug.txt',
         data_prefix=dict(
-            img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-        label_source='seg',
+            img_path='JPEGImages',
+            seg_map_path='SegmentationClassAug',
+            ann_path='Annotations'),
+        label_source='xml',
         pipeline=cam_pipeline))
 test_evaluator = [
     dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/voc12aug'),

@@ -29,8 +29,10 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train_aug.txt',
         data_prefix=dict(
-            img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-        label_source='seg',
+            img_path='JPEGImages',
+            seg_map_path='SegmentationClassAug',
+            ann_path='Annotations'),
+        label_source='xml',
         pipeline=sem_seg_pipeline))
 test_evaluator = [
     dict(type='mmwsss.PseudoMaskWriter', output_dir=pseudo_mask_dir),

@@ -1,0 +1,13 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Converters from the datasets' distributed formats to the layouts the
+configs read; the command lines are in ``tools/dataset_converters/``."""
+from .common import ConversionOutputs
+from .coco import coco_semantic_label, convert_coco14_wsss
+from .voc import (convert_voc_aug, convert_voc_instances, read_sbd_mask,
+                  voc_instance_annotations)
+
+__all__ = [
+    'ConversionOutputs', 'coco_semantic_label', 'convert_coco14_wsss',
+    'convert_voc_aug', 'convert_voc_instances', 'read_sbd_mask',
+    'voc_instance_annotations'
+]
