@@ -3,11 +3,14 @@
 configs read; the command lines are in ``tools/dataset_converters/``."""
 from .common import ConversionOutputs
 from .coco import coco_semantic_label, convert_coco14_wsss
+from .ilsvrc import (box_xml, convert_ilsvrc_wsol, devkit_synsets,
+                     read_kaggle_boxes)
 from .voc import (convert_voc_aug, convert_voc_instances, read_sbd_mask,
                   voc_instance_annotations)
 
 __all__ = [
     'ConversionOutputs', 'coco_semantic_label', 'convert_coco14_wsss',
     'convert_voc_aug', 'convert_voc_instances', 'read_sbd_mask',
-    'voc_instance_annotations'
+    'voc_instance_annotations', 'box_xml', 'convert_ilsvrc_wsol',
+    'devkit_synsets', 'read_kaggle_boxes'
 ]
