@@ -23,9 +23,9 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CAM_CONFIG = 'configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
 MOANA_CONFIG = 'configs/moana/moana_r18w32-os16_1xb16-20e_synthvoc-112.py'
-IR_LABEL_CONFIG = 'configs/irn/ir-label_cam-r18-os16_synthvoc.py'
-IRNET_CONFIG = 'configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py'
-RW_CONFIG = 'configs/irn/irnet-rw_r18_synthvoc.py'
+IR_LABEL_CONFIG = 'configs/irn/ir-label_r18w32-os16_synthvoc.py'
+IRNET_CONFIG = 'configs/irn/irnet_r18w32_1xb16-10e_synthvoc-128.py'
+RW_CONFIG = 'configs/irn/irnet-rw_r18w32_synthvoc.py'
 DEEPLAB_CONFIG = ('configs/deeplabv2/'
                   'deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py')
 DETECTOR_CONFIG = 'configs/bbam/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py'

@@ -1,5 +1,5 @@
 # IRNet trained on the AdvCAM IR labels of
-# ir-label_advcam-r50-os16_voc12aug.py; otherwise the IRN recipe of
+# ir-label_r50-os16_voc12aug-advcam.py; otherwise the IRN recipe of
 # configs/irn/irnet_r50_1xb32-3e_voc12aug-512.py.
 #   python tools/train.py \
 #       configs/advcam/irnet_r50_1xb32-3e_voc12aug-512-advcam.py

@@ -43,10 +43,84 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+# Config files renamed to the naming scheme of ``configs/`` (one spelling per
+# backbone, the CAM source as a suffix after the dataset): old -> new path,
+# relative to the configs folder. Scripts of users still name the old files.
+RENAMED_CONFIGS = {
+    'irn/ir-label_cam-r18-os16_synthvoc.py':
+    'irn/ir-label_r18w32-os16_synthvoc.py',
+    'irn/ir-label_cam-r50-os16_voc12aug.py':
+    'irn/ir-label_r50-os16_voc12aug.py',
+    'irn/irnet-ins_r18_synthvoc.py':
+    'irn/irnet-ins_r18w32_synthvoc.py',
+    'irn/irnet-rw_r18_synthvoc.py':
+    'irn/irnet-rw_r18w32_synthvoc.py',
+    'irn/irnet_r18_1xb16-10e_synthvoc-128.py':
+    'irn/irnet_r18w32_1xb16-10e_synthvoc-128.py',
+    'advcam/ir-label_advcam-r18-os16_synthvoc.py':
+    'advcam/ir-label_r18w32-os16_synthvoc-advcam.py',
+    'advcam/ir-label_advcam-r50-os16_voc12aug.py':
+    'advcam/ir-label_r50-os16_voc12aug-advcam.py',
+    'advcam/irnet-rw_r18_synthvoc-advcam.py':
+    'advcam/irnet-rw_r18w32_synthvoc-advcam.py',
+    'advcam/irnet_r18_1xb16-10e_synthvoc-128-advcam.py':
+    'advcam/irnet_r18w32_1xb16-10e_synthvoc-128-advcam.py',
+    'ficklenet/ir-label_ficklenet-r18-os16_synthvoc.py':
+    'ficklenet/ir-label_r18w32-os16_synthvoc-ficklenet.py',
+    'ficklenet/irnet-rw_r18_synthvoc-ficklenet.py':
+    'ficklenet/irnet-rw_r18w32_synthvoc-ficklenet.py',
+    'ficklenet/irnet_r18_1xb16-10e_synthvoc-128-ficklenet.py':
+    'ficklenet/irnet_r18w32_1xb16-10e_synthvoc-128-ficklenet.py',
+    'rib/ir-label_rib-r18-os16_synthvoc.py':
+    'rib/ir-label_r18w32-os16_synthvoc-rib.py',
+    'rib/ir-label_rib-r50-os16_voc12aug.py':
+    'rib/ir-label_r50-os16_voc12aug-rib.py',
+    'rib/irnet-rw_r18_synthvoc-rib.py':
+    'rib/irnet-rw_r18w32_synthvoc-rib.py',
+    'rib/irnet_r18_1xb16-10e_synthvoc-128-rib.py':
+    'rib/irnet_r18w32_1xb16-10e_synthvoc-128-rib.py',
+}
+
+
+def resolve_config_path(path: str) -> str:
+    """Map the path of a renamed config file to its new name.
+
+    A path that exists is returned as it is. A missing one whose last two
+    parts (``<method>/<file>``) are an old name in :data:`RENAMED_CONFIGS`
+    is resolved to the new file beside it, with a ``DeprecationWarning``
+    naming both; any other path is returned unchanged, so that loading it
+    fails as before.
+
+    Args:
+        path (str): The config path of the command line.
+
+    Returns:
+        str: The path to load.
+    """
+    if osp.exists(path):
+        return path
+    folder, name = osp.split(osp.normpath(path))
+    configs_dir, method = osp.split(folder)
+    new_name = RENAMED_CONFIGS.get(f'{method}/{name}')
+    if new_name is None:
+        return path
+    new_path = osp.join(configs_dir, *new_name.split('/'))
+    if not osp.isfile(new_path):
+        return path
+    message = (f'The config {path} was renamed to {new_path}; the old name '
+               'is deprecated, use the new one.')
+    warnings.warn(message, DeprecationWarning, stacklevel=2)
+    print_log(message, logger='current', level=logging.WARNING)
+    return new_path
+
+
 def load_config(args: argparse.Namespace) -> Config:
     """Load ``args.config`` and apply the common arguments.
 
     Work-dir priority: command line > config > ``./work_dirs/<config stem>``.
+    The old path of a renamed config is resolved to the new one
+    (:func:`resolve_config_path`; ``args.config`` is updated), whose stem
+    names the default work dir.
 
     Args:
         args (argparse.Namespace): Parsed arguments with ``config``,
@@ -57,6 +131,7 @@ def load_config(args: argparse.Namespace) -> Config:
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    args.config = resolve_config_path(args.config)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

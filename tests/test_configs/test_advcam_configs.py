@@ -15,13 +15,13 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'advcam')
 DATASETS = {
     'voc12aug': ('advcam_cam-r50-os16_voc12aug.py',
-                 'ir-label_advcam-r50-os16_voc12aug.py',
+                 'ir-label_r50-os16_voc12aug-advcam.py',
                  'irnet_r50_1xb32-3e_voc12aug-512-advcam.py',
                  'irnet-rw_r50_voc12aug-advcam.py'),
     'synthvoc': ('advcam_cam-r18w32-os16_synthvoc.py',
-                 'ir-label_advcam-r18-os16_synthvoc.py',
-                 'irnet_r18_1xb16-10e_synthvoc-128-advcam.py',
-                 'irnet-rw_r18_synthvoc-advcam.py'),
+                 'ir-label_r18w32-os16_synthvoc-advcam.py',
+                 'irnet_r18w32_1xb16-10e_synthvoc-128-advcam.py',
+                 'irnet-rw_r18w32_synthvoc-advcam.py'),
 }
 
 

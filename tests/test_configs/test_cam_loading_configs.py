@@ -53,7 +53,7 @@ def test_cams_are_loaded_by_the_pipeline(name, cfg):
 
 def test_a_deprecated_model_cam_dir_still_chooses_the_folder():
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs/rib/irnet-rw_r18_synthvoc-rib.py'))
+        osp.join(ROOT, 'configs/rib/irnet-rw_r18w32_synthvoc-rib.py'))
     cfg.merge_from_dict({'model.cam_dir': 'old/cams'})
     with pytest.warns(DeprecationWarning, match='pipeline.1.cam_dir'):
         assert move_cam_dir_to_pipeline(cfg)

@@ -43,7 +43,7 @@ model = dict(backbone=dict(
     arch=dict(embed_dims=48, depths=3, num_heads=3, channel_ratio=1),
     base_channels=8))
 """, "data_root='{data}'", False),
-    'irnet': ('irn/irnet_r18_1xb16-10e_synthvoc-128.py', """
+    'irnet': ('irn/irnet_r18w32_1xb16-10e_synthvoc-128.py', """
 model = dict(backbone=dict(base_channels=8, init_cfg=None),
              in_channels=(64, 8, 16, 32, 64))
 custom_hooks = []

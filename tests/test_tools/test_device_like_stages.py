@@ -233,13 +233,13 @@ model = dict(backbone=dict(base_channels=8), head=dict(in_channels=64),
         _SMALL_CLASSIFIER, outputs=None),
     # label maps: fraction of pixels
     'ir_label': Stage(
-        IR_LABEL, 'irn/ir-label_cam-r18-os16_synthvoc.py', outputs='*.png',
+        IR_LABEL, 'irn/ir-label_r18w32-os16_synthvoc.py', outputs='*.png',
         atol=0.01),
     'random_walk': Stage(
-        RANDOM_WALK, 'irn/irnet-rw_r18_synthvoc.py', outputs='*.png',
+        RANDOM_WALK, 'irn/irnet-rw_r18w32_synthvoc.py', outputs='*.png',
         atol=0.01),
     'instance_walk': Stage(
-        INSTANCE_WALK, 'irn/irnet-ins_r18_synthvoc.py',
+        INSTANCE_WALK, 'irn/irnet-ins_r18w32_synthvoc.py',
         outputs='*.instances.json'),
     # Adam steps on the masks amplify rounding
     'bbam': Stage(BBAM, 'bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py',

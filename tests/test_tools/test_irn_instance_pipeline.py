@@ -21,7 +21,7 @@ from mmwsss.testing import free_port
 pytestmark = pytest.mark.slow
 
 CONFIG = """
-_base_ = ['{repo}/configs/irn/irnet-ins_r18_synthvoc.py']
+_base_ = ['{repo}/configs/irn/irnet-ins_r18w32_synthvoc.py']
 model = dict(backbone=dict(base_channels=8), in_channels=(64, 8, 16, 32, 64),
              exp_times=2)
 test_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(

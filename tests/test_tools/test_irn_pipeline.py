@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 _LOADER = "num_workers=0, persistent_workers=False"
 
 IR_CONFIG = """
-_base_ = ['{repo}/configs/irn/ir-label_cam-r18-os16_synthvoc.py']
+_base_ = ['{repo}/configs/irn/ir-label_r18w32-os16_synthvoc.py']
 model = dict(num_workers=2)
 test_dataloader = dict(batch_size=4, {loader}, dataset=dict(
     data_root='{data}',
@@ -36,7 +36,7 @@ test_evaluator = [dict(type='mmwsss.IRLabelWriter', output_dir='{ir}'),
 """
 
 IRNET_CONFIG = """
-_base_ = ['{repo}/configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py']
+_base_ = ['{repo}/configs/irn/irnet_r18w32_1xb16-10e_synthvoc-128.py']
 model = dict(backbone=dict(base_channels=8, init_cfg=None),
              in_channels=(64, 8, 16, 32, 64))
 _mean = [123.675, 116.28, 103.53]
@@ -70,7 +70,7 @@ default_hooks = dict(checkpoint=dict(interval=2))
 """
 
 RW_CONFIG = """
-_base_ = ['{repo}/configs/irn/irnet-rw_r18_synthvoc.py']
+_base_ = ['{repo}/configs/irn/irnet-rw_r18w32_synthvoc.py']
 model = dict(backbone=dict(base_channels=8), in_channels=(64, 8, 16, 32, 64),
              exp_times=6)
 test_dataloader = dict({loader}, dataset=dict(

@@ -1,14 +1,19 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Teardown of the distributed tools (``mmwsss.utils.launch``)."""
+"""Teardown of the distributed tools and the renamed configs
+(``mmwsss.utils.launch``)."""
+import argparse
 import json
 import os
+import os.path as osp
 import subprocess
 import sys
 
 import pytest
 
 from mmwsss.testing import free_port
-from mmwsss.utils.launch import live_gloo_threads, shutdown_distributed
+from mmwsss.utils.launch import (RENAMED_CONFIGS, live_gloo_threads,
+                                 load_config, resolve_config_path,
+                                 shutdown_distributed)
 
 # A one-process gloo group as tools/test.py builds it: a DDP-wrapped model
 # held by a runner, a last object collective and a barrier, then the
@@ -76,3 +81,49 @@ def test_shutdown_joins_gloo_threads_before_exit():
 def test_shutdown_without_a_group_is_a_no_op():
     shutdown_distributed()
     assert isinstance(live_gloo_threads(), list)
+
+
+def _tool_args(config: str) -> argparse.Namespace:
+    return argparse.Namespace(
+        config=config, work_dir=None, cfg_options=None, launcher='none',
+        local_rank=0)
+
+
+def test_every_renamed_config_maps_to_an_existing_file(repo_root):
+    for old, new in RENAMED_CONFIGS.items():
+        assert not osp.exists(osp.join(repo_root, 'configs', old)), old
+        assert osp.isfile(osp.join(repo_root, 'configs', new)), new
+
+
+@pytest.mark.parametrize('relative', [True, False])
+def test_old_config_path_loads_the_renamed_config(repo_root, monkeypatch,
+                                                   relative):
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    old = 'configs/irn/irnet-rw_r18_synthvoc.py'
+    new = 'configs/irn/irnet-rw_r18w32_synthvoc.py'
+    if relative:
+        monkeypatch.chdir(repo_root)
+    else:
+        old, new = (osp.join(repo_root, path) for path in (old, new))
+    args = _tool_args(old)
+    with pytest.warns(DeprecationWarning, match='irnet-rw_r18w32_synthvoc'):
+        cfg = load_config(args)
+    assert args.config == new
+    assert cfg.filename == new
+    # The work dir is named after the new file, as the docs' paths are.
+    assert osp.basename(cfg.work_dir) == 'irnet-rw_r18w32_synthvoc'
+
+
+def test_existing_and_unknown_config_paths_are_left_alone(
+        repo_root, tmp_path, monkeypatch, recwarn):
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    current = osp.join(repo_root, 'configs/irn/irnet-rw_r18w32_synthvoc.py')
+    assert resolve_config_path(current) == current
+    # An old name outside a configs tree that holds the new file, and a
+    # name that never existed, still fail as before.
+    for missing in (str(tmp_path / 'irn' / 'irnet-rw_r18_synthvoc.py'),
+                    osp.join(repo_root, 'configs/irn/irnet-rw_r19.py')):
+        assert resolve_config_path(missing) == missing
+        with pytest.raises(FileNotFoundError):
+            load_config(_tool_args(missing))
+    assert not [w for w in recwarn if w.category is DeprecationWarning]

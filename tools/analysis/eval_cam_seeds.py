@@ -26,6 +26,7 @@ from mmwsss.datasets.transforms import (LoadCAMFile, LoadLabelMap,
 from mmwsss.evaluation import CAMSeedMetric
 from mmwsss.fileio import cam_path
 from mmwsss.registry import DATASETS
+from mmwsss.utils.launch import resolve_config_path
 
 
 def parse_args():
@@ -66,7 +67,7 @@ def seed_sample(dataset: BaseDataset, index: int, cam_dir: str) -> dict:
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(resolve_config_path(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmwsss'))

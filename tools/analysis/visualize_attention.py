@@ -50,6 +50,7 @@ from mmwsss.evaluation.functional import (box_iou_inclusive,
                                           boxes_from_scoremap,
                                           normalize_scoremap)
 from mmwsss.registry import MODELS
+from mmwsss.utils.launch import resolve_config_path
 from mmwsss.utils.tensor import to_numpy
 
 PRED_COLOR = (0, 255, 0)
@@ -129,7 +130,7 @@ def load_model(config: str, checkpoint: str, cfg_options: Optional[dict],
     Returns:
         tuple[nn.Module, Config]: The model in eval mode and its config.
     """
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(resolve_config_path(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))

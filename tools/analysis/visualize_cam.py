@@ -54,6 +54,7 @@ from mmwsss.fileio import read_finest_cams
 from mmwsss.models.gradcam import (GRADCAM_METHODS, build_gradcam,
                                    default_target_layer, release_gradcam)
 from mmwsss.registry import MODELS
+from mmwsss.utils.launch import resolve_config_path
 from mmwsss.utils.tensor import to_numpy
 
 
@@ -140,7 +141,7 @@ def load_model(config: str, checkpoint: str, cfg_options: Optional[dict],
     Returns:
         nn.Module: The model in eval mode.
     """
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(resolve_config_path(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))

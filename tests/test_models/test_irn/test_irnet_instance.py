@@ -196,7 +196,7 @@ def _batch_named(img_id):
     return img[None].float(), [sample]
 
 
-@pytest.mark.parametrize('name', ['r18_synthvoc', 'r50_voc12aug'])
+@pytest.mark.parametrize('name', ['r18w32_synthvoc', 'r50_voc12aug'])
 def test_configs_build(repo_root, name):
     cfg = Config.fromfile(f'{repo_root}/configs/irn/irnet-ins_{name}.py')
     assert cfg.default_scope == 'mmpretrain'

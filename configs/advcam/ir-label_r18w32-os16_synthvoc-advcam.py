@@ -1,14 +1,13 @@
-# SynthVOC IR labels from the RIB CAMs of
-# rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py with RIB's thresholds:
-# foreground > 0.35, background < 0.17, dense CRF. Writes
-# work_dirs/ir_labels/rib_synthvoc/.
-#   python tools/test.py configs/rib/ir-label_rib-r18-os16_synthvoc.py \
+# SynthVOC IR labels from the AdvCAM CAMs of advcam_cam-r18w32-os16_synthvoc.py
+# with AdvCAM's thresholds: foreground > 0.35, background < 0.15, dense CRF.
+# Writes work_dirs/ir_labels/advcam_synthvoc/.
+#   python tools/test.py configs/advcam/ir-label_r18w32-os16_synthvoc-advcam.py \
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
-_base_ = ['../irn/ir-label_cam-r18-os16_synthvoc.py']
+_base_ = ['../irn/ir-label_r18w32-os16_synthvoc.py']
 
-cam_dir = 'work_dirs/cams/rib_synthvoc'
-ir_label_dir = 'work_dirs/ir_labels/rib_synthvoc'
-model = dict(fg_threshold=0.35, bg_threshold=0.17)
+cam_dir = 'work_dirs/cams/advcam_synthvoc'
+ir_label_dir = 'work_dirs/ir_labels/advcam_synthvoc'
+model = dict(fg_threshold=0.35, bg_threshold=0.15)
 test_dataloader = dict(
     dataset=dict(pipeline=[
         dict(type='mmwsss.LoadImageRGB'),

@@ -4,7 +4,7 @@
 # the SynthVOC CAM classifier (IRN uses an ImageNet ResNet-50, not the CAM
 # network); point `cam_checkpoint` at another run with --cfg-options
 # model.backbone.init_cfg.checkpoint=PATH.
-#   python tools/train.py configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py
+#   python tools/train.py configs/irn/irnet_r18w32_1xb16-10e_synthvoc-128.py
 _base_ = [
     '../_base_/models/irnet_r50.py',
     '../_base_/datasets/synthvoc_irnet.py',

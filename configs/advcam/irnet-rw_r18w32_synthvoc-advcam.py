@@ -1,9 +1,9 @@
 # SynthVOC semantic pseudo-masks from the AdvCAM CAMs: CAM^1.5 before the
 # random walk (AdvCAM's make_sem_seg_labels.py), background score 0.25, the
-# IRNet of irnet_r18_1xb16-10e_synthvoc-128-advcam.py.
-#   python tools/test.py configs/advcam/irnet-rw_r18_synthvoc-advcam.py \
-#       work_dirs/irnet_r18_1xb16-10e_synthvoc-128-advcam/epoch_10.pth
-_base_ = ['../irn/irnet-rw_r18_synthvoc.py']
+# IRNet of irnet_r18w32_1xb16-10e_synthvoc-128-advcam.py.
+#   python tools/test.py configs/advcam/irnet-rw_r18w32_synthvoc-advcam.py \
+#       work_dirs/irnet_r18w32_1xb16-10e_synthvoc-128-advcam/epoch_10.pth
+_base_ = ['../irn/irnet-rw_r18w32_synthvoc.py']
 
 cam_dir = 'work_dirs/cams/advcam_synthvoc'
 model = dict(bg_threshold=0.25, cam_power=1.5)

@@ -1,10 +1,10 @@
 # SynthVOC IRNet trained on the FickleNet IR labels of
-# ir-label_ficklenet-r18-os16_synthvoc.py; its frozen backbone is the
+# ir-label_r18w32-os16_synthvoc-ficklenet.py; its frozen backbone is the
 # FickleNet classifier's (the CAM network, as the SynthVOC IRN configs use
 # the CAM classifier's backbone for lack of ImageNet weights); otherwise
-# configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py.
-#   python tools/train.py configs/ficklenet/irnet_r18_1xb16-10e_synthvoc-128-ficklenet.py
-_base_ = ['../irn/irnet_r18_1xb16-10e_synthvoc-128.py']
+# configs/irn/irnet_r18w32_1xb16-10e_synthvoc-128.py.
+#   python tools/train.py configs/ficklenet/irnet_r18w32_1xb16-10e_synthvoc-128-ficklenet.py
+_base_ = ['../irn/irnet_r18w32_1xb16-10e_synthvoc-128.py']
 
 cam_checkpoint = ('work_dirs/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112/'
                   'epoch_5.pth')

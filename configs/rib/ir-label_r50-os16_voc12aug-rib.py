@@ -3,8 +3,8 @@
 # run_sample.py): confident foreground above 0.35, confident background below
 # 0.17 (IRN: 0.30 / 0.05), dense CRF as IRN. Writes
 # work_dirs/ir_labels/rib_voc12aug/.
-#   python tools/test.py configs/rib/ir-label_rib-r50-os16_voc12aug.py CAM_CKPT
-_base_ = ['../irn/ir-label_cam-r50-os16_voc12aug.py']
+#   python tools/test.py configs/rib/ir-label_r50-os16_voc12aug-rib.py CAM_CKPT
+_base_ = ['../irn/ir-label_r50-os16_voc12aug.py']
 
 cam_dir = 'work_dirs/cams/rib_voc12aug'
 ir_label_dir = 'work_dirs/ir_labels/rib_voc12aug'

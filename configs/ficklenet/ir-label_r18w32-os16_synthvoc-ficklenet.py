@@ -4,9 +4,9 @@
 # paper nor the dissertation gives FickleNet-specific IRN settings) and IRN's
 # VOC CRF ranges, with which the README's figures were measured. Writes
 # work_dirs/ir_labels/ficklenet_synthvoc/.
-#   python tools/test.py configs/ficklenet/ir-label_ficklenet-r18-os16_synthvoc.py \
+#   python tools/test.py configs/ficklenet/ir-label_r18w32-os16_synthvoc-ficklenet.py \
 #       work_dirs/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112/epoch_5.pth
-_base_ = ['../irn/ir-label_cam-r18-os16_synthvoc.py']
+_base_ = ['../irn/ir-label_r18w32-os16_synthvoc.py']
 
 cam_dir = 'work_dirs/cams/ficklenet_synthvoc'
 ir_label_dir = 'work_dirs/ir_labels/ficklenet_synthvoc'

@@ -3,8 +3,8 @@
 # confident foreground above 0.35, confident background below 0.15 (IRN: 0.30
 # / 0.05), dense CRF as IRN. Writes work_dirs/ir_labels/advcam_voc12aug/.
 #   python tools/test.py \
-#       configs/advcam/ir-label_advcam-r50-os16_voc12aug.py CAM_CKPT
-_base_ = ['../irn/ir-label_cam-r50-os16_voc12aug.py']
+#       configs/advcam/ir-label_r50-os16_voc12aug-advcam.py CAM_CKPT
+_base_ = ['../irn/ir-label_r50-os16_voc12aug.py']
 
 cam_dir = 'work_dirs/cams/advcam_voc12aug'
 ir_label_dir = 'work_dirs/ir_labels/advcam_voc12aug'

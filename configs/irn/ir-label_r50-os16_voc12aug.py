@@ -3,7 +3,7 @@
 # above 0.30, confident background below 0.05, each map refined by the dense
 # CRF; 255 elsewhere. Writes work_dirs/ir_labels/voc12aug/<id>.png and reports
 # their precision against SegmentationClassAug.
-#   python tools/test.py configs/irn/ir-label_cam-r50-os16_voc12aug.py CAM_CKPT
+#   python tools/test.py configs/irn/ir-label_r50-os16_voc12aug.py CAM_CKPT
 # The model has no weights: CAM_CKPT (the classifier that made the CAMs) is
 # only recorded in the manifest. A killed run resumes where it stopped.
 # CAMs: work_dirs/cams/voc12aug (cam_dir of the dataset base; another folder:

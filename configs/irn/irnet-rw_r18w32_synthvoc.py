@@ -1,7 +1,7 @@
 # SynthVOC semantic pseudo-masks with the IRNet of
-# configs/irn/irnet_r18_1xb16-10e_synthvoc-128.py and the SynthVOC CAMs.
-#   python tools/test.py configs/irn/irnet-rw_r18_synthvoc.py \
-#       work_dirs/irnet_r18_1xb16-10e_synthvoc-128/epoch_10.pth
+# configs/irn/irnet_r18w32_1xb16-10e_synthvoc-128.py and the SynthVOC CAMs.
+#   python tools/test.py configs/irn/irnet-rw_r18w32_synthvoc.py \
+#       work_dirs/irnet_r18w32_1xb16-10e_synthvoc-128/epoch_10.pth
 # CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
 # --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
 _base_ = [
