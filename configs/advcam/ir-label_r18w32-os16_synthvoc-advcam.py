@@ -14,7 +14,8 @@ test_dataloader = dict(
         dict(
             type='mmwsss.LoadCAMFile',
             cam_dir=cam_dir,
-            arrays=('keys', 'high_res')),
+            arrays=('keys', 'high_res'),
+            num_classes=6),
         dict(type='mmwsss.LoadLabelMap', num_classes=6),
         dict(type='mmwsss.PackCAMInputs'),
     ]))

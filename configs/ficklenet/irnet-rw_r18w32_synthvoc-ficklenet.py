@@ -15,7 +15,8 @@ test_dataloader = dict(
         dict(
             type='mmwsss.LoadCAMFile',
             cam_dir=cam_dir,
-            arrays=('keys', 'strided')),
+            arrays=('keys', 'strided'),
+            num_classes=6),
         dict(type='mmwsss.LoadLabelMap', num_classes=6),
         dict(type='mmwsss.PackCAMInputs'),
     ]))

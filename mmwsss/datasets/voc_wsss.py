@@ -56,11 +56,27 @@ def read_split_ids(ann_file: str) -> List[str]:
 
     Returns:
         list[str]: The ids, in file order.
+
+    Raises:
+        FileNotFoundError: If the list does not exist.
+        ValueError: If an id is listed twice (its outputs would collide and
+            it would weigh double in every score).
     """
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'Split list not found: {ann_file}')
+    ids, first_line = [], {}
     with open(ann_file) as f:
-        return [line.split()[0] for line in f if line.strip()]
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            img_id = line.split()[0]
+            if img_id in first_line:
+                raise ValueError(f'{ann_file}:{line_no}: id {img_id!r} is '
+                                 f'already listed on line '
+                                 f'{first_line[img_id]}')
+            first_line[img_id] = line_no
+            ids.append(img_id)
+    return ids
 
 
 def meta_json_metainfo(data_root: str,

@@ -53,14 +53,35 @@ def strided_map_size(image_size: Sequence[int]) -> Tuple[int, int]:
     return (height - 1) // 4 + 1, (width - 1) // 4 + 1
 
 
-def _check(path: str, arrays: Dict[str, np.ndarray],
-           image_size: Optional[Sequence[int]]) -> None:
-    """Raise a ``ValueError`` naming ``path`` if the arrays are malformed."""
-    keys = arrays.get('keys')
-    if keys is not None and (keys.ndim != 1
-                             or not np.issubdtype(keys.dtype, np.integer)):
+def _check_keys(path: str, keys: np.ndarray,
+                num_classes: Optional[int]) -> None:
+    if keys.ndim != 1 or not np.issubdtype(keys.dtype, np.integer):
         raise ValueError(f'CAM file {path}: keys must be a 1-D integer '
                          f'array, got {keys.dtype} {keys.shape}')
+    if keys.size and keys.min() < 0:
+        raise ValueError(f'CAM file {path}: keys must be 0-based class '
+                         f'indices, got {keys.tolist()}')
+    if num_classes is not None and keys.size and keys.max() >= num_classes:
+        raise ValueError(f'CAM file {path}: keys {keys.tolist()} name classes '
+                         f'beyond the {num_classes} of the dataset')
+    if np.unique(keys).size != keys.size:
+        raise ValueError(f'CAM file {path}: keys {keys.tolist()} repeat a '
+                         'class')
+
+
+def _check(path: str,
+           arrays: Dict[str, np.ndarray],
+           image_size: Optional[Sequence[int]],
+           num_classes: Optional[int] = None) -> None:
+    """Raise a ``ValueError`` naming ``path`` if the arrays are malformed.
+
+    Maps must be finite and non-negative: the stages raise them to powers
+    and normalise them, where one NaN or negative value relabels the whole
+    image.
+    """
+    keys = arrays.get('keys')
+    if keys is not None:
+        _check_keys(path, keys, num_classes)
     for name in _MAPS:
         maps = arrays.get(name)
         if maps is None:
@@ -71,6 +92,13 @@ def _check(path: str, arrays: Dict[str, np.ndarray],
         if keys is not None and maps.shape[0] != keys.shape[0]:
             raise ValueError(f'CAM file {path}: {name} has {maps.shape[0]} '
                              f'maps for {keys.shape[0]} keys')
+        if maps.size and not np.isfinite(maps).all():
+            raise ValueError(f'CAM file {path}: {name} holds NaN or Inf '
+                             'values')
+        if maps.size and maps.min() < 0:
+            raise ValueError(f'CAM file {path}: {name} holds negative values '
+                             f'(min {maps.min():.4g}); CAMs are '
+                             'non-negative (after ReLU)')
     if image_size is None:
         return
     expected = dict(
@@ -114,7 +142,8 @@ def write_cam_file(path: str,
 
 def read_cam_file(path: str,
                   arrays: Optional[Sequence[str]] = None,
-                  image_size: Optional[Sequence[int]] = None
+                  image_size: Optional[Sequence[int]] = None,
+                  num_classes: Optional[int] = None
                   ) -> Dict[str, np.ndarray]:
     """Read (some of) the arrays of a CAM file and validate them.
 
@@ -126,6 +155,8 @@ def read_cam_file(path: str,
         image_size (Sequence[int], optional): (H, W) of the image; when
             given, the maps must have its size (``high_res``) or its stride-4
             size (``strided``). Defaults to None (not checked).
+        num_classes (int, optional): Classes of the dataset; when given,
+            the keys must lie below it. Defaults to None (not checked).
 
     Returns:
         dict[str, np.ndarray]: The arrays by name.
@@ -133,7 +164,9 @@ def read_cam_file(path: str,
     Raises:
         FileNotFoundError: If the file does not exist.
         KeyError: If a requested array is missing.
-        ValueError: If the file cannot be read or its arrays are malformed.
+        ValueError: If the file cannot be read or its arrays are malformed
+            (keys negative, repeated or out of range; maps with NaN, Inf or
+            negative values, or of the wrong size).
     """
     if arrays is not None:
         unknown = sorted(set(arrays) - set(CAM_ARRAYS))
@@ -153,7 +186,7 @@ def read_cam_file(path: str,
         raise KeyError(f'CAM file {path} has no {missing} (it has '
                        f'{sorted(load_npz(path))}); rewrite it with '
                        'CAMWriter(save_high_res=True) if high_res is missing')
-    _check(path, loaded, image_size)
+    _check(path, loaded, image_size, num_classes)
     return loaded
 
 
@@ -178,7 +211,8 @@ def read_finest_cams(path: str) -> Tuple[np.ndarray, np.ndarray]:
 def load_cam_file(cam_dir: str,
                   sample: Any,
                   arrays: Optional[Sequence[str]] = None,
-                  image_size: Optional[Sequence[int]] = None
+                  image_size: Optional[Sequence[int]] = None,
+                  num_classes: Optional[int] = None
                   ) -> Dict[str, np.ndarray]:
     """Read the CAM file of a sample: :func:`read_cam_file` of
     :func:`cam_path`.
@@ -188,8 +222,10 @@ def load_cam_file(cam_dir: str,
         sample (BaseDataElement | dict): The sample (names the file).
         arrays (Sequence[str], optional): See :func:`read_cam_file`.
         image_size (Sequence[int], optional): See :func:`read_cam_file`.
+        num_classes (int, optional): See :func:`read_cam_file`.
 
     Returns:
         dict[str, np.ndarray]: The arrays by name.
     """
-    return read_cam_file(cam_path(cam_dir, sample), arrays, image_size)
+    return read_cam_file(
+        cam_path(cam_dir, sample), arrays, image_size, num_classes)

@@ -115,3 +115,15 @@ def test_bad_arguments(tiny_synthvoc):
             tiny_synthvoc,
             label_source='seg',
             data_prefix=dict(img_path='JPEGImages', ann_path='Annotations'))
+
+
+def test_duplicated_id_in_split_list_is_refused(tiny_synthvoc, tmp_path):
+    root = _copy(tiny_synthvoc, tmp_path)
+    split = osp.join(root, 'ImageSets/Segmentation/train.txt')
+    ids = open(split).read().split()
+    with open(split, 'w') as f:
+        f.write('\n'.join(ids + [ids[0]]) + '\n')
+    with pytest.raises(ValueError,
+                       match=rf"train.txt:{len(ids) + 1}: id '{ids[0]}' is "
+                       'already listed on line 1'):
+        _dataset(root)

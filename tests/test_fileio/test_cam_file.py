@@ -103,3 +103,41 @@ def test_files_are_named_by_the_sample_stem(tmp_path):
     arrays = load_cam_file(
         str(tmp_path), dict(img_path='JPEGImages/b.jpg'), ('keys', ))
     assert list(arrays) == ['keys']
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (lambda c: c['high_res'].__setitem__((0, 1, 1), np.nan), 'NaN or Inf'),
+        (lambda c: c['strided'].__setitem__((1, 0, 0), np.inf), 'NaN or Inf'),
+        (lambda c: c['high_res'].__setitem__((1, 2, 3), -0.5), 'negative'),
+        (lambda c: c.__setitem__('keys', np.array([-1, 2])), '0-based'),
+        (lambda c: c.__setitem__('keys', np.array([2, 2])), 'repeat'),
+        (lambda c: c.__setitem__('keys', np.array([0, 5])), 'beyond the 5'),
+    ],
+    ids=['nan', 'inf', 'negative', 'negative-key', 'repeated-key',
+         'key-out-of-range'])
+def test_bad_values_are_refused_naming_the_file(tmp_path, change, message):
+    """Values that would turn into wrong labels downstream: a NaN or a
+    negative value raised to a power relabels the image, a key beyond the
+    classes writes an out-of-range label."""
+    cams = _cams()
+    change(cams)
+    path = str(tmp_path / 'bad.npz')
+    save_npz(path, cams)
+    with pytest.raises(ValueError, match=f'bad.npz.*{message}'):
+        read_cam_file(path, num_classes=5)
+
+
+def test_load_cam_file_transform_checks_the_classes(tmp_path):
+    from mmwsss.datasets.transforms import LoadCAMFile
+    cams = _cams()
+    write_cam_file(str(tmp_path / 'a.npz'), **cams)
+    results = dict(img_id='a', ori_shape=(9, 14))
+    loaded = LoadCAMFile(str(tmp_path), ('keys', 'strided'),
+                         num_classes=3)(dict(results))
+    np.testing.assert_array_equal(loaded['cam_keys'], [0, 2])
+    with pytest.raises(ValueError, match='beyond the 2'):
+        LoadCAMFile(str(tmp_path), ('keys', ), num_classes=2)(dict(results))
+    with pytest.raises(ValueError, match='positive'):
+        LoadCAMFile(str(tmp_path), ('keys', ), num_classes=0)

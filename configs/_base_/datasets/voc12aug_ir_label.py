@@ -12,7 +12,8 @@ ir_label_dir = 'work_dirs/ir_labels/voc12aug'
 ir_label_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
     dict(type='mmwsss.LoadCAMFile', cam_dir=cam_dir,
-         arrays=('keys', 'high_res')),
+         arrays=('keys', 'high_res'),
+         num_classes=num_classes),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
     dict(type='mmwsss.PackCAMInputs'),
 ]

@@ -14,7 +14,8 @@ pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
 sem_seg_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
     dict(type='mmwsss.LoadCAMFile', cam_dir=cam_dir,
-         arrays=('keys', 'strided')),
+         arrays=('keys', 'strided'),
+         num_classes=num_classes),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
     dict(type='mmwsss.PackCAMInputs'),
 ]

@@ -1,7 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Loading transforms."""
 import os.path as osp
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -90,28 +90,37 @@ class LoadCAMFile(BaseTransform):
             ``strided``, ``high_res`` and ``scores``: ``('keys',
             'high_res')`` for IR labels and seed scores, ``('keys',
             'strided')`` for the random walks.
+        num_classes (int, optional): Foreground classes of the dataset;
+            keys at or beyond it are refused. Defaults to None (only
+            negative or repeated keys are refused).
     """
 
-    def __init__(self, cam_dir: str, arrays: Sequence[str]):
+    def __init__(self,
+                 cam_dir: str,
+                 arrays: Sequence[str],
+                 num_classes: Optional[int] = None):
         unknown = sorted(set(arrays) - set(CAM_ARRAYS))
         if unknown or not arrays:
             raise ValueError(f'arrays must be some of {list(CAM_ARRAYS)}, '
                              f'got {list(arrays)}')
+        if num_classes is not None and num_classes < 1:
+            raise ValueError(f'num_classes must be positive, got {num_classes}')
         self.cam_dir = cam_dir
         self.arrays = tuple(arrays)
+        self.num_classes = num_classes
 
     def transform(self, results: dict) -> dict:
         ori_shape = results.get('ori_shape')
         cams = read_cam_file(
             cam_path(self.cam_dir, results), self.arrays,
-            None if ori_shape is None else ori_shape[:2])
+            None if ori_shape is None else ori_shape[:2], self.num_classes)
         for name, value in cams.items():
             results[CAM_FIELDS[name]] = value
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(cam_dir={self.cam_dir!r}, '
-                f'arrays={self.arrays})')
+                f'arrays={self.arrays}, num_classes={self.num_classes})')
 
 
 def check_label_size(label_path: str, label_hw: Sequence[int],
