@@ -200,15 +200,22 @@ class MultiScaleResize(BaseTransform):
                  interpolation: str = 'bicubic'):
         if interpolation not in _PIL_INTERPOLATION:
             raise ValueError(f'Unknown interpolation {interpolation!r}')
+        if not scales or not all(s > 0 for s in scales):
+            raise ValueError(f'scales must be positive, got {scales}')
         self.scales = tuple(float(s) for s in scales)
         self.interpolation = interpolation
 
     def transform(self, results: dict) -> dict:
         img = results['img']
         h, w = img.shape[:2]
+        sizes = [scaled_size((h, w), s) for s in self.scales]
+        for scale, size in zip(self.scales, sizes):
+            if min(size) < 1:
+                raise ValueError(
+                    f"Image {results.get('img_path', '')} is {h}x{w} (HxW): "
+                    f'too small for scale {scale} (gives {size[0]}x{size[1]})')
         results['ms_imgs'] = [
-            pil_resize(img, scaled_size((h, w), s), self.interpolation)
-            for s in self.scales
+            pil_resize(img, size, self.interpolation) for size in sizes
         ]
         results['cam_scales'] = self.scales
         return results

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from mmwsss.registry import MODELS
 from mmwsss.utils import to_numpy
+from ..utils.checks import check_fraction
 from .mask import bbam_loss, bbam_stride, init_bbam_mask, perturb_with_mask
 from .proposals import (jitter_boxes, sample_jitter_draws,
                         select_positive_proposals)
@@ -218,6 +219,9 @@ class BBAM(BaseModel):
                 raise TypeError(f'Unknown pseudo_mask_cfg keys {unknown}; '
                                 f'known: {sorted(_PSEUDO_MASK_DEFAULTS)}.')
             pseudo_mask_cfg = dict(_PSEUDO_MASK_DEFAULTS, **pseudo_mask_cfg)
+            # Checked here, not per image: half a job would be written
+            # before the first error.
+            check_fraction(type(self).__name__, **pseudo_mask_cfg)
         # mmdet reads nested configs by attribute (train_cfg.rpn).
         detector = ConfigDict(copy.deepcopy(detector))
         # Nested mmdet types must resolve in mmdet whatever the default scope.

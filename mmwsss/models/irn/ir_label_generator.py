@@ -12,6 +12,7 @@ from mmengine.structures import PixelData
 from mmwsss.registry import MODELS
 from mmwsss.utils.tensor import to_numpy
 from ..utils.crf import CRF_KERNEL_NAMES
+from ..utils.checks import check_fraction
 from .cam_inputs import sample_cams, warn_cam_dir_deprecated
 from .ir_label import cams_to_ir_label, dense_crf_label
 
@@ -98,7 +99,11 @@ class IRLabelGenerator(BaseModel):
                  init_cfg: Optional[dict] = None):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if not 0 <= bg_threshold <= fg_threshold:
+        check_fraction(
+            type(self).__name__,
+            fg_threshold=fg_threshold,
+            bg_threshold=bg_threshold)
+        if not bg_threshold <= fg_threshold:
             raise ValueError('Expected 0 <= bg_threshold <= fg_threshold, '
                              f'got {bg_threshold} and {fg_threshold}')
         if cam_dir is not None:

@@ -13,6 +13,7 @@ from mmengine.structures import InstanceData, PixelData
 
 from mmwsss.registry import MODELS
 from mmwsss.utils.tensor import to_numpy
+from ..utils.checks import check_fraction, check_int_at_least, check_positive
 from .cam_inputs import sample_cams, warn_cam_dir_deprecated
 from .instance import instance_labels
 from .losses import irn_losses
@@ -409,6 +410,11 @@ class CAMWalkIRNet(IRNet):
                  walk_dtype: str = 'float64',
                  **kwargs):
         super().__init__(**kwargs)
+        owner = type(self).__name__
+        check_positive(owner, beta=beta, cam_power=cam_power)
+        check_int_at_least(owner, 0, exp_times=exp_times)
+        check_int_at_least(owner, 1, walk_radius=walk_radius)
+        check_fraction(owner, bg_threshold=bg_threshold)
         if cam_dir is not None:
             warn_cam_dir_deprecated(type(self).__name__, _WALK_CAM_ARRAYS)
         self.cam_dir = cam_dir
@@ -506,6 +512,10 @@ class IRNetInstanceWalk(CAMWalkIRNet):
                  centre_threshold: float = 2.5,
                  **kwargs):
         super().__init__(**kwargs)
+        owner = type(self).__name__
+        check_fraction(owner, min_area_ratio=min_area_ratio)
+        check_int_at_least(owner, 0, centroid_iterations=centroid_iterations)
+        check_positive(owner, centre_threshold=centre_threshold)
         self.min_area_ratio = min_area_ratio
         self.centroid_iterations = centroid_iterations
         self.centre_threshold = centre_threshold

@@ -398,6 +398,9 @@ def test_predict_makes_pseudo_masks_on_the_original_image(model):
 def test_pseudo_mask_settings_and_original_image_are_checked():
     with pytest.raises(TypeError, match='fg_rank'):
         BBAM(tiny_detector_cfg(), pseudo_mask_cfg=dict(fg_rank=0.8))
+    # at build time, not at the first image
+    with pytest.raises(ValueError, match='fg_rank_fraction must lie'):
+        BBAM(tiny_detector_cfg(), pseudo_mask_cfg=dict(fg_rank_fraction=85))
     model = tiny_bbam(num_proposals=10, num_iters=0, pseudo_mask_cfg=dict())
     assert model.pseudo_mask_cfg == dict(
         fg_rank_fraction=0.85, ignore_rank_fraction=0.2)
