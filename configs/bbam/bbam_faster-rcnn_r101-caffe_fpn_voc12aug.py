@@ -38,6 +38,8 @@ bbam_pipeline = [
 ]
 test_dataloader = dict(
     dataset=dict(
+        # every box checked: none is dropped silently
+        type='mmwsss.ValidatedVOCDataset',
         ann_file='VOC2012/ImageSets/Segmentation/train_aug.txt',
         pipeline=bbam_pipeline))
 test_evaluator = [

@@ -39,6 +39,8 @@ bbam_pipeline = [
 test_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
+        # every box checked: none is dropped silently
+        type='mmwsss.ValidatedCocoDataset',
         ann_file='annotations/instances_train.json',
         indices=100,
         pipeline=bbam_pipeline))

@@ -5,6 +5,7 @@ from .ir_label_dataset import IRLabelDataset
 from .ood_dataset import OoDImageDataset
 from .pseudo_label_seg import LoadPseudoLabel, PseudoLabelSegDataset
 from .transforms import *  # noqa: F401,F403
+from .validated_boxes import ValidatedCocoDataset, ValidatedVOCDataset
 from .voc_wsss import VOC_CLASSES, VOC_PALETTE, VOCWSSSDataset
 from .wsol import CUBWSOLDataset, ImageNetWSOLDataset, WSOLMetadataDataset
 
@@ -12,5 +13,5 @@ __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset', 'IRLabelDataset',
     'PseudoLabelSegDataset', 'LoadPseudoLabel',
     'CUBWSOLDataset', 'ImageNetWSOLDataset', 'WSOLMetadataDataset',
-    'OoDImageDataset'
+    'OoDImageDataset', 'ValidatedCocoDataset', 'ValidatedVOCDataset'
 ]
