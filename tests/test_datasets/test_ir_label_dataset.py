@@ -3,6 +3,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from mmwsss.datasets import IRLabelDataset
 from mmwsss.evaluation.writers import save_label_png
@@ -15,9 +16,14 @@ def _ids(root):
 
 def test_items_point_to_the_ir_labels(tiny_synthvoc, tmp_path):
     ids = _ids(tiny_synthvoc)
+    sizes = {}
     for img_id in ids:
+        with Image.open(
+                osp.join(tiny_synthvoc, 'JPEGImages', img_id + '.jpg')) as img:
+            sizes[img_id] = img.size[::-1]
         save_label_png(
-            str(tmp_path / f'{img_id}.png'), np.zeros((4, 4), np.uint8))
+            str(tmp_path / f'{img_id}.png'), np.zeros(sizes[img_id],
+                                                      np.uint8))
     dataset = IRLabelDataset(
         data_root=tiny_synthvoc,
         ann_file='ImageSets/Segmentation/train.txt',
@@ -32,7 +38,7 @@ def test_items_point_to_the_ir_labels(tiny_synthvoc, tmp_path):
     assert item['img_path'] == osp.join(tiny_synthvoc, 'JPEGImages',
                                         ids[0] + '.jpg')
     assert item['seg_map_path'] == str(tmp_path / f'{ids[0]}.png')
-    assert item['gt_seg_map'].shape == (4, 4)
+    assert item['gt_seg_map'].shape == sizes[ids[0]]
 
 
 def test_missing_ir_labels_are_reported(tiny_synthvoc, tmp_path):

@@ -127,3 +127,15 @@ def test_duplicated_id_in_split_list_is_refused(tiny_synthvoc, tmp_path):
                        match=rf"train.txt:{len(ids) + 1}: id '{ids[0]}' is "
                        'already listed on line 1'):
         _dataset(root)
+
+
+def test_label_map_of_another_size_is_refused(tiny_synthvoc, tmp_path):
+    """An IR label or mask written for another image (or size) must not be
+    cropped together with this image's pixels."""
+    root = _copy(tiny_synthvoc, tmp_path)
+    info = _dataset(root).get_data_info(0)
+    label = np.asarray(Image.open(info['seg_map_path']))
+    Image.fromarray(label[:-2]).save(info['seg_map_path'])
+    results = LoadImageRGB()(dict(info))
+    with pytest.raises(ValueError, match=r'\d+x\d+ \(HxW\) but its image'):
+        LoadLabelMap(num_classes=6)(results)

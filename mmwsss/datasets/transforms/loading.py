@@ -42,8 +42,10 @@ class LoadImageRGB(BaseTransform):
 class LoadLabelMap(BaseTransform):
     """Load the segmentation ground truth (``seg_map_path``) as ``gt_seg_map``.
 
-    Values must be ``0..num_classes`` or 255; otherwise a ``ValueError`` names
-    the file and the offending values.
+    Values must be ``0..num_classes`` or 255, and after the image loading
+    the map must have the image's size (``ori_shape``); otherwise a
+    ``ValueError`` names the file and the problem (IR labels written for
+    other images would otherwise be cropped together with the wrong pixels).
 
     Args:
         num_classes (int): Number of foreground classes.
@@ -53,8 +55,12 @@ class LoadLabelMap(BaseTransform):
         self.num_classes = num_classes
 
     def transform(self, results: dict) -> dict:
-        results['gt_seg_map'] = read_label_map(results['seg_map_path'],
-                                               self.num_classes)
+        label = read_label_map(results['seg_map_path'], self.num_classes)
+        if 'ori_shape' in results:
+            check_label_size(results['seg_map_path'], label.shape,
+                             results.get('img_path', 'the image'),
+                             results['ori_shape'][:2])
+        results['gt_seg_map'] = label
         return results
 
     def __repr__(self) -> str:
@@ -139,7 +145,7 @@ def check_label_size(label_path: str, label_hw: Sequence[int],
     if tuple(label_hw) != tuple(img_hw):
         raise ValueError(
             f'Label map {label_path} is {label_hw[0]}x{label_hw[1]} (HxW) but '
-            f'its image {img_path} is {img_hw[0]}x{img_hw[1]}; pseudo-masks '
+            f'its image {img_path} is {img_hw[0]}x{img_hw[1]}; label maps '
             'must have the size of the original image')
 
 
