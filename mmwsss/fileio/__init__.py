@@ -5,7 +5,8 @@
 - :mod:`.label_map`: label PNGs and the VOC palette;
 - :mod:`.naming`: the file stem of a sample, shared by every per-image file;
 - :mod:`.atomic`: atomic, deterministic writing and ``.npz`` archives;
-- :mod:`.coco_records`: COCO json records of instance pseudo-masks.
+- :mod:`.coco_records`: COCO json records of instance pseudo-masks;
+- :mod:`.research_cams`: the CAM files of the research codes.
 
 Only numpy, Pillow and pycocotools are needed, so the dataset generator can
 use it.
@@ -20,6 +21,8 @@ from .coco_records import (coco_categories, coco_image_ids, coco_json,
 from .label_map import (encode_label_map, read_label_map, voc_palette,
                         write_label_map)
 from .naming import sample_file, sample_name
+from .research_cams import (RESEARCH_CAM_FORMATS, load_pickled_npy,
+                            read_research_cams, write_research_cams)
 
 __all__ = [
     'atomic_write', 'load_npz', 'save_npz', 'CAM_ARRAYS', 'CAM_FIELDS',
@@ -28,5 +31,6 @@ __all__ = [
     'encode_label_map', 'read_label_map', 'voc_palette', 'write_label_map', 'sample_file',
     'sample_name', 'coco_categories', 'coco_image_ids', 'coco_json',
     'decode_rle', 'encode_rle', 'image_record', 'load_record', 'load_records',
-    'rle_area', 'rle_bbox', 'save_json'
+    'rle_area', 'rle_bbox', 'save_json', 'RESEARCH_CAM_FORMATS',
+    'load_pickled_npy', 'read_research_cams', 'write_research_cams'
 ]
