@@ -54,8 +54,9 @@ def parse_args() -> argparse.Namespace:
         'or, for mmseg configs, a directory of PNG label maps')
     parser.add_argument(
         '--show-dir',
-        help='directory where painted images are saved (needs a '
-        'visualization hook in `default_hooks`)')
+        help='directory where the drawings of every image are saved '
+        '(mmwsss.WSSSVisualizer: CAMs, seeds, labels, instances, BBAM, WSOL '
+        'boxes and ground truth side by side)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
@@ -92,45 +93,30 @@ def _hook_class(hook_cfg: dict, default_scope: str) -> type:
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
-    """Configure the visualization hook for ``--show``/``--show-dir``.
+    """Draw every test image with :class:`mmwsss.WSSSVisualizer` for
+    ``--show``/``--show-dir``, whatever the stage and host.
 
-    The three hosts name the switches differently: mmpretrain's hook has
-    ``enable``/``out_dir``, mmdet's ``draw``/``test_out_dir`` and mmseg's
-    ``draw`` with images saved by the visualizer's ``save_dir``. The hook's
-    signature tells which convention applies.
+    The hosts' own visualization hooks are turned off: each calls its host's
+    visualizer with its own arguments, while
+    :class:`mmwsss.WSSSVisualizationHook` draws CAMs, seeds, IR labels,
+    pseudo-masks, instances, BBAM maps and WSOL boxes alike.
 
     Args:
         cfg (Config): The config, modified in place.
         args (argparse.Namespace): The parsed command line.
-
-    Raises:
-        RuntimeError: If ``default_hooks`` has no ``visualization`` entry.
     """
-    hook = cfg.get('default_hooks', {}).get('visualization')
-    if hook is None:
-        raise RuntimeError(
-            '--show and --show-dir need a visualization hook, e.g. '
-            "default_hooks = dict(visualization=dict(type="
-            "'VisualizationHook')) with the host's hook type.")
-    params = set(
-        inspect.signature(
-            _hook_class(hook, cfg.get('default_scope')).__init__).parameters)
-    if 'enable' in params:
-        hook.enable = True
-        # Its default interval (5000) would skip nearly every test image.
-        hook.interval = 1
-        if args.show_dir:
-            hook.out_dir = args.show_dir
-    else:
-        hook.draw = True
-        if args.show_dir:
-            if 'test_out_dir' in params:
-                hook.test_out_dir = args.show_dir
-            else:
-                cfg.visualizer.save_dir = args.show_dir
-    if args.show:
-        hook.show = True
-        hook.wait_time = args.wait_time
+    cfg.visualizer = dict(
+        type='mmwsss.WSSSVisualizer',
+        name='wsss_visualizer',
+        vis_backends=[dict(type='LocalVisBackend')])
+    cfg.get('default_hooks', {}).pop('visualization', None)
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(
+            type='mmwsss.WSSSVisualizationHook',
+            out_dir=args.show_dir,
+            show=args.show,
+            wait_time=args.wait_time)
+    ]
 
 
 def _innermost_dataset(dataloader_cfg: dict) -> dict:

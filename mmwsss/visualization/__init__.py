@@ -1,9 +1,11 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Reserved for mmwsss visualizers and visualization backends.
+"""Drawing of the stages' outputs: :class:`WSSSVisualizer` and the panel
+functions it composes."""
+from .drawing import (blend, draw_boxes, draw_heatmap, draw_instances,
+                      draw_label_map, side_by_side)
+from .wsss_visualizer import WSSSVisualizer
 
-Nothing is registered here yet. The ``VISUALIZERS`` and ``VISBACKENDS``
-registries of :mod:`mmwsss.registry` already name this package as their
-location (and :func:`mmwsss.utils.register_all_modules` imports it), so a
-module added here registers without touching either. Until then they hold
-nothing of their own and fall back to mmengine's visualizers.
-"""
+__all__ = [
+    'WSSSVisualizer', 'blend', 'draw_boxes', 'draw_heatmap', 'draw_instances',
+    'draw_label_map', 'side_by_side'
+]

@@ -87,7 +87,9 @@ def test_test_tool_prints_metrics_and_dumps(tiny_config, straight_work_dir,
         predictions = pickle.load(file)
     assert len(predictions) == 8
     assert {'pred_score', 'gt_label'} <= set(predictions[0])
-    assert any(files for _, _, files in os.walk(show_dir))
+    # one drawing per image (mmwsss.WSSSVisualizer), named by its stem
+    drawings = sorted(os.listdir(show_dir))
+    assert len(drawings) == 8 and all(d.endswith('.png') for d in drawings)
 
     # Flip TTA is synthesised for mmpretrain configs without one.
     output = _check(

@@ -4,9 +4,10 @@ from .logger_hook import DistSafeLoggerHook
 from .mean_shift_hook import DisplacementMeanShiftHook
 from .plain_checkpoint_hook import (PlainCheckpointHook,
                                     add_plain_checkpoint_hook)
+from .visualization_hook import WSSSVisualizationHook
 from .wood_hook import WOoDCentersHook
 
 __all__ = [
     'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'PlainCheckpointHook',
-    'WOoDCentersHook', 'add_plain_checkpoint_hook'
+    'WOoDCentersHook', 'WSSSVisualizationHook', 'add_plain_checkpoint_hook'
 ]
