@@ -1,7 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Backbone wrappers that act after named blocks of any backbone: insert ADL
 layers, or also return a block's output (the first branch input of SPG)."""
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -14,10 +14,11 @@ from .adl import ADL
 class _HookedBackbone(BaseModule):
     """Builds ``backbone`` and checks that the named blocks exist."""
 
-    def __init__(self, backbone: dict, after: Sequence[str],
+    def __init__(self, backbone: Union[dict, nn.Module], after: Sequence[str],
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = (
+            MODELS.build(backbone) if isinstance(backbone, dict) else backbone)
         self.after = list(after)
         names = dict(self.backbone.named_modules())
         missing = [name for name in self.after if name not in names]
@@ -40,7 +41,7 @@ class ADLBackbone(_HookedBackbone):
     identity.
 
     Args:
-        backbone (dict): Backbone config.
+        backbone (dict | nn.Module): Backbone config (or module).
         adl_after (Sequence[str]): Names (``named_modules``) of the blocks
             whose output goes through ADL, in forward order.
         drop_rate (float): ADL drop rate. Defaults to 0.75.
@@ -73,7 +74,7 @@ class FeatureTapBackbone(_HookedBackbone):
     (layer3.0, layer3, layer4) maps that :class:`mmwsss.SPGHead` expects).
 
     Args:
-        backbone (dict): Backbone config.
+        backbone (dict | nn.Module): Backbone config (or module).
         tap_after (Sequence[str]): Names of the blocks whose outputs are
             returned first, in this order.
         init_cfg (dict, optional): Initialization config. Defaults to None.
