@@ -99,7 +99,8 @@ class WSOLCutMix:
                  batch_score: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         gate = np.random.rand(1)
         if not (self.prob > gate and self.alpha > 0):
-            return inputs, batch_score
+            # float scores either way, as mmpretrain's RandomBatchAugment
+            return inputs, batch_score.float()
         lam = np.random.beta(self.alpha, self.alpha)
         rand_index = torch.randperm(inputs.size(0))
         height, width = inputs.shape[-2:]

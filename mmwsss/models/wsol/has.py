@@ -84,7 +84,7 @@ class HideAndSeek:
 
     Use it as the only batch augment of the data preprocessor:
     ``batch_augments=dict(augments=dict(type='mmwsss.HideAndSeek', ...))``.
-    The scores pass through unchanged.
+    The scores pass through (as float, like mmpretrain's batch augments).
 
     Args:
         grid_size (int): Patch side in pixels (wsolevaluation's
@@ -102,11 +102,11 @@ class HideAndSeek:
     def __call__(self, inputs: torch.Tensor,
                  batch_score: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         if self.grid_size == 0:
-            return inputs, batch_score
+            return inputs, batch_score.float()
         batch, _, height, width = inputs.shape
         steps = hide_and_seek_grid(height, width, self.grid_size)
         draws = torch.tensor(
             [random.random() for _ in range(batch * steps[0] * steps[1])],
             dtype=torch.float64).view(batch, *steps)
         return hide_and_seek(inputs, self.grid_size, self.drop_rate,
-                             draws), batch_score
+                             draws), batch_score.float()
