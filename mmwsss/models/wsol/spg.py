@@ -81,18 +81,20 @@ def spg_mask(attention: torch.Tensor,
     peak = attention.flatten(1).amax(dim=1).view(-1, 1, 1, 1)
     foreground = torch.where(count < min_pixels,
                              attention > fallback_ratio * peak, foreground)
+    # masked fills, not boolean indexing: no device-to-host wait
     mask = torch.full_like(attention, 255, dtype=torch.uint8)
-    mask[foreground] = 1
-    mask[attention < low] = 0
-    return mask
+    return mask.masked_fill(foreground, 1).masked_fill(attention < low, 0)
 
 
 def spg_bce(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy of ``logits`` against a :func:`spg_mask`, mean
     over the non-ignored pixels of the whole batch."""
-    valid = mask != 255
-    return F.binary_cross_entropy_with_logits(logits[valid],
-                                              mask[valid].to(logits.dtype))
+    valid = (mask != 255).to(logits.dtype)
+    losses = F.binary_cross_entropy_with_logits(
+        logits, mask.to(logits.dtype) * valid, reduction='none')
+    # the mean over the selected pixels, without selecting them (which
+    # would make the host wait for the device)
+    return (losses * valid).sum() / valid.sum()
 
 
 def spg_guidance_losses(
