@@ -10,4 +10,8 @@ _base_ = [
 
 model = dict(
     data_preprocessor=dict(num_classes=200), head=dict(num_classes=200))
-optim_wrapper = dict(optimizer=dict(lr=4.521947e-5))
+# wsolevaluation puts only layer4 and `fc` of ResNet-50 at 10x: the new
+# layers of this head keep the base lr.
+optim_wrapper = dict(
+    optimizer=dict(lr=4.521947e-5),
+    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=1.0)}))

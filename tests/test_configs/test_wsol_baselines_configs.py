@@ -134,10 +134,6 @@ def test_configs_carry_the_protocol():
         assert cub.param_scheduler.step_size == 15
         assert cub.optim_wrapper.optimizer.nesterov
         assert cub.optim_wrapper.optimizer.weight_decay == 1e-4
-        assert cub.optim_wrapper.paramwise_cfg.custom_keys == {
-            'backbone.layer4': dict(lr_mult=10.0),
-            'head': dict(lr_mult=10.0)
-        }
         assert cub.model.head.num_classes == 200
         in1k = _config(f'{method}_r50-os8_1xb32-10e_in1k-224.py')
         assert in1k.train_dataloader.batch_size == 32
@@ -145,6 +141,13 @@ def test_configs_carry_the_protocol():
         assert in1k.param_scheduler.step_size == 3
         assert in1k.model.head.num_classes == 1000
         assert in1k.optim_wrapper.optimizer.lr == cub.optim_wrapper.optimizer.lr
+        # ResNet-50: layer4 and fc at 10x; ACoL's and SPG's new layers not
+        head_mult = 1.0 if method in ('acol', 'spg') else 10.0
+        for cfg in (cub, in1k):
+            assert cfg.optim_wrapper.paramwise_cfg.custom_keys == {
+                'backbone.layer4': dict(lr_mult=10.0),
+                'head': dict(lr_mult=head_mult)
+            }
     augments = {
         m: _config(f'{m}_r50-os8_1xb32-50e_cub-224.py')
         .model.data_preprocessor.batch_augments.augments
