@@ -45,7 +45,9 @@ def _model(cfg: Config) -> torch.nn.Module:
 def tiny_cub(tmp_path_factory) -> str:
     """Four 40 x 30 images of CUB classes 1 and 3 (two train, two test)."""
     root = str(tmp_path_factory.mktemp('cub'))
-    paths = ['001.A/a_1.jpg', '001.A/a_2.jpg', '003.C/c_1.jpg', '003.C/c_2.jpg']
+    paths = [
+        '001.A/a_1.jpg', '001.A/a_2.jpg', '003.C/c_1.jpg', '003.C/c_2.jpg'
+    ]
     for i, path in enumerate(paths):
         os.makedirs(osp.dirname(osp.join(root, 'images', path)), exist_ok=True)
         Image.new('RGB', (40, 30), (40 * i, 90, 160)).save(
@@ -140,7 +142,8 @@ def test_configs_carry_the_protocol():
         assert in1k.train_cfg.max_epochs == 10
         assert in1k.param_scheduler.step_size == 3
         assert in1k.model.head.num_classes == 1000
-        assert in1k.optim_wrapper.optimizer.lr == cub.optim_wrapper.optimizer.lr
+        assert (in1k.optim_wrapper.optimizer.lr ==
+                cub.optim_wrapper.optimizer.lr)
         # ResNet-50: layer4 and fc at 10x; ACoL's and SPG's new layers not
         head_mult = 1.0 if method in ('acol', 'spg') else 10.0
         for cfg in (cub, in1k):

@@ -95,8 +95,9 @@ class WSOLCutMix:
         self.alpha = alpha
         self.prob = prob
 
-    def __call__(self, inputs: torch.Tensor,
-                 batch_score: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+            self, inputs: torch.Tensor,
+            batch_score: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         gate = np.random.rand(1)
         if not (self.prob > gate and self.alpha > 0):
             # float scores either way, as mmpretrain's RandomBatchAugment

@@ -99,8 +99,9 @@ class HideAndSeek:
         self.grid_size = grid_size
         self.drop_rate = drop_rate
 
-    def __call__(self, inputs: torch.Tensor,
-                 batch_score: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+            self, inputs: torch.Tensor,
+            batch_score: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         if self.grid_size == 0:
             return inputs, batch_score.float()
         batch, _, height, width = inputs.shape
