@@ -63,8 +63,16 @@ class CAMHead(BaseModule):
 
     def class_maps(self, feats: Tuple[torch.Tensor],
                    labels: torch.Tensor) -> torch.Tensor:
-        """Raw map (B, H, W) of each image's class ``labels[b]``, computed
-        for that class only."""
+        """Raw map (B, H, W) of each image's class ``labels[b]``.
+
+        Computed for that class only, unless a subclass makes its maps
+        otherwise (overrides :meth:`forward_cams`): then the map is picked
+        from all of them.
+        """
+        if type(self).forward_cams is not CAMHead.forward_cams:
+            maps = self.forward_cams(feats)
+            return maps[torch.arange(maps.size(0), device=maps.device),
+                        labels]
         weight = self.classifier.weight.flatten(1)[labels]
         maps = torch.einsum('bc,bchw->bhw', weight, feats[-1])
         if self.classifier.bias is not None:

@@ -128,3 +128,25 @@ def test_methods_do_not_wait_for_the_device():
         ]
     assert syncs['count'] == 0, syncs['ops']
     assert all(isinstance(out, DeviceLikeTensor) for out in outputs)
+
+
+def test_class_maps_follow_the_heads_maps():
+    """CAMHead computes the labels' maps alone; a subclass with its own
+    ``forward_cams`` gets them picked from its maps."""
+    from mmwsss.models.heads import CAMHead
+
+    class ReLUMaps(CAMHead):
+
+        def forward_cams(self, feats):
+            return super().forward_cams(feats).relu()
+
+    feats = (torch.randn(3, 6, 4, 4), )
+    labels = torch.tensor([4, 0, 2])
+    rows = torch.arange(3)
+    for head_type in (CAMHead, ReLUMaps):
+        torch.manual_seed(0)
+        head = head_type(5, 6, multi_label=False, bias=True)
+        torch.testing.assert_close(
+            head.class_maps(feats, labels),
+            head.forward_cams(feats)[rows, labels])
+    assert (head.class_maps(feats, labels) >= 0).all()
