@@ -25,12 +25,21 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
+from mmpretrain.registry import BATCH_AUGMENTS as MMPRETRAIN_BATCH_AUGMENTS
 
 SCOPE = 'mmwsss'
 
 #: Model components: classifiers, heads, necks, losses, data preprocessors.
 MODELS = Registry(
     'model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['mmwsss.models'])
+#: Batch augmentations of mmpretrain's ``ClsDataPreprocessor``
+#: (``batch_augments=dict(augments=dict(type='mmwsss.X'))``); mmpretrain
+#: keeps them in a root registry of its own, not under mmengine's MODELS.
+BATCH_AUGMENTS = Registry(
+    'batch augment',
+    parent=MMPRETRAIN_BATCH_AUGMENTS,
+    scope=SCOPE,
+    locations=['mmwsss.models'])
 #: Model wrappers (distributed wrappers with custom behaviour).
 MODEL_WRAPPERS = Registry(
     'model_wrapper',

@@ -20,7 +20,7 @@ def _in_package(module: str, package: str) -> bool:
 
 
 def test_every_registry_has_locations():
-    assert len(REGISTRIES) == 16
+    assert len(REGISTRIES) == 17
     for name, registry in REGISTRIES.items():
         assert registry._locations, name
 

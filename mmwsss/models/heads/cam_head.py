@@ -61,14 +61,33 @@ class CAMHead(BaseModule):
         pooled = feats[-1].mean(dim=(2, 3), keepdim=True)
         return self.classifier(pooled).flatten(1)
 
+    def class_maps(self, feats: Tuple[torch.Tensor],
+                   labels: torch.Tensor) -> torch.Tensor:
+        """Raw map (B, H, W) of each image's class ``labels[b]``.
+
+        Computed for that class only, unless a subclass makes its maps
+        otherwise (overrides :meth:`forward_cams`): then the map is picked
+        from all of them.
+        """
+        if type(self).forward_cams is not CAMHead.forward_cams:
+            maps = self.forward_cams(feats)
+            return maps[torch.arange(maps.size(0), device=maps.device),
+                        labels]
+        weight = self.classifier.weight.flatten(1)[labels]
+        maps = torch.einsum('bc,bchw->bhw', weight, feats[-1])
+        if self.classifier.bias is not None:
+            maps = maps + self.classifier.bias[labels].view(-1, 1, 1)
+        return maps
+
     def targets(self, data_samples: List[DataSample],
                 device: torch.device) -> torch.Tensor:
-        """The loss targets of ``data_samples``: (N, C) multi-hot scores
-        (multi-label) or (N,) class indices."""
+        """The loss targets of ``data_samples``: their (N, C) ``gt_score``
+        when they have one (multi-hot scores, or the one-hot / mixed soft
+        targets of batch augments such as CutMix); otherwise (N, C)
+        multi-hot labels (multi-label) or (N,) class indices."""
+        if 'gt_score' in data_samples[0]:
+            return torch.stack([s.gt_score for s in data_samples]).to(device)
         if self.multi_label:
-            if 'gt_score' in data_samples[0]:
-                return torch.stack([s.gt_score for s in data_samples]).to(
-                    device)
             target = torch.zeros(
                 len(data_samples), self.num_classes, device=device)
             for row, sample in zip(target, data_samples):

@@ -1,5 +1,21 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Weakly supervised object localization with CAM score maps."""
+"""Weakly supervised object localization: the CAM-score-map classifier and
+the wsolevaluation baselines (HaS, ACoL, SPG, ADL, CutMix)."""
+from .acol import (ACoLHead, acol_erase_mask, acol_fused_maps,
+                   minmax_normalize_maps)
+from .adl import ADL, adl, adl_maps, adl_use_drop_mask
+from .backbone_hooks import ADLBackbone, FeatureTapBackbone
 from .classifier import WSOLClassifier
+from .cutmix import WSOLCutMix, cutmix, cutmix_box
+from .has import HideAndSeek, hide_and_seek, hide_and_seek_grid
+from .spg import (SPG_THRESHOLDS, SPGHead, spg_attention, spg_bce,
+                  spg_guidance_losses, spg_mask)
 
-__all__ = ['WSOLClassifier']
+__all__ = [
+    'WSOLClassifier', 'HideAndSeek', 'WSOLCutMix', 'ADL', 'ADLBackbone',
+    'FeatureTapBackbone', 'ACoLHead', 'SPGHead', 'hide_and_seek',
+    'hide_and_seek_grid', 'cutmix_box', 'cutmix', 'adl_maps',
+    'adl_use_drop_mask', 'adl', 'minmax_normalize_maps', 'acol_erase_mask',
+    'acol_fused_maps', 'spg_attention', 'spg_mask', 'spg_bce',
+    'spg_guidance_losses', 'SPG_THRESHOLDS'
+]

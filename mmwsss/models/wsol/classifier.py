@@ -15,10 +15,12 @@ from ..classifiers.cam_classifier import CAMClassifier
 class WSOLClassifier(CAMClassifier):
     """A :class:`CAMClassifier` for single-label WSOL evaluation.
 
-    On a batch tensor, ``predict`` runs the network once: the raw class maps
-    of the head (``forward_cams``, bias included) give the logits by spatial
-    averaging, hence ``pred_score`` / ``pred_label``, and the score maps
-    read by :class:`mmwsss.WSOLMetric`:
+    On a batch tensor, ``predict`` runs the backbone once; the head gives
+    the logits, hence ``pred_score`` / ``pred_label``, and the raw map of a
+    class for each image (``class_maps(feats, labels)``: for
+    :class:`mmwsss.CAMHead` its classifier's map, bias included; ACoL's
+    head erases the class it maps), turned into the score maps read by
+    :class:`mmwsss.WSOLMetric`:
 
     - ``cam_gt``: map of the ground-truth class (the GT-known setting of
       wsolevaluation), when the sample has a ``gt_label``;
@@ -78,15 +80,15 @@ class WSOLClassifier(CAMClassifier):
         """
         if not isinstance(inputs, torch.Tensor):
             return super().predict(inputs, data_samples, **kwargs)
-        raw_cams = self.raw_cams(inputs)
-        scores = self.head.scores(raw_cams.mean(dim=(2, 3)))
+        feats = self.extract_feat(inputs)
+        scores = self.head.scores(self.head(feats))
         size = self.cam_size or tuple(inputs.shape[-2:])
         if data_samples is None:
             data_samples = [DataSample() for _ in range(inputs.size(0))]
-        # The maps of the top-1 and GT classes are picked on the device; the
+        # The maps of the top-1 and GT classes are made on the device; the
         # protocol's normalisation runs on the host, one transfer per batch.
-        rows = torch.arange(raw_cams.size(0), device=raw_cams.device)
-        top1_maps = to_numpy(raw_cams[rows, scores.argmax(1)].float())
+        top1_maps = to_numpy(
+            self.head.class_maps(feats, scores.argmax(1)).float())
         labelled = [i for i, s in enumerate(data_samples) if 'gt_label' in s]
         for i in labelled:
             if data_samples[i].gt_label.numel() != 1:
@@ -94,9 +96,14 @@ class WSOLClassifier(CAMClassifier):
                     'WSOL expects one GT label per image, got '
                     f'{data_samples[i].gt_label.tolist()} for '
                     f'{data_samples[i].metainfo.get("img_path", "an image")}')
-        gt_maps = to_numpy(raw_cams[labelled, torch.cat(
-            [data_samples[i].gt_label.flatten() for i in labelled]).long()]
-                           .float()) if labelled else None
+        gt_maps = None
+        if labelled:
+            gt_labels = torch.cat([
+                data_samples[i].gt_label.flatten() for i in labelled
+            ]).long().to(scores.device)
+            gt_maps = to_numpy(
+                self.head.class_maps(tuple(f[labelled] for f in feats),
+                                     gt_labels).float())
         scores = scores.cpu()
         for i, sample in enumerate(data_samples):
             self.head.fill_prediction(sample, scores[i])
