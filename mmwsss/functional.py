@@ -103,6 +103,7 @@ from .models.dsrg.functional import dsrg_region_growing
 from .models.dsrg.functional import seed_label_to_cues
 from .models.dsrg.functional import dsrg_seed_label
 from .models.dsrg.functional import dsrg_grow_batch
+from .datasets.transforms.saliency import saliency_ignore
 # isort: on
 
 __all__ = [name for name in dir() if not name.startswith('_')]
