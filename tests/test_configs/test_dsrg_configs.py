@@ -23,6 +23,8 @@ CONFIG_DIR = osp.join(ROOT, 'configs', 'dsrg')
 SYNTHVOC = 'dsrg_r18w32-d8_1xb10-300it_synthvoc-112x112.py'
 SYNTHVOC_SAL = 'dsrg_r18w32-d8_1xb10-300it_synthvoc-112x112-sal.py'
 VOC = 'dsrg_r101-d8_1xb20-8k_voc12aug-321x321.py'
+# The ablation: cross-entropy on the same fixed seeds.
+SEEDS_CE = 'deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112-cam-seeds.py'
 
 
 def _config(name: str) -> Config:
@@ -43,7 +45,7 @@ def _model(cfg: Config, num_classes: int = None) -> torch.nn.Module:
 def test_all_configs_listed():
     assert {osp.basename(p)
             for p in glob.glob(osp.join(CONFIG_DIR, '*.py'))
-            } == {SYNTHVOC, SYNTHVOC_SAL, VOC}
+            } == {SYNTHVOC, SYNTHVOC_SAL, VOC, SEEDS_CE}
 
 
 @pytest.mark.parametrize('name', [SYNTHVOC, SYNTHVOC_SAL, VOC])
@@ -58,6 +60,21 @@ def test_config_builds(name):
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert 'mmwsss.DSRGSeedsFromCAM' in types
     assert ('mmwsss.LoadSaliencyMap' in types) == (name != SYNTHVOC)
+
+
+def test_ablation_differs_only_in_the_training_loss():
+    dsrg, ablation = _config(SYNTHVOC), _config(SEEDS_CE)
+    assert ablation.train_dataloader == dsrg.train_dataloader
+    assert ablation.optim_wrapper == dsrg.optim_wrapper
+    assert ablation.train_cfg == dsrg.train_cfg
+    model = _model(ablation)
+    assert type(model).__name__ == 'EncoderDecoder'
+    assert type(model.decode_head).__name__ == 'ASPPv2Head'
+    head = dsrg.model.decode_head
+    for key in ('th1', 'th2', 'crf_scale_factor'):
+        head.pop(key)
+    head.type = 'mmwsss.ASPPv2Head'
+    assert ablation.model.decode_head == head
 
 
 def test_voc_recipe():
@@ -136,3 +153,39 @@ def test_synthvoc_one_training_iteration(name, tiny_synthvoc,
     assert all(torch.isfinite(v) for v in losses.values())
     assert losses['decode.loss_seed'] > 0
     assert not torch.equal(before, model.decode_head.aspp_convs[0].weight)
+
+
+def test_rib_saliency_config_ignores_disagreements(tiny_synthvoc, tmp_path):
+    """RIB + S: the first transforms of its pipeline turn the pseudo-mask
+    pixels that the saliency contradicts into 255."""
+    from mmcv.transforms import Compose
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'rib',
+                 'deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321-rib-sal.py'))
+    init_default_scope(cfg.default_scope)
+    assert cfg.train_dataloader.dataset.pseudo_mask_dir == (
+        'work_dirs/pseudo_masks/irn_rib_voc12aug')
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert [t['type'] for t in pipeline[:4]] == [
+        'LoadImageFromFile', 'mmwsss.LoadPseudoLabel',
+        'mmwsss.LoadSaliencyMap', 'mmwsss.SaliencyIgnore'
+    ]
+    pipeline[2]['saliency_dir'] = str(tmp_path)
+    img_id = 'sv_train_000001'
+    gt_path = osp.join(tiny_synthvoc, 'SegmentationClass', img_id + '.png')
+    with Image.open(gt_path) as img:
+        gt = np.asarray(img)
+    # Saliency: the objects, but the left half of the image is inverted.
+    saliency = (gt > 0) & (gt != 255)
+    half = gt.shape[1] // 2
+    saliency[:, :half] = ~saliency[:, :half]
+    write_saliency_map(
+        str(tmp_path / f'{img_id}.png'), (saliency * 255).astype(np.uint8))
+    results = Compose(pipeline[:4])(
+        dict(
+            img_path=osp.join(tiny_synthvoc, 'JPEGImages', img_id + '.jpg'),
+            seg_map_path=gt_path,
+            img_id=img_id))
+    label = results['gt_seg_map']
+    np.testing.assert_array_equal(label[:, half:], gt[:, half:])
+    assert (label[:, :half] == 255).all()
