@@ -66,6 +66,7 @@ def test_ablation_differs_only_in_the_training_loss():
     dsrg, ablation = _config(SYNTHVOC), _config(SEEDS_CE)
     assert ablation.train_dataloader == dsrg.train_dataloader
     assert ablation.optim_wrapper == dsrg.optim_wrapper
+    assert dsrg.optim_wrapper.optimizer.lr == 0.005
     assert ablation.train_cfg == dsrg.train_cfg
     model = _model(ablation)
     assert type(model).__name__ == 'EncoderDecoder'

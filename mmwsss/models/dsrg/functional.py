@@ -22,7 +22,7 @@ layers (``pylayers.py``), checked against golden
 Seeds are multi-hot (C, h, w) cue maps: channel 0 is the background,
 channel ``k + 1`` foreground class ``k``; a pixel may carry several cues.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import scipy.ndimage as ndi
@@ -33,6 +33,7 @@ from mmwsss.utils import to_numpy
 from ..irn.ir_label import cams_to_ir_label
 from ..utils.crf import crf_kernels, dense_crf
 
+ArrayLike = Union[Tensor, np.ndarray]
 # Probability floor of the reference's softmax, CRF input and CRF output.
 PROB_FLOOR = 1e-4
 # The reference's limits on Q / P in the constrain loss.
@@ -336,7 +337,7 @@ def dsrg_seed_label(high_res: np.ndarray,
     return np.where(foreground > 0, foreground, seeds).astype(np.uint8)
 
 
-def dsrg_grow_batch(labels: Tensor, seed_labels: Tensor, probs: Tensor,
+def dsrg_grow_batch(labels: ArrayLike, seed_labels: ArrayLike, probs: Tensor,
                     images: Tensor, pixel_mean: Sequence[float],
                     scale_factor: float, th1: float,
                     th2: float) -> Tuple[np.ndarray, np.ndarray]:
@@ -345,9 +346,10 @@ def dsrg_grow_batch(labels: Tensor, seed_labels: Tensor, probs: Tensor,
     One transfer of each input per batch; the per-image work is numpy.
 
     Args:
-        labels (Tensor): (N, C) 0/1 image classes, background included.
-        seed_labels (Tensor): (N, h, w) seed labels (255 = none) at the
-            score-map size.
+        labels (Tensor | np.ndarray): (N, C) 0/1 image classes, background
+            included.
+        seed_labels (Tensor | np.ndarray): (N, h, w) seed labels (255 =
+            none) at the score-map size.
         probs (Tensor): (N, C, h, w) probabilities (floored at 1e-4).
         images (Tensor): (N, 3, H, W) mean-subtracted images.
         pixel_mean (Sequence[float]): Mean added back for the CRF.

@@ -2,6 +2,7 @@
 """DeepLab-v2 head trained by DSRG, and the segmentor that feeds it images."""
 from typing import List, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmseg.models.segmentors import EncoderDecoder
@@ -75,17 +76,17 @@ class DSRGHead(ASPPv2Head):
         self.loss_constrain_weight = loss_constrain_weight
 
     def _image_labels(self, batch_data_samples: List,
-                      seed_labels: Tensor) -> Tensor:
+                      seed_labels: np.ndarray) -> np.ndarray:
         """(N, C) 0/1 image classes, background always included."""
-        labels = torch.zeros(
-            len(batch_data_samples), self.out_channels, dtype=torch.uint8)
+        labels = np.zeros((len(batch_data_samples), self.out_channels),
+                          np.uint8)
         labels[:, 0] = 1
         for i, sample in enumerate(batch_data_samples):
             if 'gt_label' in sample.metainfo:
-                classes = torch.as_tensor(sample.metainfo['gt_label']) + 1
+                classes = np.asarray(sample.metainfo['gt_label'], int) + 1
             else:
-                classes = torch.unique(seed_labels[i].cpu())
-                classes = classes[classes != NO_SEED].long()
+                classes = np.unique(seed_labels[i])
+                classes = classes[classes != NO_SEED]
             labels[i, classes] = 1
         return labels
 
@@ -108,8 +109,10 @@ class DSRGHead(ASPPv2Head):
         logits = self.forward(inputs)
         probs = dsrg_softmax(logits)
         seed_labels = self._stack_batch_gt(batch_data_samples).float()
-        seed_labels = F.interpolate(
-            seed_labels, size=logits.shape[2:], mode='nearest')[:, 0]
+        # One transfer of the seeds per batch.
+        seed_labels = to_numpy(
+            F.interpolate(seed_labels, size=logits.shape[2:],
+                          mode='nearest')[:, 0], np.uint8)
         refined, grown = dsrg_grow_batch(
             self._image_labels(batch_data_samples, seed_labels), seed_labels,
             probs, images, pixel_mean, self.crf_scale_factor, self.th1,
