@@ -117,8 +117,9 @@ class DSRGHead(ASPPv2Head):
             self._image_labels(batch_data_samples, seed_labels), seed_labels,
             probs, images, pixel_mean, self.crf_scale_factor, self.th1,
             self.th2)
-        refined = torch.from_numpy(refined).to(probs)
-        grown = torch.from_numpy(grown).to(probs.device)
+        refined = torch.as_tensor(
+            refined, dtype=probs.dtype, device=probs.device)
+        grown = torch.as_tensor(grown, device=probs.device)
         return dict(
             loss_seed=self.loss_seed_weight *
             balanced_seed_loss(probs, grown),

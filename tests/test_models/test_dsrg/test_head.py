@@ -10,6 +10,7 @@ import mmwsss.models.dsrg.head as head_module
 from mmwsss.functional import (balanced_seed_loss, constrain_loss,
                                dsrg_grow_batch, dsrg_softmax)
 from mmwsss.registry import MODELS
+from mmwsss.testing import DeviceLikeTensor, count_host_syncs
 
 init_default_scope('mmseg')
 NUM_CLASSES = 4
@@ -98,3 +99,22 @@ def test_head_backward_reaches_the_classifier(batch):
     for conv in head.aspp_convs:
         assert conv.weight.grad is not None
         assert conv.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('batch_size', [2, 4])
+def test_head_transfers_once_per_batch(batch, batch_size):
+    """Device-like inputs: no bare ``.numpy()``, and the host transfers do
+    not grow with the batch."""
+    features, images, seeds = batch
+    repeat = batch_size // 2
+    features = features.repeat(repeat, 1, 1, 1).as_subclass(DeviceLikeTensor)
+    images = images.repeat(repeat, 1, 1, 1).as_subclass(DeviceLikeTensor)
+    samples = _samples(np.concatenate([seeds] * repeat))
+    for sample in samples:
+        sample.gt_sem_seg.data = sample.gt_sem_seg.data.as_subclass(
+            DeviceLikeTensor)
+    head = _head()
+    with count_host_syncs() as syncs:
+        losses = head.loss((features, ), samples, {}, images, (0., 0., 0.))
+    sum(losses.values()).backward()
+    assert syncs['count'] == 3, syncs['ops']  # seeds, probabilities, images
