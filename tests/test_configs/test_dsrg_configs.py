@@ -2,7 +2,6 @@
 """configs/dsrg build; the SynthVOC configs load seeds from CAM files (and
 saliency maps) of a tiny SynthVOC tree and train one DSRG iteration."""
 import glob
-import os
 import os.path as osp
 
 import numpy as np
