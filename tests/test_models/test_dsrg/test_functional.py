@@ -193,3 +193,18 @@ def test_seed_label_from_cams_and_saliency():
     # Foreground wins over the saliency background; elsewhere saliency rules.
     assert with_sal[0, 0] == 3 and with_sal[1, 0] == 0
     assert with_sal[2, 2] == 255 and with_sal[3, 4] == 5
+
+
+def test_region_growing_exclusion_rule():
+    """A region does not take pixels seeded for exactly one other class, but
+    does take those seeded for two (the reference's ``sum == 1`` test)."""
+    labels = np.array([1, 1, 1, 1], np.float32)
+    probs = np.full((4, 1, 4), 0.01, np.float32)
+    probs[3] = 0.97  # class 3 is confident on the whole row
+    seeds = np.zeros((4, 1, 4), np.uint8)
+    seeds[3, 0, 0] = 1
+    seeds[1, 0, 1] = 1  # one other seed: excluded
+    seeds[1, 0, 2] = seeds[2, 0, 2] = 1  # two other seeds: taken
+    grown = dsrg_region_growing(labels, seeds, probs)
+    np.testing.assert_array_equal(grown[3, 0], [1, 0, 1, 1])
+    np.testing.assert_array_equal(grown[:3], seeds[:3])
