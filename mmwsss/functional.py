@@ -103,6 +103,19 @@ from .models.transcam.functional import transcam_losses
 from .models.transcam.functional import fuse_transcam_cams
 from .models.transcam.functional import normalize_transcam_inference
 from .models.transcam.functional import transcam_seed_label
+from .models.dsrg.functional import dsrg_softmax
+from .models.dsrg.functional import balanced_seed_loss
+from .models.dsrg.functional import sec_seed_loss
+from .models.dsrg.functional import constrain_loss
+from .models.dsrg.functional import crf_image
+from .models.dsrg.functional import dsrg_crf_refine
+from .models.dsrg.functional import dsrg_crf_log
+from .models.dsrg.functional import dsrg_label_map
+from .models.dsrg.functional import dsrg_region_growing
+from .models.dsrg.functional import seed_label_to_cues
+from .models.dsrg.functional import dsrg_seed_label
+from .models.dsrg.functional import dsrg_grow_batch
+from .datasets.transforms.saliency import saliency_ignore
 # isort: on
 
 __all__ = [name for name in dir() if not name.startswith('_')]

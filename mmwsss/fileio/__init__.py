@@ -3,6 +3,7 @@
 
 - :mod:`.cam_file`: the CAM file (``.npz``) of an image;
 - :mod:`.label_map`: label PNGs and the VOC palette;
+- :mod:`.saliency`: saliency PNGs (0..255 per image);
 - :mod:`.naming`: the file stem of a sample, shared by every per-image file;
 - :mod:`.atomic`: atomic, deterministic writing and ``.npz`` archives;
 - :mod:`.coco_records`: COCO json records of instance pseudo-masks;
@@ -23,13 +24,17 @@ from .label_map import (encode_label_map, read_label_map, voc_palette,
 from .naming import sample_file, sample_name
 from .research_cams import (RESEARCH_CAM_FORMATS, load_pickled_npy,
                             read_research_cams, write_research_cams)
+from .saliency import (SALIENCY_SUFFIX, read_saliency_map, saliency_path,
+                       write_saliency_map)
 
 __all__ = [
     'atomic_write', 'load_npz', 'save_npz', 'CAM_ARRAYS', 'CAM_FIELDS',
     'CAM_SUFFIX', 'cam_path', 'load_cam_file', 'read_cam_file',
     'read_finest_cams', 'strided_map_size', 'write_cam_file',
-    'encode_label_map', 'read_label_map', 'voc_palette', 'write_label_map', 'sample_file',
-    'sample_name', 'coco_categories', 'coco_image_ids', 'coco_json',
+    'encode_label_map', 'read_label_map', 'voc_palette', 'write_label_map',
+    'sample_file', 'sample_name', 'SALIENCY_SUFFIX', 'read_saliency_map',
+    'saliency_path', 'write_saliency_map', 'coco_categories',
+    'coco_image_ids', 'coco_json',
     'decode_rle', 'encode_rle', 'image_record', 'load_record', 'load_records',
     'rle_area', 'rle_bbox', 'save_json', 'RESEARCH_CAM_FORMATS',
     'load_pickled_npy', 'read_research_cams', 'write_research_cams'

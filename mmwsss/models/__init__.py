@@ -1,5 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Models of mmwsss: one package per method (``advcam``, ``bbam``,
+"""Models of mmwsss: one package per method (``advcam``, ``bbam``, ``dsrg``,
 ``ficklenet``, ``gradcam``, ``irn``, ``moana``, ``rib``, ``transcam``,
 ``wood``, ``wsol``) and the generic parts they share, by role
 (``classifiers``, ``heads``, ``data_preprocessors``, ``decode_heads``,
@@ -9,6 +9,7 @@ from .bbam import BBAM, SeedGrowingMaskHead  # noqa: F401
 from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .decode_heads import *  # noqa: F401,F403
+from .dsrg import DSRGEncoderDecoder, DSRGHead  # noqa: F401
 from .ficklenet import FickleNetCAMHead, FickleNetClassifier  # noqa: F401
 from .gradcam import GradCAMClassifier  # noqa: F401
 from .heads import *  # noqa: F401,F403

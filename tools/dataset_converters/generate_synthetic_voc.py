@@ -23,7 +23,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             Defaults to None.
 
     Returns:
-        argparse.Namespace: ``out_dir``, ``seed``, ``overwrite`` and the knobs.
+        argparse.Namespace: ``out_dir``, ``seed``, ``overwrite``, the
+        saliency options and the knobs.
     """
     parser = argparse.ArgumentParser(
         description='Generate the SynthVOC procedural benchmark.')
@@ -33,6 +34,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--overwrite',
         action='store_true',
         help='replace a previous SynthVOC output in OUT_DIR')
+    parser.add_argument(
+        '--saliency',
+        action='store_true',
+        help='also write a saliency map per train/val image (Saliency/)')
+    parser.add_argument(
+        '--saliency-blur',
+        type=float,
+        default=0.0,
+        help='Gaussian blur sigma of the saliency maps, px (default: 0)')
+    parser.add_argument(
+        '--saliency-noise',
+        type=float,
+        default=0.0,
+        help='std of the saliency noise, 0..255 scale (default: 0)')
     for name, default in SYNTHVOC_DEFAULT_KNOBS.items():
         flag = '--' + name.replace('_', '-')
         if isinstance(default, tuple):
@@ -69,7 +84,13 @@ def main(argv=None) -> dict:
              for k, v in knobs.items()}
     try:
         summary = generate_synthetic_voc(
-            args.out_dir, seed=args.seed, overwrite=args.overwrite, **knobs)
+            args.out_dir,
+            seed=args.seed,
+            overwrite=args.overwrite,
+            saliency=args.saliency,
+            saliency_blur=args.saliency_blur,
+            saliency_noise=args.saliency_noise,
+            **knobs)
     except (ValueError, FileExistsError) as err:
         sys.exit(f'error: {err}')
     print(json.dumps(summary, indent=2))

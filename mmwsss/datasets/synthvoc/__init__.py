@@ -25,7 +25,8 @@ from .design import (_WSOL_FIRST_CODE, SYNTHVOC_DEFAULT_CLASSES,
                      voc_palette)
 from .knobs import (GENERATOR_VERSION, SYNTHVOC_DEFAULT_KNOBS,
                     SYNTHVOC_KNOB_HELP, SYNTHVOC_MAX_CLASSES,
-                    SYNTHVOC_MAX_WSOL_CLASSES, _check_int, _resolve_knobs)
+                    SYNTHVOC_MAX_WSOL_CLASSES, _check_float, _check_int,
+                    _resolve_knobs)
 from .writers import (_prepare_out_dir, _write_lines, _write_ood,
                       _write_voc_split, _write_wsol)
 
@@ -41,6 +42,9 @@ __all__ = [
 def generate_synthetic_voc(out_dir: str,
                            seed: int = 0,
                            overwrite: bool = False,
+                           saliency: bool = False,
+                           saliency_blur: float = 0.0,
+                           saliency_noise: float = 0.0,
                            **knobs) -> dict:
     """Generate the SynthVOC benchmark into ``out_dir``.
 
@@ -50,7 +54,11 @@ def generate_synthetic_voc(out_dir: str,
     instances jsons with RLE masks
     (``annotations/instances_{train,val}.json``),
     habitat-only images (``OoD/`` and ``ood_list.txt``), a CUB-200-2011 style
-    WSOL set with masks (``wsol/``) and ``meta.json``.
+    WSOL set with masks (``wsol/``) and ``meta.json``. With ``saliency``, also
+    a grey saliency PNG per train/val image (``Saliency/``, 255 on the union
+    of its objects, optionally blurred and noisy; see
+    :mod:`mmwsss.fileio.saliency`) and a ``saliency`` entry in ``meta.json``;
+    without it, the output is that of earlier versions, byte for byte.
 
     Output bytes depend only on the arguments. Each image is drawn from a
     random generator seeded with ``(seed, split, index)``, so changing the
@@ -63,6 +71,13 @@ def generate_synthetic_voc(out_dir: str,
         seed (int): Non-negative random seed. Defaults to 0.
         overwrite (bool): Replace the SynthVOC content of an existing folder
             (one holding a ``meta.json``). Defaults to False.
+        saliency (bool): Also write saliency maps. Their noise has its own
+            random stream, so the other outputs do not change. Defaults to
+            False.
+        saliency_blur (float): Gaussian blur sigma of the saliency maps, px,
+            0..10. Defaults to 0.
+        saliency_noise (float): Std of the additive Gaussian noise of the
+            saliency maps on the 0..255 scale, 0..255. Defaults to 0.
         **knobs: Generator knobs; see ``SYNTHVOC_DEFAULT_KNOBS`` for names and
             defaults and ``SYNTHVOC_KNOB_HELP`` for their meaning.
 
@@ -85,6 +100,14 @@ def generate_synthetic_voc(out_dir: str,
     _check_int('seed', seed, 0, 2**63 - 1)
     seed = int(seed)
     cfg = _resolve_knobs(knobs)
+    saliency_cfg = None
+    if saliency:
+        _check_float('saliency_blur', saliency_blur, 0.0, 10.0)
+        _check_float('saliency_noise', saliency_noise, 0.0, 255.0)
+        saliency_cfg = dict(
+            blur=float(saliency_blur), noise=float(saliency_noise))
+    elif saliency_blur or saliency_noise:
+        raise ValueError('saliency_blur and saliency_noise need saliency=True')
     _prepare_out_dir(out_dir, overwrite)
 
     classes, habitats = synthvoc_classes(cfg['num_classes'])
@@ -95,14 +118,16 @@ def generate_synthetic_voc(out_dir: str,
 
     for sub in ('JPEGImages', 'SegmentationClass', 'SegmentationObject',
                 'SegmentationEmblem', 'Annotations', 'ImageSets/Segmentation',
-                'ImageSets/Main', 'annotations', 'OoD'):
+                'ImageSets/Main', 'annotations', 'OoD') + (
+                    ('Saliency', ) if saliency else ()):
         os.makedirs(osp.join(out_dir, sub), exist_ok=True)
 
     stats = dict(fractions=[], habitat=0, multi=0, repeated=0, images=0)
     num_objects, trainval = {}, []
     for split in ('train', 'val'):
         num_objects[split], ids = _write_voc_split(out_dir, split, seed, cfg,
-                                                   designs, classes, stats)
+                                                   designs, classes, stats,
+                                                   saliency_cfg)
         trainval += ids
     for sub in ('Segmentation', 'Main'):
         _write_lines(
@@ -129,6 +154,8 @@ def generate_synthetic_voc(out_dir: str,
         splits=dict(train=cfg['num_train'], val=cfg['num_val']),
         num_ood=cfg['num_ood'],
         wsol=wsol_meta)
+    if saliency_cfg is not None:
+        meta['saliency'] = saliency_cfg
     with open(osp.join(out_dir, 'meta.json'), 'w') as f:
         json.dump(meta, f, sort_keys=True, indent=2)
         f.write('\n')

@@ -16,7 +16,9 @@ from .rendering import (_EMBLEM_HULL, _SILHOUETTES, _emblem_level,
 
 # Integer stream tags of the seed sequence: an image's pixels depend only on
 # (seed, stream, index), never on the size of the other splits.
-_STREAMS = dict(train=0, val=1, ood=2, wsol=3)
+# ``saliency`` draws the degradation of the optional saliency maps, apart
+# from the scenes so that turning it on leaves every other output unchanged.
+_STREAMS = dict(train=0, val=1, ood=2, wsol=3, saliency=4)
 
 # Occlusion limits: every placed object keeps this much of its area and of
 # its emblem visible, so that image labels stay recoverable.

@@ -8,17 +8,20 @@ import json
 import os
 import os.path as osp
 import shutil
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 from pycocotools import mask as mask_utils
 
+from scipy.ndimage import gaussian_filter
+
 from mmwsss.fileio.label_map import write_label_map
+from mmwsss.fileio.saliency import write_saliency_map
 from .design import _ClassDesign
 from .knobs import GENERATOR_VERSION
 from .rendering import _finish, _habitat
-from .scenes import _image_size, _rng, _sample_scene
+from .scenes import _STREAMS, _image_size, _rng, _sample_scene
 
 _JPEG_KWARGS = dict(quality=95, subsampling=0, optimize=False)
 
@@ -37,7 +40,7 @@ def _prepare_out_dir(out_dir: str, overwrite: bool) -> None:
             'refusing to overwrite it')
     for name in ('JPEGImages', 'SegmentationClass', 'SegmentationObject',
                  'SegmentationEmblem', 'Annotations', 'ImageSets',
-                 'annotations', 'OoD', 'wsol'):
+                 'annotations', 'OoD', 'wsol', 'Saliency'):
         shutil.rmtree(osp.join(out_dir, name), ignore_errors=True)
     for name in ('meta.json', 'ood_list.txt'):
         if osp.isfile(osp.join(out_dir, name)):
@@ -117,10 +120,39 @@ def _void_band(instances: np.ndarray, width: int) -> np.ndarray:
     return band
 
 
-def _write_voc_split(out_dir: str, split: str, seed: int, cfg: dict,
-                     designs: List[_ClassDesign], classes: List[str],
-                     stats: dict) -> Tuple[int, List[str]]:
-    """Generate one split; returns its number of objects and its ids."""
+def _saliency_map(objects: np.ndarray, rng: np.random.Generator,
+                  blur: float, noise: float) -> np.ndarray:
+    """A saliency map: the union of the objects, optionally degraded.
+
+    Args:
+        objects (np.ndarray): Boolean ``(H, W)`` union of the objects.
+        rng (np.random.Generator): Draws the noise.
+        blur (float): Gaussian blur sigma in pixels (0 = none).
+        noise (float): Std of additive Gaussian noise on the 0..255 scale.
+
+    Returns:
+        np.ndarray: uint8 ``(H, W)`` saliency, 255 = salient.
+    """
+    saliency = objects.astype(np.float64) * 255.
+    if blur > 0:
+        saliency = gaussian_filter(saliency, blur)
+    if noise > 0:
+        saliency = saliency + rng.normal(0., noise, saliency.shape)
+    return np.clip(np.round(saliency), 0, 255).astype(np.uint8)
+
+
+def _write_voc_split(out_dir: str,
+                     split: str,
+                     seed: int,
+                     cfg: dict,
+                     designs: List[_ClassDesign],
+                     classes: List[str],
+                     stats: dict,
+                     saliency: Optional[dict] = None) -> Tuple[int, List[str]]:
+    """Generate one split; returns its number of objects and its ids.
+
+    ``saliency`` (``blur``, ``noise``) also writes ``Saliency/<id>.png``.
+    """
     ids, images, annotations = [], [], []
     for index in range(cfg[f'num_{split}']):
         image_id = f'sv_{split}_{index + 1:06d}'
@@ -177,6 +209,12 @@ def _write_voc_split(out_dir: str, split: str, seed: int, cfg: dict,
         with open(osp.join(out_dir, 'Annotations', f'{image_id}.xml'),
                   'w') as f:
             f.write(_voc_xml(image_id, height, width, xml_objects))
+        if saliency is not None:
+            rng = _rng(seed, 'saliency', _STREAMS[split], index)
+            write_saliency_map(
+                osp.join(out_dir, 'Saliency', f'{image_id}.png'),
+                _saliency_map(instances > 0, rng, **saliency),
+                atomic=False)
         ids.append(image_id)
         images.append(
             dict(

@@ -9,6 +9,8 @@ from .loading import (LoadCAMFile, LoadImageRGB, LoadLabelMap,
 from .original_image import KeepOriginalImage
 from .processing import (ColorJitter, MultiScaleResize, RandomCropPad,
                          RandomLongSideResize, pil_resize, shift_hue)
+from .saliency import (DSRGSeedsFromCAM, LoadSaliencyMap, SaliencyIgnore,
+                       saliency_ignore)
 from .wsol_transforms import LoadWSOLMask, PackWSOLInputs, WSOLResize
 
 __all__ = [
@@ -17,5 +19,6 @@ __all__ = [
     'RandomLongSideResize', 'pil_resize', 'DownsampleLabel', 'RandomRescale',
     'TopLeftCropPad', 'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs',
     'LoadWSOLMask', 'PackWSOLInputs', 'WSOLResize',
-    'KeepOriginalImage', 'ColorJitter', 'shift_hue'
+    'KeepOriginalImage', 'ColorJitter', 'shift_hue', 'DSRGSeedsFromCAM',
+    'LoadSaliencyMap', 'SaliencyIgnore', 'saliency_ignore'
 ]

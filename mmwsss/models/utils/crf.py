@@ -16,6 +16,9 @@ CRF_KERNEL_DEFAULTS = {
     # The VOC settings of the DeepLab-v2 PyTorch implementation used by
     # AdvCAM, RIB and BBAM (kazuto1011/deeplab-pytorch configs/voc12.yaml).
     'deeplab_voc': (1, 3, 67, 3, 4),
+    # DSRG's training-time CRF (the SEC/DSRG krahenbuhl2013 wrapper); its
+    # spatial stds are divided by a scale factor (12) for the score map.
+    'dsrg': (3, 3, 80, 13, 10),
 }
 
 
