@@ -43,6 +43,35 @@ def voc_palette(num_colors: int = 256) -> np.ndarray:
 _PNG_PALETTE = voc_palette(256).tobytes()
 
 
+def read_index_png(path: str, what: str = 'Label map') -> np.ndarray:
+    """The (H, W) indices of a palette or grey PNG (class labels, or the
+    instance indices of VOC's ``SegmentationObject``).
+
+    Args:
+        path (str): The PNG file.
+        what (str): What the file is, for the errors. Defaults to
+            ``'Label map'``.
+
+    Returns:
+        np.ndarray: (H, W) array of the stored indices.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it cannot be decoded or has colour channels.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    try:
+        with Image.open(path) as img:
+            indices = np.asarray(img)
+    except Exception as e:  # PIL raises several unrelated types
+        raise ValueError(f'Cannot read {what.lower()} {path}: {e}') from e
+    if indices.ndim != 2:
+        raise ValueError(f'{what} {path} must be a single-channel (palette '
+                         f'or grey) PNG, got shape {indices.shape}')
+    return indices
+
+
 def read_label_map(path: str, num_classes: int) -> np.ndarray:
     """Read a label PNG (palette or grey indices) and validate its values.
 
@@ -58,16 +87,7 @@ def read_label_map(path: str, num_classes: int) -> np.ndarray:
         FileNotFoundError: If the file does not exist.
         ValueError: If it cannot be decoded or holds out-of-range values.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Label map not found: {path}')
-    try:
-        with Image.open(path) as img:
-            label = np.asarray(img)
-    except Exception as e:  # PIL raises several unrelated types
-        raise ValueError(f'Cannot read label map {path}: {e}') from e
-    if label.ndim != 2:
-        raise ValueError(f'Label map {path} must be a single-channel (palette '
-                         f'or grey) PNG, got shape {label.shape}')
+    label = read_index_png(path)
     values = np.unique(label)
     bad = values[(values > num_classes) & (values != 255)]
     if bad.size:

@@ -7,10 +7,10 @@ from operator import itemgetter
 from typing import Dict, Iterable, List, Optional
 
 import numpy as np
-from PIL import Image
 
 from mmwsss.fileio import (coco_categories, coco_json, encode_label_map,
-                           encode_rle, read_label_map, rle_area, rle_bbox)
+                           encode_rle, read_index_png, read_label_map,
+                           rle_area, rle_bbox)
 from ..voc_wsss import VOC_CLASSES, read_split_ids
 from .common import ConversionOutputs
 
@@ -225,7 +225,7 @@ def convert_voc_instances(voc_root: str,
     for img_id in track(ids, progress):
         object_file = osp.join(voc_root, 'SegmentationObject', img_id + '.png')
         class_file = osp.join(voc_root, 'SegmentationClass', img_id + '.png')
-        object_map = _read_object_map(object_file)
+        object_map = read_index_png(object_file, 'Instance map')
         class_map = read_label_map(class_file, len(VOC_CLASSES))
         records.append(
             dict(
@@ -240,17 +240,3 @@ def convert_voc_instances(voc_root: str,
     outputs.put_text(out_file, json.dumps(content))
     outputs.check()
     return dict(images=len(records), instances=len(content['annotations']))
-
-
-def _read_object_map(path: str) -> np.ndarray:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Instance map not found: {path}')
-    try:
-        with Image.open(path) as img:
-            object_map = np.asarray(img)
-    except Exception as e:  # PIL raises several unrelated types
-        raise ValueError(f'Cannot read instance map {path}: {e}') from e
-    if object_map.ndim != 2:
-        raise ValueError(f'Instance map {path} must be a single-channel PNG, '
-                         f'got shape {object_map.shape}')
-    return object_map
