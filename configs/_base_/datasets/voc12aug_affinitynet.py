@@ -11,15 +11,16 @@ mean_rgb = [123.675, 116.28, 103.53]
 train_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
-    # mmpretrain's ColorJitter takes BGR: on our RGB images the hue shift
-    # is mirrored (same distribution, the range is symmetric) and the grey
-    # of contrast/saturation weighs R and B the other way round.
+    # PSA's torchvision ColorJitter, on the RGB image (mmcv's hue shift
+    # overflows for negative shifts under numpy 2)
+    dict(type='NumpyToPIL'),
     dict(
-        type='ColorJitter',
+        type='torchvision/ColorJitter',
         brightness=0.3,
         contrast=0.3,
         saturation=0.3,
         hue=0.1),
+    dict(type='PILToNumpy'),
     dict(
         type='mmwsss.RandomCropPad',
         crop_size=448,

@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from mmpretrain.structures import DataSample
 
@@ -309,3 +310,45 @@ def test_voc_configs_encode_psas_recipe(repo_root):
     walk = Config.fromfile(
         osp.join(repo_root, 'configs/psa/affinitynet-rw_r50-d8_voc12aug.py'))
     assert (walk.model.alpha, walk.model.beta, walk.model.logt) == (16, 8, 8)
+
+
+def test_one_training_iteration_on_synthvoc(tiny_synthvoc, repo_root,
+                                            tmp_path):
+    # The SynthVOC config and its data pipeline (colour jitter, crop 128,
+    # flip, labels to the 16 x 16 grid), the ground truth standing in for
+    # the la/ha labels, a narrow backbone.
+    cfg = Config.fromfile(
+        osp.join(repo_root, 'configs/psa/'
+                 'affinitynet_r18w32-d8_1xb16-10e_synthvoc-128.py'))
+    cfg.merge_from_dict({
+        'model.backbone.base_channels': 8,
+        'model.backbone.init_cfg': None,
+        'model.in_channels': (16, 32, 64),
+        'train_dataloader.batch_size': 4,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.data_root': tiny_synthvoc,
+        'train_dataloader.dataset.ir_label_dir':
+        osp.join(tiny_synthvoc, 'SegmentationClass'),
+    })
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    batch = next(iter(runner.build_dataloader(cfg.train_dataloader)))
+    assert batch['inputs'][0].shape == (3, 128, 128)
+    assert batch['data_samples'][0].gt_sem_seg.shape == (16, 16)
+    optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
+    before = [p.detach().clone() for p in runner.model.parameters()]
+    runner.model.train()
+    log_vars = runner.model.train_step(batch, optim_wrapper)
+    assert set(log_vars) >= {'loss', 'loss_aff', 'bg_pos_aff', 'fg_pos_aff',
+                             'neg_aff'}
+    assert all(np.isfinite(float(v)) for v in log_vars.values())
+    changed = [
+        name for (name, p), b in zip(runner.model.named_parameters(), before)
+        if not torch.equal(p.detach(), b)
+    ]
+    assert 'affinity_head.fuse.weight' in changed
+    assert 'backbone.layer4.1.conv2.weight' in changed
+    # stem and stage 1 frozen (PSA freezes its first blocks)
+    assert 'backbone.conv1.weight' not in changed
+    assert 'backbone.layer1.0.conv1.weight' not in changed
