@@ -102,7 +102,8 @@ def affinitynet(setup, labels, tools):
         'tools/train.py', setup['configs']['train'], '--work-dir',
         str(setup['tmp'] / 'affinitynet')
     ])
-    return dict(log=log, ckpt=str(setup['tmp'] / 'affinitynet' / 'epoch_1.pth'))
+    return dict(
+        log=log, ckpt=str(setup['tmp'] / 'affinitynet' / 'epoch_1.pth'))
 
 
 @pytest.fixture(scope='module')

@@ -213,8 +213,9 @@ class AffinityNet(BaseModel):
         features = self.extract_feat(padded[None])
         grid = (-(-height // self.stride), -(-width // self.stride))
         if tuple(features.shape[-2:]) != grid:
-            raise ValueError(f'The backbone gives a {tuple(features.shape[-2:])}'
-                             f' grid for a {tuple(padded.shape[-2:])} input, '
+            raise ValueError('The backbone gives a '
+                             f'{tuple(features.shape[-2:])} grid for a '
+                             f'{tuple(padded.shape[-2:])} input, '
                              f'not stride {self.stride}')
         return psa_pair_affinity(features, self.radius)[0], grid
 

@@ -49,8 +49,9 @@ def psa_pair_order(radius: float) -> np.ndarray:
     return order
 
 
-def psa_pair_indices(radius: float,
-                     grid_size: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+def psa_pair_indices(
+        radius: float,
+        grid_size: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
     """Flat indices of AffinityNet's pixel pairs (``get_indices_of_pairs``).
 
     Args:

@@ -135,7 +135,8 @@ def test_transition_matrix_is_the_dense_reference(rw_golden):
 
 @pytest.mark.parametrize('tag', ['default', 'a4_b4_t4'])
 def test_random_walk(rw_golden, tag):
-    alpha, beta, logt = (int(v) for v in rw_golden[f'rw_{tag}_alpha_beta_logt'])
+    alpha, beta, logt = (
+        int(v) for v in rw_golden[f'rw_{tag}_alpha_beta_logt'])
     present = rw_golden['rw_present_channels']
     aff = torch.from_numpy(rw_golden['aff_sparse'])
     cams = torch.from_numpy(rw_golden['rw_cam'])
