@@ -1,8 +1,9 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """End to end with the standard tools and the configs/psa configs: la/ha
-labels from CAM files (tools/test.py, resumed), AffinityNet training
-(tools/train.py) and random-walk pseudo-masks (tools/test.py, resumed and
-on two processes), on a tiny SynthVOC whose CAMs are its masks."""
+labels from CAM files (tools/test.py, resumed and on two processes),
+AffinityNet training (tools/train.py) and random-walk pseudo-masks
+(tools/test.py, resumed and on two processes), on a tiny SynthVOC whose
+CAMs are its masks."""
 import glob
 import json
 import os
@@ -128,6 +129,21 @@ def test_labels_written_scored_and_resumed(setup, labels, tools):
     assert manifest['skipped_existing'] == len(files)
     assert tools.metric(labels['resumed_log'], 'ir_label/precision') == \
         tools.metric(labels['log'], 'ir_label/precision')
+
+
+def test_labels_two_processes_equal_one(setup, labels, tools):
+    # The weight-free generator runs under MMSeparateDistributedDataParallel
+    # (model_wrapper_cfg of the IR-label dataset base).
+    out = str(setup['tmp'] / 'labels_2proc')
+    tools.run(
+        tools.distributed(
+            tools.test_cmd(setup['configs']['label'], labels['cam_ckpt'], out,
+                           str(setup['tmp'] / 'label_run_2proc')), 2,
+            free_port()))
+    for name in setup['ids']:
+        one = osp.join(setup['paths']['labels'], name + '.png')
+        two = osp.join(out, name + '.png')
+        assert open(one, 'rb').read() == open(two, 'rb').read(), name
 
 
 def test_affinitynet_trains(affinitynet):
