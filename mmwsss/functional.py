@@ -54,6 +54,20 @@ from .models.irn.instance import cluster_centroids
 from .models.irn.instance import instance_labels
 from .evaluation.functional.instance_masks import coco_mask_ap
 from .evaluation.functional.instance_masks import voc_instance_ap
+# --- PSA / AffinityNet ---
+from .models.psa.functional import psa_pair_order
+from .models.psa.functional import psa_pair_indices
+from .models.psa.functional import psa_affinity_labels
+from .models.psa.functional import psa_pair_affinity
+from .models.psa.functional import psa_affinity_loss
+from .models.psa.functional import psa_scores_with_background
+from .models.psa.functional import psa_crf_scores
+from .models.psa.functional import psa_label_from_scores
+from .models.psa.functional import psa_la_ha_label
+from .models.psa.functional import psa_pool_scores
+from .models.psa.functional import psa_transition_matrix
+from .models.psa.functional import psa_random_walk
+from .models.psa.functional import psa_rw_to_label
 # --- BBAM ---
 from .models.bbam.mask import tv_norm
 from .models.bbam.mask import bbam_stride

@@ -1,7 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Models of mmwsss: one package per method (``advcam``, ``bbam``, ``dsrg``,
-``ficklenet``, ``gradcam``, ``irn``, ``moana``, ``rib``, ``transcam``,
-``wood``, ``wsol``) and the generic parts they share, by role
+``ficklenet``, ``gradcam``, ``irn``, ``moana``, ``psa``, ``rib``,
+``transcam``, ``wood``, ``wsol``) and the generic parts they share, by role
 (``classifiers``, ``heads``, ``data_preprocessors``, ``decode_heads``,
 ``segmentors``, ``utils``). Importing it registers every model component."""
 from .advcam import AdvCAMClassifier  # noqa: F401
@@ -17,6 +17,8 @@ from .irn import IRLabelGenerator, IRNet, IRNetRandomWalk  # noqa: F401
 from .irn import IRNetInstanceWalk  # noqa: F401
 from .moana import BaseAttentionNeck, CBAMNeck, ECANeck, MoANA  # noqa: F401
 from .moana import SENeck  # noqa: F401
+from .psa import AffinityNet, AffinityNetRandomWalk  # noqa: F401
+from .psa import PSALabelGenerator  # noqa: F401
 from .rib import DisjointImageBatches, GNDRPCAMHead  # noqa: F401
 from .rib import RIBClassifier  # noqa: F401
 from .segmentors import *  # noqa: F401,F403

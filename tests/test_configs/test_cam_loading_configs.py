@@ -17,6 +17,8 @@ ARRAYS = {
     'mmwsss.IRLabelGenerator': ('keys', 'high_res'),
     'mmwsss.IRNetRandomWalk': ('keys', 'strided'),
     'mmwsss.IRNetInstanceWalk': ('keys', 'strided'),
+    'mmwsss.PSALabelGenerator': ('keys', 'high_res'),
+    'mmwsss.AffinityNetRandomWalk': ('keys', 'high_res'),
 }
 
 
@@ -33,8 +35,8 @@ CONFIGS = _cam_stage_configs()
 
 
 def test_the_stages_are_found():
-    # irn 6, advcam 4, rib 4, ficklenet 2
-    assert len(CONFIGS) == 16
+    # irn 6, advcam 4, rib 4, ficklenet 2, psa 4
+    assert len(CONFIGS) == 20
 
 
 @pytest.mark.parametrize('name,cfg', CONFIGS, ids=[n for n, _ in CONFIGS])

@@ -12,11 +12,12 @@ from typing import Dict, Sequence
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmwsss.registry import MODELS
-from mmwsss.fileio import read_cam_file
+from mmwsss.fileio import read_cam_file, read_label_map, write_cam_file
 
 
 class ToolRunner:
@@ -103,6 +104,34 @@ class ToolRunner:
         cams = str(tmp / 'cams_1proc')
         log = self.run(self.test_cmd(cfg, ckpt, cams, str(tmp / 'test1')))
         return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=cams, log=log)
+
+    @staticmethod
+    def metric(log: str, key: str) -> float:
+        """The value of metric ``key`` printed in a tool's ``log``."""
+        return float(log.split(key + ': ')[1].split()[0])
+
+    @staticmethod
+    def write_gt_cams(root: str, out: str) -> list:
+        """CAM files of the train split of the SynthVOC ``root`` made from
+        its ground truth (each class's mask, max 1 - 1e-5, and its stride-4
+        bilinear reduction); the image ids."""
+        with open(osp.join(root, 'ImageSets/Segmentation/train.txt')) as f:
+            ids = f.read().split()
+        for img_id in ids:
+            gt = read_label_map(
+                osp.join(root, 'SegmentationClass', img_id + '.png'), 20)
+            keys = np.array([v - 1 for v in np.unique(gt) if 0 < v < 255])
+            high_res = np.stack([(gt == k + 1) for k in keys
+                                 ]).astype(np.float32)
+            strided = F.interpolate(
+                torch.from_numpy(high_res)[None],
+                size=((gt.shape[0] - 1) // 4 + 1, (gt.shape[1] - 1) // 4 + 1),
+                mode='bilinear',
+                align_corners=False)[0].numpy()
+            write_cam_file(
+                osp.join(out, img_id + '.npz'), keys, strided,
+                high_res / (1 + 1e-5))
+        return ids
 
     @staticmethod
     def cams(folder: str) -> Dict[str, dict]:

@@ -48,6 +48,10 @@ model = dict(backbone=dict(base_channels=8, init_cfg=None),
              in_channels=(64, 8, 16, 32, 64))
 custom_hooks = []
 """, "data_root='{data}', ir_label_dir='{data}/SegmentationClass'", True),
+    'affinitynet': ('psa/affinitynet_r18w32-d8_1xb16-10e_synthvoc-128.py', """
+model = dict(backbone=dict(base_channels=8, init_cfg=None),
+             in_channels=(16, 32, 64))
+""", "data_root='{data}', ir_label_dir='{data}/SegmentationClass'", True),
     'deeplab': ('deeplabv2/'
                 'deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py',
                 """

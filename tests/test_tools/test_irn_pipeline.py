@@ -12,9 +12,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mmwsss.fileio import read_label_map, write_cam_file
+from mmwsss.fileio import read_label_map
 from mmwsss.testing import free_port
 
 pytestmark = pytest.mark.slow
@@ -104,28 +103,8 @@ def _metric(log, key):
     return float(log.split(key + ': ')[1].split()[0])
 
 
-def _write_cams(root, out):
-    """CAMs made from the ground truth: each class's mask, max 1 - 1e-5."""
-    with open(osp.join(root, 'ImageSets/Segmentation/train.txt')) as f:
-        ids = f.read().split()
-    for img_id in ids:
-        gt = read_label_map(
-            osp.join(root, 'SegmentationClass', img_id + '.png'), 20)
-        keys = np.array([v - 1 for v in np.unique(gt) if 0 < v < 255])
-        high_res = np.stack([(gt == k + 1) for k in keys]).astype(np.float32)
-        strided = F.interpolate(
-            torch.from_numpy(high_res)[None],
-            size=((gt.shape[0] - 1) // 4 + 1, (gt.shape[1] - 1) // 4 + 1),
-            mode='bilinear',
-            align_corners=False)[0].numpy()
-        write_cam_file(
-            osp.join(out, img_id + '.npz'), keys, strided,
-            high_res / (1 + 1e-5))
-    return ids
-
-
 @pytest.fixture(scope='module')
-def setup(tiny_synthvoc, repo_root, tmp_path_factory):
+def setup(tiny_synthvoc, repo_root, tmp_path_factory, tools):
     tmp = tmp_path_factory.mktemp('irn_pipeline')
     paths = dict(
         repo=repo_root,
@@ -134,7 +113,7 @@ def setup(tiny_synthvoc, repo_root, tmp_path_factory):
         cams=str(tmp / 'cams'),
         ir=str(tmp / 'ir_labels'),
         masks=str(tmp / 'masks'))
-    ids = _write_cams(tiny_synthvoc, paths['cams'])
+    ids = tools.write_gt_cams(tiny_synthvoc, paths['cams'])
     configs = {}
     for name, text in (('ir', IR_CONFIG), ('irnet', IRNET_CONFIG),
                        ('rw', RW_CONFIG)):

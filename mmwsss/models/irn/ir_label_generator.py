@@ -1,5 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""A weight-free "model" that turns CAM files into IR labels."""
+"""Weight-free "models" that turn CAM files into label maps (IR labels)."""
 import functools
 import multiprocessing
 from typing import List, Optional, Tuple
@@ -11,8 +11,8 @@ from mmengine.structures import PixelData
 
 from mmwsss.registry import MODELS
 from mmwsss.utils.tensor import to_numpy
-from ..utils.crf import CRF_KERNEL_NAMES
 from ..utils.checks import check_fraction
+from ..utils.crf import CRF_KERNEL_NAMES
 from .cam_inputs import sample_cams, warn_cam_dir_deprecated
 from .ir_label import cams_to_ir_label, dense_crf_label
 
@@ -35,8 +35,117 @@ def _ir_label_job(job: _IRJob) -> np.ndarray:
             dense_crf_label, **crf_cfg))
 
 
+class CAMLabelGenerator(BaseModel):
+    """Base of the weight-free "models" that turn the CAMs of each image
+    into a label map on the CPU (IRN's IR labels, PSA's la/ha labels).
+
+    Subclasses set :attr:`label_job` (a module-level function, so that
+    worker processes can unpickle it) and build its argument per image in
+    :meth:`_job`. With ``num_workers > 0`` the images of a batch are
+    processed by that many forked processes.
+
+    Args:
+        crf_cfg (dict, optional): CRF settings overriding the method's; its
+            keys must be in :attr:`crf_settings`. Defaults to None.
+        crf (bool): Whether the CRF runs. Defaults to True.
+        num_workers (int): Worker processes per batch; 0 computes in the
+            main process. Defaults to 0.
+        data_preprocessor (dict, optional): Defaults to
+            ``BaseDataPreprocessor`` (no normalisation).
+        init_cfg (dict, optional): Unused (no weights). Defaults to None.
+    """
+
+    #: CRF settings that ``crf_cfg`` may override.
+    crf_settings: Tuple[str, ...] = ('iterations', *CRF_KERNEL_NAMES)
+
+    def __init__(self,
+                 crf: bool = True,
+                 crf_cfg: Optional[dict] = None,
+                 num_workers: int = 0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if crf_cfg is not None and not crf:
+            raise ValueError('crf_cfg is given but crf=False turns the CRF '
+                             'off')
+        # Fail at build time, not in a worker, on a misspelt CRF setting.
+        unknown = sorted(set(crf_cfg or {}) - set(self.crf_settings))
+        if unknown:
+            raise ValueError(f'Unknown crf_cfg keys {unknown}; expected some '
+                             f'of {sorted(self.crf_settings)}')
+        self.crf_cfg = (dict(crf_cfg or {}) if crf else None)
+        self.num_workers = num_workers
+
+    @staticmethod
+    def label_job(job: tuple) -> np.ndarray:
+        """The (H, W) uint8 label of one image from its :meth:`_job`."""
+        raise NotImplementedError
+
+    def _job(self, img: torch.Tensor, sample) -> tuple:
+        """The argument of :attr:`label_job` for one image."""
+        raise NotImplementedError
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # No weights: accept any checkpoint (e.g. the CAM classifier's)
+        # without reporting its keys as unexpected.
+        pass
+
+    def forward(self,
+                inputs: List[torch.Tensor],
+                data_samples: Optional[list] = None,
+                mode: str = 'predict') -> list:
+        """Compute the labels of a batch (``mode='predict'`` only).
+
+        Args:
+            inputs (list[Tensor] | Tensor): (3, H, W) uint8 RGB images.
+            data_samples (list): Their data samples, with the CAM arrays.
+            mode (str): Must be ``'predict'``.
+
+        Returns:
+            list: The data samples with ``pred_sem_seg``.
+        """
+        if mode != 'predict':
+            raise ValueError(f'{type(self).__name__} has no weights and only '
+                             f"supports mode='predict', got {mode!r}")
+        jobs = [
+            self._job(img, sample)
+            for img, sample in zip(inputs, data_samples)
+        ]
+        if self.num_workers > 0 and len(jobs) > 1:
+            context = multiprocessing.get_context('fork')
+            with context.Pool(min(self.num_workers, len(jobs))) as pool:
+                labels = pool.map(self.label_job, jobs)
+        else:
+            labels = [self.label_job(job) for job in jobs]
+        for label, sample in zip(labels, data_samples):
+            sample.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
+        return data_samples
+
+    def _image_and_cams(
+            self,
+            img: torch.Tensor,
+            sample,
+            cam_dir: Optional[str] = None
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (H, W, 3) uint8 image, its (K, H, W) high-res CAMs and their
+        (K,) classes, on the host and checked."""
+        if img.dtype != torch.uint8:
+            raise TypeError(f'{type(self).__name__} needs the uint8 RGB '
+                            'images (no normalising data preprocessor), got '
+                            f'{img.dtype}')
+        cams = sample_cams(sample, _CAM_ARRAYS, cam_dir)
+        high_res = to_numpy(cams['high_res'])
+        image = to_numpy(img.permute(1, 2, 0))
+        if high_res.shape[1:] != image.shape[:2]:
+            raise ValueError(f'CAMs of {sample.get("img_path")} have size '
+                             f'{high_res.shape[1:]} but the image is '
+                             f'{image.shape[:2]}')
+        return image, high_res, to_numpy(cams['keys'])
+
+
 @MODELS.register_module()
-class IRLabelGenerator(BaseModel):
+class IRLabelGenerator(CAMLabelGenerator):
     """Inter-pixel relation (IR) labels from CAM files (IRN step 4).
 
     For each image, takes the CAMs ``keys`` and ``high_res`` of its data
@@ -88,6 +197,8 @@ class IRLabelGenerator(BaseModel):
         init_cfg (dict, optional): Unused (no weights). Defaults to None.
     """
 
+    crf_settings = ('gt_prob', 'iterations', *CRF_KERNEL_NAMES)
+
     def __init__(self,
                  cam_dir: Optional[str] = None,
                  fg_threshold: float = 0.30,
@@ -98,7 +209,11 @@ class IRLabelGenerator(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            crf=crf,
+            crf_cfg=crf_cfg,
+            num_workers=num_workers,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         check_fraction(
             type(self).__name__,
             fg_threshold=fg_threshold,
@@ -111,66 +226,11 @@ class IRLabelGenerator(BaseModel):
         self.cam_dir = cam_dir
         self.fg_threshold = fg_threshold
         self.bg_threshold = bg_threshold
-        if crf_cfg is not None and not crf:
-            raise ValueError('crf_cfg is given but crf=False turns the CRF '
-                             'off')
-        # Fail at build time, not in a worker, on a misspelt CRF setting.
-        tunable = {'gt_prob', 'iterations', *CRF_KERNEL_NAMES}
-        unknown = sorted(set(crf_cfg or {}) - tunable)
-        if unknown:
-            raise ValueError(f'Unknown crf_cfg keys {unknown}; expected some '
-                             f'of {sorted(tunable)}')
-        self.crf_cfg = (dict(crf_cfg or {}) if crf else None)
-        self.num_workers = num_workers
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # No weights: accept any checkpoint (e.g. the CAM classifier's)
-        # without reporting its keys as unexpected.
-        pass
-
-    def forward(self,
-                inputs: List[torch.Tensor],
-                data_samples: Optional[list] = None,
-                mode: str = 'predict') -> list:
-        """Compute the IR labels of a batch (``mode='predict'`` only).
-
-        Args:
-            inputs (list[Tensor] | Tensor): (3, H, W) uint8 RGB images.
-            data_samples (list): Their data samples, with ``cam_keys`` and
-                ``cam_high_res``.
-            mode (str): Must be ``'predict'``.
-
-        Returns:
-            list: The data samples with ``pred_sem_seg``.
-        """
-        if mode != 'predict':
-            raise ValueError(f'IRLabelGenerator has no weights and only '
-                             f"supports mode='predict', got {mode!r}")
-        jobs = [
-            self._job(img, sample)
-            for img, sample in zip(inputs, data_samples)
-        ]
-        if self.num_workers > 0 and len(jobs) > 1:
-            context = multiprocessing.get_context('fork')
-            with context.Pool(min(self.num_workers, len(jobs))) as pool:
-                labels = pool.map(_ir_label_job, jobs)
-        else:
-            labels = [_ir_label_job(job) for job in jobs]
-        for label, sample in zip(labels, data_samples):
-            sample.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
-        return data_samples
+    label_job = staticmethod(_ir_label_job)
 
     def _job(self, img: torch.Tensor, sample) -> _IRJob:
-        if img.dtype != torch.uint8:
-            raise TypeError('IRLabelGenerator needs the uint8 RGB images '
-                            '(no normalising data preprocessor), got '
-                            f'{img.dtype}')
-        cams = sample_cams(sample, _CAM_ARRAYS, self.cam_dir)
-        high_res = to_numpy(cams['high_res'])
-        image = to_numpy(img.permute(1, 2, 0))
-        if high_res.shape[1:] != image.shape[:2]:
-            raise ValueError(f'CAMs of {sample.get("img_path")} have size '
-                             f'{high_res.shape[1:]} but the image is '
-                             f'{image.shape[:2]}')
-        return (image, high_res, to_numpy(cams['keys']), self.fg_threshold,
-                self.bg_threshold, self.crf_cfg)
+        image, high_res, keys = self._image_and_cams(img, sample,
+                                                     self.cam_dir)
+        return (image, high_res, keys, self.fg_threshold, self.bg_threshold,
+                self.crf_cfg)

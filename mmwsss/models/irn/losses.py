@@ -9,8 +9,9 @@ from .path_index import PathIndex, edge_to_affinity, pair_displacement
 _EPS = 1e-5
 
 
-def _masked_mean(term: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    # Mean over the whole batch, as sum(mask * term) / (sum(mask) + eps).
+def masked_pair_mean(term: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``sum(mask * term) / (sum(mask) + 1e-5)`` over the whole batch, the
+    pair-loss mean of IRNet and AffinityNet."""
     return (mask * term).sum() / (mask.sum() + _EPS)
 
 
@@ -66,10 +67,10 @@ def _irn_losses(edge_logit: torch.Tensor, displacement: torch.Tensor,
     bg_pos, fg_pos, neg = (m.to(dtype) for m in (bg_pos, fg_pos, neg))
 
     aff = edge_to_affinity(torch.sigmoid(edge_logit), path_index)
-    loss_bg_pos = _masked_mean(-torch.log(aff + _EPS), bg_pos)
-    loss_fg_pos = _masked_mean(-torch.log(aff + _EPS), fg_pos)
+    loss_bg_pos = masked_pair_mean(-torch.log(aff + _EPS), bg_pos)
+    loss_fg_pos = masked_pair_mean(-torch.log(aff + _EPS), fg_pos)
     loss_pos = (loss_bg_pos + loss_fg_pos) / 2
-    loss_neg = _masked_mean(-torch.log(1 + _EPS - aff), neg)
+    loss_neg = masked_pair_mean(-torch.log(1 + _EPS - aff), neg)
 
     pair_disp = pair_displacement(displacement, path_index)
     target = torch.tensor(

@@ -103,9 +103,7 @@ def transition_matrix(edge: torch.Tensor,
         of ``edge`` with int32 indices, rows indexed by row-major pixel.
     """
     height, width = edge.shape[-2:]
-    num_pixels = height * width
-    device = edge.device
-    search_dst, window, order = _stencil(radius)
+    _, window, _ = _stencil(radius)
     rf = math.ceil(radius) - 1
 
     # Every pixel's (rf + 1) x (2 rf + 1) window below it, as columns;
@@ -113,14 +111,50 @@ def transition_matrix(edge: torch.Tensor,
     padded = F.pad(
         edge.reshape(1, 1, height, width).double(), (rf, rf, 0, rf), value=1.0)
     windows = F.unfold(padded, (rf + 1, 2 * rf + 1))[0]
-    window = torch.tensor(window, device=device)
+    window = torch.tensor(window, device=edge.device)
     path_max = windows[window[:, 0]]
     for position in range(1, window.shape[1]):
         torch.maximum(path_max, windows[window[:, position]], out=path_max)
     del windows
-    # (Ndir, h*w): weight of the pair (pixel, pixel + direction). In-place
-    # updates keep the peak memory at a few (Ndir, h*w) arrays.
-    forward = path_max.neg_().add_(1).pow_(beta)
+    # In-place updates keep the peak memory at a few (Ndir, h*w) arrays.
+    return transition_from_pair_weights(
+        path_max.neg_().add_(1).pow_(beta), (height, width), radius, dtype)
+
+
+@torch.no_grad()
+def transition_from_pair_weights(weights: torch.Tensor,
+                                 grid_size: Sequence[int],
+                                 radius: int = 5,
+                                 dtype: torch.dtype = torch.float64
+                                 ) -> torch.Tensor:
+    """Row-normalised sparse transition matrix from half-disc pair weights.
+
+    The symmetric weight matrix ``W`` has 1 on the diagonal and
+    ``W[p, p + d] = W[p + d, p] = weights[d, p]`` for every direction ``d``
+    of the half disc of ``radius`` (in :class:`~.path_index.PathIndex`
+    channel order) whose destination lies inside the grid; the result is
+    ``D**-1 W`` (the transpose of the reference's column-normalised ``T``).
+    Shared by IRNet (weights from boundary paths) and AffinityNet (weights
+    from feature distances).
+
+    Args:
+        weights (torch.Tensor): (Ndir, h*w) float64 weights of the pairs
+            (pixel, pixel + direction), e.g. ``affinity**beta``; modified in
+            place. Pairs leaving the grid are ignored.
+        grid_size (Sequence[int]): The grid ``(h, w)``.
+        radius (int): Neighbourhood radius. Defaults to 5.
+        dtype (torch.dtype): dtype of the returned values. Defaults to
+            ``torch.float64``.
+
+    Returns:
+        torch.Tensor: (h*w, h*w) sparse CSR matrix of ``dtype`` on the device
+        of ``weights`` with int32 indices, rows indexed by row-major pixel.
+    """
+    height, width = (int(side) for side in grid_size)
+    num_pixels = height * width
+    device = weights.device
+    search_dst, _, order = _stencil(radius)
+    forward = weights
 
     dst = torch.tensor(search_dst, dtype=torch.int32, device=device)
     pix = torch.arange(num_pixels, dtype=torch.int32, device=device)
@@ -134,7 +168,7 @@ def transition_matrix(edge: torch.Tensor,
              (dst_y * width + dst_x)[inside].long()] = forward[inside]
     del dst_y, dst_x, inside
 
-    # (69, h*w) neighbour weights, sorted by column within a row.
+    # (2 Ndir + 1, h*w) neighbour weights, sorted by column within a row.
     neighbours = [*backward, forward.new_ones(num_pixels), *forward]
     weights = torch.stack([neighbours[i] for i in order])
     del neighbours, forward, backward
@@ -159,6 +193,33 @@ def transition_matrix(edge: torch.Tensor,
             cols,
             values, (num_pixels, num_pixels),
             check_invariants=False)
+
+
+@torch.no_grad()
+def propagate(transition: torch.Tensor, maps: torch.Tensor,
+              exp_times: int) -> torch.Tensor:
+    """Apply ``2**exp_times`` steps of a random walk to score maps.
+
+    Equal to the reference's ``maps @ T**(2**exp_times)`` (row vectors,
+    column-normalised ``T``) for ``transition`` = the transpose of ``T`` as
+    returned by :func:`transition_matrix`, without squaring a dense matrix.
+
+    Args:
+        transition (torch.Tensor): (h*w, h*w) sparse row-normalised
+            transition matrix.
+        maps (torch.Tensor): (C, h, w) maps, of the dtype of
+            ``transition``.
+        exp_times (int): Log2 of the number of steps.
+
+    Returns:
+        torch.Tensor: (C, h, w) propagated maps.
+    """
+    num_maps, height, width = maps.shape
+    # Column vectors: one column per map.
+    state = maps.reshape(num_maps, -1).T
+    for _ in range(2**exp_times):
+        state = torch.sparse.mm(transition, state)
+    return state.T.reshape(num_maps, height, width)
 
 
 @torch.no_grad()
@@ -206,16 +267,13 @@ def random_walk(
     Returns:
         torch.Tensor: (C, h, w) propagated maps, dtype and device of ``cams``.
     """
-    num_classes, height, width = cams.shape
+    height, width = cams.shape[-2:]
     dtype = resolve_walk_dtype(dtype)
     edge = edge.reshape(height, width).to(cams.device)
     transition = transition_matrix(edge, beta, radius, dtype)
-    # Column vectors: one column per class.
-    state = (cams.to(dtype) * (1 - edge.to(dtype))).reshape(num_classes,
-                                                             -1).T
-    for _ in range(2**exp_times):
-        state = torch.sparse.mm(transition, state)
-    return state.T.reshape(num_classes, height, width).to(cams.dtype)
+    return propagate(transition,
+                     cams.to(dtype) * (1 - edge.to(dtype)),
+                     exp_times).to(cams.dtype)
 
 
 def upsample_rw(rw: torch.Tensor, image_size: Sequence[int]) -> torch.Tensor:

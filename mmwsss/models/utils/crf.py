@@ -13,6 +13,8 @@ CRF_KERNEL_DEFAULTS = {
     'irn': (3, 3, 50, 5, 10),
     # The BBAM reference's pseudo-label CRF.
     'bbam': (1, 3, 80, 3, 4),
+    # PSA's la/ha labels (``tool/imutils.py crf_inference``), for VOC too.
+    'psa': (3, 3, 80, 13, 10),
     # The VOC settings of the DeepLab-v2 PyTorch implementation used by
     # AdvCAM, RIB and BBAM (kazuto1011/deeplab-pytorch configs/voc12.yaml).
     'deeplab_voc': (1, 3, 67, 3, 4),

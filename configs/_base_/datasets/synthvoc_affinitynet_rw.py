@@ -1,0 +1,20 @@
+# SynthVOC AffinityNet random-walk pseudo-masks of the train split (the
+# CAMs' split), from the full-resolution CAMs.
+_base_ = ['./synthvoc_irn_sem_seg.py']
+
+num_classes = 6
+cam_dir = 'work_dirs/cams/synthvoc'
+pseudo_mask_dir = 'work_dirs/pseudo_masks/psa_synthvoc'
+
+sem_seg_pipeline = [
+    dict(type='mmwsss.LoadImageRGB'),
+    dict(type='mmwsss.LoadCAMFile', cam_dir=cam_dir,
+         arrays=('keys', 'high_res')),
+    dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
+    dict(type='mmwsss.PackCAMInputs'),
+]
+test_dataloader = dict(dataset=dict(pipeline=sem_seg_pipeline))
+test_evaluator = [
+    dict(type='mmwsss.PseudoMaskWriter', output_dir=pseudo_mask_dir),
+    dict(type='mmwsss.PseudoMaskMetric'),
+]

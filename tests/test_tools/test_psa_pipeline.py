@@ -1,0 +1,198 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""End to end with the standard tools and the configs/psa configs: la/ha
+labels from CAM files (tools/test.py, resumed and on two processes),
+AffinityNet training (tools/train.py) and random-walk pseudo-masks
+(tools/test.py, resumed and on two processes), on a tiny SynthVOC whose
+CAMs are its masks."""
+import glob
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+
+from mmwsss.fileio import read_label_map
+from mmwsss.testing import free_port
+
+pytestmark = pytest.mark.slow
+
+_LOADER = 'num_workers=0, persistent_workers=False'
+# A narrow backbone and head: seconds per stage on the CPU.
+_TINY_MODEL = ('backbone=dict(base_channels=8, init_cfg=None), '
+               'in_channels=(16, 32, 64), tap_channels=(8, 8, 16)')
+
+LABEL_CONFIG = """
+_base_ = ['{repo}/configs/psa/psa-label_r18w32-os16_synthvoc.py']
+model = dict(num_workers=2)
+test_dataloader = dict(batch_size=4, {loader}, dataset=dict(
+    data_root='{data}',
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadCAMFile', cam_dir='{cams}',
+                   arrays=('keys', 'high_res')),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.PackCAMInputs')]))
+test_evaluator = [dict(type='mmwsss.IRLabelWriter', output_dir='{labels}'),
+                  dict(type='mmwsss.IRLabelMetric')]
+"""
+
+TRAIN_CONFIG = """
+_base_ = ['{repo}/configs/psa/affinitynet_r18w32-d8_1xb16-10e_synthvoc-128.py']
+model = dict({model})
+train_dataloader = dict(batch_size=4, {loader}, dataset=dict(
+    data_root='{data}', ir_label_dir='{labels}'))
+param_scheduler = [dict(type='PolyLR', power=0.9, by_epoch=True, begin=0,
+                        end=1, convert_to_iter_based=True)]
+train_cfg = dict(max_epochs=1)
+default_hooks = dict(checkpoint=dict(interval=1))
+"""
+
+RW_CONFIG = """
+_base_ = ['{repo}/configs/psa/affinitynet-rw_r18w32-d8_synthvoc.py']
+model = dict({model}, logt=4)
+test_dataloader = dict({loader}, dataset=dict(
+    data_root='{data}',
+    pipeline=[dict(type='mmwsss.LoadImageRGB'),
+              dict(type='mmwsss.LoadCAMFile', cam_dir='{cams}',
+                   arrays=('keys', 'high_res')),
+              dict(type='mmwsss.LoadLabelMap', num_classes=3),
+              dict(type='mmwsss.PackCAMInputs')]))
+test_evaluator = [dict(type='mmwsss.PseudoMaskWriter', output_dir='{masks}'),
+                  dict(type='mmwsss.PseudoMaskMetric')]
+"""
+
+
+@pytest.fixture(scope='module')
+def setup(tiny_synthvoc, repo_root, tmp_path_factory, tools):
+    tmp = tmp_path_factory.mktemp('psa_pipeline')
+    paths = dict(
+        repo=repo_root,
+        data=tiny_synthvoc,
+        loader=_LOADER,
+        model=_TINY_MODEL,
+        cams=str(tmp / 'cams'),
+        labels=str(tmp / 'psa_labels'),
+        masks=str(tmp / 'masks'))
+    ids = tools.write_gt_cams(tiny_synthvoc, paths['cams'])
+    configs = {}
+    for name, text in (('label', LABEL_CONFIG), ('train', TRAIN_CONFIG),
+                       ('rw', RW_CONFIG)):
+        configs[name] = str(tmp / f'{name}.py')
+        with open(configs[name], 'w') as f:
+            f.write(text.format(**paths))
+    return dict(tmp=tmp, paths=paths, ids=ids, configs=configs)
+
+
+# One fixture per stage, each running on the previous one's outputs.
+@pytest.fixture(scope='module')
+def labels(setup, tools):
+    cam_ckpt = str(setup['tmp'] / 'cam.pth')
+    torch.save(dict(state_dict={}), cam_ckpt)
+    cmd = [
+        'tools/test.py', setup['configs']['label'], cam_ckpt, '--work-dir',
+        str(setup['tmp'] / 'label_run')
+    ]
+    return dict(
+        cam_ckpt=cam_ckpt, log=tools.run(cmd), resumed_log=tools.run(cmd))
+
+
+@pytest.fixture(scope='module')
+def affinitynet(setup, labels, tools):
+    log = tools.run([
+        'tools/train.py', setup['configs']['train'], '--work-dir',
+        str(setup['tmp'] / 'affinitynet')
+    ])
+    return dict(
+        log=log, ckpt=str(setup['tmp'] / 'affinitynet' / 'epoch_1.pth'))
+
+
+@pytest.fixture(scope='module')
+def pseudo_masks(setup, affinitynet, tools):
+    return tools.run([
+        'tools/test.py', setup['configs']['rw'], affinitynet['ckpt'],
+        '--work-dir',
+        str(setup['tmp'] / 'rw_run')
+    ])
+
+
+def test_labels_written_scored_and_resumed(setup, labels, tools):
+    label_dir = setup['paths']['labels']
+    files = sorted(glob.glob(osp.join(label_dir, '*.png')))
+    assert [osp.basename(f)[:-4] for f in files] == sorted(setup['ids'])
+    for f in files:
+        assert set(np.unique(read_label_map(f, 3))) <= {0, 1, 2, 3, 255}
+    # CAMs equal to the masks: the confident labels are nearly all right
+    assert tools.metric(labels['log'], 'ir_label/precision') > 90
+    manifest = json.load(open(osp.join(label_dir, 'manifest.json')))
+    assert manifest['checkpoint'] == labels['cam_ckpt']
+    assert manifest['skipped_existing'] == len(files)
+    assert tools.metric(labels['resumed_log'], 'ir_label/precision') == \
+        tools.metric(labels['log'], 'ir_label/precision')
+
+
+def test_labels_two_processes_equal_one(setup, labels, tools):
+    # The weight-free generator runs under MMSeparateDistributedDataParallel
+    # (model_wrapper_cfg of the IR-label dataset base).
+    out = str(setup['tmp'] / 'labels_2proc')
+    tools.run(
+        tools.distributed(
+            tools.test_cmd(setup['configs']['label'], labels['cam_ckpt'], out,
+                           str(setup['tmp'] / 'label_run_2proc')), 2,
+            free_port()))
+    for name in setup['ids']:
+        one = osp.join(setup['paths']['labels'], name + '.png')
+        two = osp.join(out, name + '.png')
+        assert open(one, 'rb').read() == open(two, 'rb').read(), name
+
+
+def test_affinitynet_trains(affinitynet):
+    assert 'loss_aff' in affinitynet['log']
+    assert 'neg_aff' in affinitynet['log']
+    state = torch.load(affinitynet['ckpt'], map_location='cpu')['state_dict']
+    assert 'affinity_head.fuse.weight' in state
+
+
+def test_pseudo_masks_written_scored_and_resumed(setup, affinitynet,
+                                                 pseudo_masks, tools):
+    masks = setup['paths']['masks']
+    names = sorted(setup['ids'])
+    data = setup['paths']['data']
+    for name in names:
+        gt = read_label_map(
+            osp.join(data, 'SegmentationClass', name + '.png'), 3)
+        assert read_label_map(osp.join(masks, name + '.png'),
+                              3).shape == gt.shape
+    assert 0 < tools.metric(pseudo_masks, 'pseudo_mask/mIoU') <= 100
+    first = {n: open(osp.join(masks, n + '.png'), 'rb').read() for n in names}
+    # A job killed mid-run: some masks missing.
+    for name in names[:2]:
+        os.remove(osp.join(masks, name + '.png'))
+    tools.run([
+        'tools/test.py', setup['configs']['rw'], affinitynet['ckpt'],
+        '--work-dir',
+        str(setup['tmp'] / 'rw_run_resumed')
+    ])
+    manifest = json.load(open(osp.join(masks, 'manifest.json')))
+    assert manifest['written_this_run'] == 2
+    assert manifest['skipped_existing'] == len(names) - 2
+    for name in names:
+        assert open(osp.join(masks, name + '.png'), 'rb').read() == \
+            first[name], name
+
+
+def test_pseudo_masks_two_processes_equal_one(setup, affinitynet,
+                                              pseudo_masks, tools):
+    out = str(setup['tmp'] / 'masks_2proc')
+    log = tools.run(
+        tools.distributed(
+            tools.test_cmd(setup['configs']['rw'], affinitynet['ckpt'], out,
+                           str(setup['tmp'] / 'rw_run_2proc')), 2,
+            free_port()))
+    for name in sorted(setup['ids']):
+        one = read_label_map(
+            osp.join(setup['paths']['masks'], name + '.png'), 3)
+        two = read_label_map(osp.join(out, name + '.png'), 3)
+        np.testing.assert_array_equal(two, one, err_msg=name)
+    assert tools.metric(log, 'pseudo_mask/mIoU') == \
+        tools.metric(pseudo_masks, 'pseudo_mask/mIoU')
