@@ -11,16 +11,13 @@ mean_rgb = [123.675, 116.28, 103.53]
 train_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
     dict(type='mmwsss.LoadLabelMap', num_classes=num_classes),
-    # PSA's torchvision ColorJitter, on the RGB image (mmcv's hue shift
-    # overflows for negative shifts under numpy 2)
-    dict(type='NumpyToPIL'),
+    # PSA's torchvision ColorJitter, on the RGB image
     dict(
-        type='torchvision/ColorJitter',
+        type='mmwsss.ColorJitter',
         brightness=0.3,
         contrast=0.3,
         saturation=0.3,
         hue=0.1),
-    dict(type='PILToNumpy'),
     dict(
         type='mmwsss.RandomCropPad',
         crop_size=448,
