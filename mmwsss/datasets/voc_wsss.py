@@ -9,6 +9,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from mmwsss.fileio.label_map import read_label_map, voc_palette
+from mmwsss.fileio.naming import check_name
 from mmwsss.registry import DATASETS
 
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
@@ -56,11 +57,19 @@ def read_split_ids(ann_file: str) -> List[str]:
 
     Returns:
         list[str]: The ids, in file order.
+
+    Raises:
+        UnsafeNameError: If an id would name files outside their folders
+            (:func:`mmwsss.fileio.check_name`).
     """
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'Split list not found: {ann_file}')
     with open(ann_file) as f:
-        return [line.split()[0] for line in f if line.strip()]
+        lines = f.read().splitlines()
+    return [
+        check_name(line.split()[0], f'{ann_file}, line {number}')
+        for number, line in enumerate(lines, 1) if line.strip()
+    ]
 
 
 def meta_json_metainfo(data_root: str,
