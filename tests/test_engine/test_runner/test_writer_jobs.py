@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 from mmwsss.engine.runner import ItemsFailedError
 from mmwsss.evaluation.writers import StaleOutputError
 from mmwsss.fileio import read_label_map, write_cam_file
+from mmwsss.testing import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -219,3 +220,55 @@ def test_stop_on_error_still_writes_the_manifest(job):
     manifest = _manifest(out)
     assert manifest['status'] == 'stopped'
     assert [f['item'] for f in manifest['failures']] == [bad]
+
+
+TOOL_CONFIG = """
+_base_ = ['{config}']
+model = dict(crf=False, crf_cfg=None, num_workers=0)
+test_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root='{data}', pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(type='mmwsss.LoadCAMFile', cam_dir='{cams}',
+             arrays=('keys', 'high_res')),
+        dict(type='mmwsss.LoadLabelMap', num_classes=3),
+        dict(type='mmwsss.PackCAMInputs')]))
+test_evaluator = [dict(type='mmwsss.IRLabelWriter', output_dir='{out}')]
+"""
+
+
+@pytest.mark.slow
+def test_tools_test_exit_codes_and_flags(job):
+    """tools/test.py: failed items exit 1 with a summary (0 with
+    --allow-failures); a stale folder exits 1 (rewritten with
+    --overwrite)."""
+    bad = job['ids'][1]
+    cams = _break_one_cam(job, bad)
+    out = str(job['tmp'] / 'ir_tool')
+    config = str(job['tmp'] / 'ir_tool.py')
+    with open(config, 'w') as f:
+        f.write(TOOL_CONFIG.format(
+            config=_ir_config(), data=job['data'], cams=cams, out=out))
+
+    def test_py(*extra, cams_dir=cams):
+        proc = run_tool([
+            'tools/test.py', config, job['ckpt'], '--work-dir',
+            str(job['tmp'] / 'ir_tool_work'), *extra, '--cfg-options',
+            f'test_dataloader.dataset.pipeline.1.cam_dir={cams_dir}'
+        ], timeout=300)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    code, output = test_py()
+    assert code == 1
+    assert 'ItemsFailedError: 1 items failed, 7 succeeded' in output
+    assert f'Failed: {bad}.' in output
+    assert osp.join(out, 'manifest.json') in output
+    code, output = test_py('--allow-failures')
+    assert code == 0 and '1 items failed, 7 succeeded' in output
+    other = str(job['tmp'] / 'cams_other')
+    code, output = test_py(cams_dir=other)
+    assert code == 1 and 'StaleOutputError' in output
+    assert len(_files(out)) == 7
+    code, output = test_py('--overwrite', cams_dir=other)
+    assert code == 0, output[-3000:]
+    assert len(_files(out)) == 8
+    assert 'Deleting the 7 outputs of another run' in output
