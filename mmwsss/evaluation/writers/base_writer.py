@@ -92,7 +92,7 @@ class BaseWriter(BaseMetric):
         return sample_file(self.output_dir, sample, self.suffix)
 
     def output_files(self) -> List[str]:
-        """The output files in the writer's folder(s), sorted."""
+        """The per-image files in :attr:`output_dir`, sorted."""
         found = []
         for root, dirs, files in os.walk(self.output_dir):
             dirs.sort()
@@ -100,6 +100,11 @@ class BaseWriter(BaseMetric):
                 osp.join(root, name) for name in sorted(files)
                 if name.endswith(self.suffix))
         return found
+
+    def owned_files(self) -> List[str]:
+        """Every file the writer makes per image (what ``overwrite``
+        deletes): :meth:`output_files` unless a writer makes more."""
+        return self.output_files()
 
     def _file_ok(self, path: str) -> bool:
         # Whether ``path`` exists and looks whole; a damaged file is noted
@@ -180,7 +185,7 @@ class BaseWriter(BaseMetric):
         """
         manifest = read_manifest(self.output_dir) or {}
         recorded = manifest.get('fingerprint')
-        files = self.output_files()
+        files = self.owned_files()
         if files and recorded != self.fingerprint['fingerprint']:
             if not (overwrite or self.overwrite):
                 raise StaleOutputError(self._stale_message(manifest, files))

@@ -190,9 +190,9 @@ class BBAMPseudoMaskWriter(CocoRecordWriter):
             self._png_path(sample))
         return png_ok and super().has_output(sample)
 
-    def output_files(self) -> List[str]:
+    def owned_files(self) -> List[str]:
         """The per-image files and the PNGs of ``semantic_dir``."""
-        files = super().output_files()
+        files = self.output_files()
         if self.semantic_dir is not None and osp.isdir(self.semantic_dir):
             files += sorted(
                 osp.join(root, name)
