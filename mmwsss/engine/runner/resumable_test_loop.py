@@ -256,8 +256,9 @@ class ResumableTestLoop(TestLoop):
         check_dataset_names(self.dataloader.dataset.dataset)
         cfg = self.runner.cfg
         job = job_fingerprint(cfg, cfg.get('load_from'))
+        config_text = cfg.pretty_text  # formatting it takes seconds
         for writer in self.writers:
-            writer.set_run_info(cfg.pretty_text, cfg.get('filename'),
+            writer.set_run_info(config_text, cfg.get('filename'),
                                 cfg.get('load_from'))
             writer.set_fingerprint(job)
         fingerprints = all_gather_object(
