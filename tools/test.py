@@ -22,7 +22,9 @@ from mmengine.hooks import LoggerHook
 from mmengine.registry import HOOKS
 
 import mmwsss  # noqa: F401
-from mmwsss.engine.runner import AllBatchesFailedError
+from mmwsss.engine.runner import ItemsFailedError
+from mmwsss.evaluation.writers import StaleOutputError
+from mmwsss.fileio import NameCollisionError, UnsafeNameError
 from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
                                  move_cam_dir_to_pipeline,
                                  shutdown_distributed)
@@ -66,6 +68,19 @@ def parse_args() -> argparse.Namespace:
         help='seconds each shown image stays on screen')
     parser.add_argument(
         '--tta', action='store_true', help='enable test-time augmentation')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='let the writers delete the outputs of another run (another '
+        'config, checkpoint or input) found in their folders; without it '
+        'such folders are refused. Outputs of this same run are resumed '
+        'either way (needs mmwsss.ResumableTestLoop)')
+    parser.add_argument(
+        '--allow-failures',
+        action='store_true',
+        help='exit 0 when some items failed (they are listed in the '
+        "writers' manifests); without it such a job exits 1 (needs "
+        'mmwsss.ResumableTestLoop)')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -215,6 +230,25 @@ def use_dist_safe_logger(cfg: Config) -> None:
         hook.pop('_scope_', None)
 
 
+def set_loop_option(cfg: Config, option: str) -> None:
+    """Switch on an option of :class:`mmwsss.ResumableTestLoop`.
+
+    Args:
+        cfg (Config): The config, modified in place.
+        option (str): ``'overwrite'`` or ``'allow_failures'``.
+
+    Raises:
+        RuntimeError: If the config's test loop is another one.
+    """
+    test_cfg = cfg.get('test_cfg') or {}
+    if str(test_cfg.get('type', '')).split('.')[-1] != 'ResumableTestLoop':
+        flag = '--' + option.replace('_', '-')
+        raise RuntimeError(
+            f'{flag} needs test_cfg = dict(type=\'mmwsss.ResumableTestLoop\')'
+            f', got {test_cfg.get("type")!r}.')
+    test_cfg[option] = True
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the test options of the command line to the config.
 
@@ -237,6 +271,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         set_seg_output_dir(cfg, args.out)
     if cfg.launcher != 'none':
         use_dist_safe_logger(cfg)
+    for flag in ('overwrite', 'allow_failures'):
+        if getattr(args, flag, False):
+            set_loop_option(cfg, flag)
     return cfg
 
 
@@ -250,10 +287,12 @@ def main() -> None:
             DumpResults(out_file_path=args.out))
     try:
         runner.test()
-    except AllBatchesFailedError as error:
-        # Raised on every rank alike (the failures are gathered), so all
-        # ranks still meet in the shutdown's barrier.
-        runner.logger.error(str(error))
+    except (ItemsFailedError, StaleOutputError, UnsafeNameError,
+            NameCollisionError) as error:
+        # Raised on every rank alike (the failures are gathered, the folders
+        # and names checked alike), so all ranks still meet in the
+        # shutdown's barrier.
+        runner.logger.error(f'{type(error).__name__}: {error}')
         shutdown_distributed(runner)
         sys.exit(1)
     shutdown_distributed(runner)

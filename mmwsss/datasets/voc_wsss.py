@@ -9,6 +9,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from mmwsss.fileio.label_map import read_label_map, voc_palette
+from mmwsss.fileio.naming import check_name
 from mmwsss.registry import DATASETS
 
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
@@ -59,6 +60,8 @@ def read_split_ids(ann_file: str) -> List[str]:
 
     Raises:
         FileNotFoundError: If the list does not exist.
+        UnsafeNameError: If an id would name files outside their folders
+            (:func:`mmwsss.fileio.check_name`).
         ValueError: If an id is listed twice (its outputs would collide and
             it would weigh double in every score).
     """
@@ -69,7 +72,8 @@ def read_split_ids(ann_file: str) -> List[str]:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            img_id = line.split()[0]
+            img_id = check_name(line.split()[0],
+                                f'{ann_file}, line {line_no}')
             if img_id in first_line:
                 raise ValueError(f'{ann_file}:{line_no}: id {img_id!r} is '
                                  f'already listed on line '

@@ -12,7 +12,8 @@
 Only numpy, Pillow and pycocotools are needed, so the dataset generator can
 use it.
 """
-from .atomic import atomic_write, load_npz, save_npz
+from .atomic import (atomic_write, load_npz, looks_complete, process_umask,
+                     save_npz)
 from .cam_file import (CAM_ARRAYS, CAM_FIELDS, CAM_SUFFIX, cam_path,
                        load_cam_file, read_cam_file, read_finest_cams,
                        strided_map_size, write_cam_file)
@@ -21,18 +22,21 @@ from .coco_records import (coco_categories, coco_image_ids, coco_json,
                            load_records, rle_area, rle_bbox, save_json)
 from .label_map import (encode_label_map, read_index_png, read_label_map,
                         voc_palette, write_label_map)
-from .naming import sample_file, sample_name
+from .naming import (NameCollisionError, UniqueNames, UnsafeNameError,
+                     check_name, check_unique_names, sample_file, sample_name)
 from .research_cams import (RESEARCH_CAM_FORMATS, load_pickled_npy,
                             read_research_cams, write_research_cams)
 from .saliency import (SALIENCY_SUFFIX, read_saliency_map, saliency_path,
                        write_saliency_map)
 
 __all__ = [
-    'atomic_write', 'load_npz', 'save_npz', 'CAM_ARRAYS', 'CAM_FIELDS',
+    'atomic_write', 'load_npz', 'looks_complete', 'process_umask',
+    'save_npz', 'NameCollisionError', 'UnsafeNameError', 'check_name',
+    'check_unique_names', 'UniqueNames', 'CAM_ARRAYS', 'CAM_FIELDS',
     'CAM_SUFFIX', 'cam_path', 'load_cam_file', 'read_cam_file',
     'read_finest_cams', 'strided_map_size', 'write_cam_file',
-    'encode_label_map', 'read_index_png', 'read_label_map', 'voc_palette', 'write_label_map',
-    'sample_file', 'sample_name', 'SALIENCY_SUFFIX', 'read_saliency_map',
+    'encode_label_map', 'read_index_png', 'read_label_map', 'voc_palette',
+    'write_label_map', 'sample_file', 'sample_name', 'SALIENCY_SUFFIX', 'read_saliency_map',
     'saliency_path', 'write_saliency_map', 'coco_categories',
     'coco_image_ids', 'coco_json',
     'decode_rle', 'encode_rle', 'image_record', 'load_record', 'load_records',

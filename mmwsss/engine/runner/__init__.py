@@ -1,5 +1,9 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Loops of mmwsss."""
-from .resumable_test_loop import AllBatchesFailedError, ResumableTestLoop
+from .resumable_test_loop import (AllBatchesFailedError, ItemsFailedError,
+                                  ResumableTestLoop, split_batch)
 
-__all__ = ['AllBatchesFailedError', 'ResumableTestLoop']
+__all__ = [
+    'AllBatchesFailedError', 'ItemsFailedError', 'ResumableTestLoop',
+    'split_batch'
+]

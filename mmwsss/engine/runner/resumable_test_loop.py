@@ -1,41 +1,189 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """A test loop for long, resumable batch jobs driven by writer evaluators."""
-import os.path as osp
+import logging
 import traceback
-from typing import List, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.dist import all_gather_object, get_rank
+from mmengine.dist import (all_gather_object, broadcast_object_list,
+                           get_rank)
+from mmengine.logging import print_log
 from mmengine.runner import TestLoop, autocast
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from mmwsss.evaluation.writers import BaseWriter
-from mmwsss.fileio import sample_name
+from mmwsss.evaluation.writers import BaseWriter, StaleOutputError
+from mmwsss.evaluation.writers.fingerprint import job_fingerprint
+from mmwsss.fileio import UniqueNames, UnsafeNameError, sample_name
 from mmwsss.registry import LOOPS
 
+# Failed items listed by name in the summary (the manifest has them all).
+_LISTED = 10
 
-class AllBatchesFailedError(RuntimeError):
-    """No batch of a test job could be predicted."""
+
+class ItemsFailedError(RuntimeError):
+    """Items of a test job failed (and failures are not allowed)."""
+
+
+class AllBatchesFailedError(ItemsFailedError):
+    """No item of a test job could be predicted."""
+
+
+class _FailedItem:
+    """What a dataset item that could not be loaded leaves in its batch."""
+
+    def __init__(self, index: int, name: Optional[str], error: str,
+                 trace: str):
+        self.index = index
+        self.name = name
+        self.error = error
+        self.trace = trace
+
+
+class _GuardedDataset(Dataset):
+    """A dataset whose items that fail to load become :class:`_FailedItem`,
+    so that one bad file does not fail the other items of its batch."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == 'dataset':  # not set yet (unpickling)
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __getitem__(self, index: int) -> Any:
+        try:
+            return self.dataset[index]
+        except Exception as error:
+            try:
+                name = sample_name(self.dataset.get_data_info(index))
+            except Exception:
+                name = None
+            return _FailedItem(index, name,
+                               f'{type(error).__name__}: {error}',
+                               traceback.format_exc())
+
+
+class _GuardedCollate:
+    """Collates the loaded items of a batch; returns ``(batch or None,
+    failed items)``."""
+
+    def __init__(self, collate_fn):
+        self.collate_fn = collate_fn
+
+    def __call__(self, items: list) -> Tuple[Optional[Any], list]:
+        failed = [item for item in items if isinstance(item, _FailedItem)]
+        loaded = [item for item in items if not isinstance(item, _FailedItem)]
+        return (self.collate_fn(loaded) if loaded else None), failed
+
+
+def _guarded(loader: DataLoader) -> DataLoader:
+    """The same loader (sampler, workers...) over a guarded dataset."""
+    kwargs = dict(
+        batch_sampler=loader.batch_sampler,
+        num_workers=loader.num_workers,
+        collate_fn=_GuardedCollate(loader.collate_fn),
+        pin_memory=loader.pin_memory,
+        timeout=loader.timeout,
+        worker_init_fn=loader.worker_init_fn,
+        multiprocessing_context=loader.multiprocessing_context,
+        generator=loader.generator,
+        persistent_workers=loader.persistent_workers,
+        pin_memory_device=loader.pin_memory_device)
+    if loader.num_workers > 0:
+        kwargs['prefetch_factor'] = loader.prefetch_factor
+    return DataLoader(_GuardedDataset(loader.dataset), **kwargs)
+
+
+def _take(value: Any, index: int, size: int) -> Any:
+    """Item ``index`` of a collated field of a batch of ``size`` items."""
+    if isinstance(value, dict):
+        return {k: _take(v, index, size) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and len(value) == size:
+        return type(value)([value[index]])
+    if isinstance(value, torch.Tensor) and value.dim() and len(value) == size:
+        return value[index:index + 1]
+    return value
+
+
+def split_batch(data_batch: dict) -> List[dict]:
+    """A collated batch as batches of one item each.
+
+    Args:
+        data_batch (dict): ``inputs`` and ``data_samples`` as a collate
+            function makes them (lists, or tensors stacked on dim 0).
+
+    Returns:
+        list[dict]: One batch per item, in order.
+    """
+    size = len(data_batch['data_samples'])
+    return [_take(data_batch, i, size) for i in range(size)]
+
+
+def check_dataset_names(dataset: Any) -> None:
+    """Refuse a dataset whose items would leave or share their files.
+
+    Every item's name (:func:`mmwsss.fileio.sample_name`) is checked before
+    any work, with the dataset and its split file in the message. Items
+    whose data info has neither ``img_id`` nor ``img_path`` are left to the
+    writers' own check.
+
+    Args:
+        dataset (Dataset): The test dataset.
+
+    Raises:
+        UnsafeNameError: If a name would leave its folder.
+        NameCollisionError: If two images share a name.
+    """
+    if not hasattr(dataset, 'get_data_info'):
+        return
+    source = type(dataset).__name__
+    ann_file = getattr(dataset, 'ann_file', None)
+    if ann_file:
+        source += f' ({ann_file})'
+    names = UniqueNames(source)
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        if info.get('img_id') is None and info.get('img_path') is None:
+            continue
+        try:
+            name = sample_name(info)
+        except UnsafeNameError as error:
+            raise UnsafeNameError(f'{error} Item {index} of {source}.')
+        names.add(name, str(info.get('img_path') or index))
 
 
 @LOOPS.register_module()
 class ResumableTestLoop(TestLoop):
     """``TestLoop`` that skips finished items and survives bad ones.
 
+    - Before any work, the names of the dataset's items are checked (no
+      file outside its folder, no two images on one file) and each writer
+      evaluator (:class:`mmwsss.BaseWriter`) checks that its folder holds no
+      outputs of another run (:meth:`BaseWriter.prepare_output_dir`;
+      ``overwrite`` deletes them instead).
     - For a batch whose every item already has an output file in every
-      writer evaluator (:class:`mmwsss.BaseWriter`), the model is not run:
-      the predictions are read back from the files, so the other metrics of
-      the run still see every item. Rerunning a killed job with the same
-      command therefore finishes it.
-    - An error while loading or predicting a batch is recorded (with the
-      files involved, if known) and the loop goes on, unless
-      ``stop_on_error`` is set. Failures of all ranks end up in the writers'
-      manifests.
+      writer, the model is not run: the predictions are read back from the
+      files, so the other metrics of the run still see every item. Rerunning
+      a killed job with the same command therefore finishes it. A file that
+      does not load is written again.
+    - Failures are per item: an item that cannot be loaded leaves the others
+      of its batch alone, and when predicting or scoring a batch fails, its
+      items are retried one by one, so that only the bad ones fail. Each
+      failure is recorded (rank, batch, item, error) and the loop goes on,
+      unless ``stop_on_error`` is set: then the writers' manifests are
+      written and the error is raised.
+    - At the end the failures of all ranks go into the writers' manifests.
+      When items failed, a summary (how many, which, where the manifests
+      are) is raised as :class:`ItemsFailedError` after the metrics are
+      computed and logged (``tools/test.py`` exits 1), or logged as a
+      warning with ``allow_failures``. When no item could be predicted,
+      :class:`AllBatchesFailedError` is raised in any case.
     - Rank 0 shows a progress bar.
-    - When every batch failed, the writers' manifests are written and
-      :class:`AllBatchesFailedError` says how many failed, the first error
-      and where the manifests are (instead of metrics failing on no
-      results); when some failed, a warning at the end says how many.
 
     Use it as ``test_cfg = dict(type='mmwsss.ResumableTestLoop')``.
 
@@ -45,6 +193,10 @@ class ResumableTestLoop(TestLoop):
         evaluator (Evaluator | dict | list): Metrics and writers.
         fp16 (bool): Autocast the forward. Defaults to False.
         stop_on_error (bool): Re-raise the first error. Defaults to False.
+        allow_failures (bool): Finish normally when some items failed (a
+            warning says so). Defaults to False.
+        overwrite (bool): Let every writer delete the outputs of another run
+            in its folder. Defaults to False.
     """
 
     def __init__(self,
@@ -52,9 +204,14 @@ class ResumableTestLoop(TestLoop):
                  dataloader,
                  evaluator,
                  fp16: bool = False,
-                 stop_on_error: bool = False):
+                 stop_on_error: bool = False,
+                 allow_failures: bool = False,
+                 overwrite: bool = False):
         super().__init__(runner, dataloader, evaluator, fp16=fp16)
+        self.dataloader = _guarded(self.dataloader)
         self.stop_on_error = stop_on_error
+        self.allow_failures = allow_failures
+        self.overwrite = overwrite
         self.writers: List[BaseWriter] = [
             m for m in self.evaluator.metrics if isinstance(m, BaseWriter)
         ]
@@ -65,10 +222,8 @@ class ResumableTestLoop(TestLoop):
         self.runner.call_hook('before_test')
         self.runner.call_hook('before_test_epoch')
         self.runner.model.eval()
-        cfg = self.runner.cfg
-        for writer in self.writers:
-            writer.set_run_info(cfg.pretty_text, cfg.get('filename'),
-                                cfg.get('load_from'))
+        if self.writers:
+            self._prepare_writers()
         self.failures = []
         self.num_done = 0
         progress = tqdm(
@@ -81,52 +236,161 @@ class ResumableTestLoop(TestLoop):
         idx = 0
         while True:
             try:
-                data_batch = next(batches)
+                data_batch, failed = next(batches)
             except StopIteration:
                 break
-            except Exception as e:
+            except Exception as e:  # e.g. a collate error: items unknown
                 self._record(idx, None, e)
             else:
-                self.run_iter(idx, data_batch)
+                for item in failed:
+                    self._record(idx, item.name, item.error, item.trace)
+                if data_batch is not None:
+                    self.run_iter(idx, data_batch)
             idx += 1
             progress.update(1)
         progress.close()
+        return self._finish()
 
-        gathered = all_gather_object((self.failures, self.num_done))
-        failures = [f for rank_failures, _ in gathered for f in rank_failures]
-        num_done = sum(done for _, done in gathered)
+    def _prepare_writers(self) -> None:
+        """Check names and folders before any work, alike on every rank."""
+        check_dataset_names(self.dataloader.dataset.dataset)
+        cfg = self.runner.cfg
+        job = job_fingerprint(cfg, cfg.get('load_from'))
+        config_text = cfg.pretty_text  # formatting it takes seconds
         for writer in self.writers:
+            writer.set_run_info(config_text, cfg.get('filename'),
+                                cfg.get('load_from'))
+            writer.set_fingerprint(job)
+        fingerprints = all_gather_object(
+            [w.fingerprint['fingerprint'] for w in self.writers])
+        if any(f != fingerprints[0] for f in fingerprints):
+            raise RuntimeError(
+                'The ranks computed different fingerprints of this job '
+                f'({fingerprints}); do they see the same config, checkpoint '
+                'and input folders?')
+        # Rank 0 checks (and, with overwrite, clears) the folders; the
+        # others wait for its verdict, so no rank writes into a folder
+        # before it is cleared or refused.
+        verdict = [None]
+        if get_rank() == 0:
+            try:
+                for writer in self.writers:
+                    writer.prepare_output_dir(self.overwrite)
+            except StaleOutputError as error:
+                verdict = [str(error)]
+        broadcast_object_list(verdict)
+        if verdict[0] is not None:
+            raise StaleOutputError(verdict[0])
+
+    def _finish(self) -> dict:
+        """Gather the failures, write the manifests, score, report."""
+        gathered = all_gather_object(
+            (self.failures, self.num_done,
+             [sorted(w.damaged) for w in self.writers]))
+        failures = [f for rank_failures, _, _ in gathered for f in rank_failures]
+        num_done = sum(done for _, done, _ in gathered)
+        for k, writer in enumerate(self.writers):
             writer.failures = failures
-        if failures:
-            self._report_failures(failures, num_done)
+            writer.damaged = {p for _, _, damaged in gathered
+                              for p in damaged[k]}
+            writer.status = ('failed' if failures and num_done == 0 else
+                             'incomplete' if failures else 'finished')
+        if failures and num_done == 0:
+            if get_rank() == 0:
+                for writer in self.writers:
+                    writer.write_manifest([])
+            raise AllBatchesFailedError(
+                f'All {len(failures)} items of this job failed; nothing was '
+                f'predicted or scored. {self._summary(failures)}')
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
+        if failures:
+            summary = (f'{len(failures)} items failed, '
+                       f'{num_done} succeeded; metrics cover the latter. '
+                       f'{self._summary(failures)}')
+            if not self.allow_failures:
+                raise ItemsFailedError(
+                    summary + ' Fix them and rerun the same command (the '
+                    'finished items are kept), or accept the failures with '
+                    'allow_failures=True (tools/test.py --allow-failures).')
+            self.runner.logger.warning(summary)
         return metrics
+
+    def _summary(self, failures: List[dict]) -> str:
+        names = [
+            f['item'] or f'(batch {f["batch"]} on rank {f["rank"]}, items '
+            'unknown)' for f in failures
+        ]
+        listed = ', '.join(names[:_LISTED]) + (
+            f' and {len(names) - _LISTED} more'
+            if len(names) > _LISTED else '')
+        first = failures[0]
+        return (f'Failed: {listed}. First error ({first["item"]}): '
+                f'{first["error"].splitlines()[0]}. Every failure is listed '
+                f'in {self._manifests()} and in the log above.')
 
     def _cached(self, data_samples: Sequence) -> bool:
         return bool(self.writers) and all(
             w.has_output(s) for w in self.writers for s in data_samples)
 
+    def _predict(self, data_batch: dict) -> list:
+        """The batch's predictions: read back when every writer has them,
+        else from the model."""
+        samples = data_batch['data_samples']
+        if self._cached(samples):
+            outputs, unreadable = list(samples), False
+            for writer in self.writers:
+                for i, sample in enumerate(outputs):
+                    try:
+                        outputs[i] = writer.load_output(sample)
+                    except Exception as error:
+                        writer.redo(sample, error)
+                        unreadable = True
+            if not unreadable:
+                return outputs
+        with autocast(enabled=self.fp16):
+            return self.runner.model.test_step(data_batch)
+
+    def _process(self, data_batch: dict, outputs: list) -> None:
+        """Feed the evaluators; on an error, take back what they stored."""
+        metrics = self.evaluator.metrics
+        sizes = [len(m.results) for m in metrics]
+        try:
+            self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        except Exception:
+            for metric, size in zip(metrics, sizes):
+                del metric.results[size:]
+            raise
+
     @torch.no_grad()
     def run_iter(self, idx: int, data_batch: dict) -> None:
-        """Predict (or read back) one batch and feed the evaluators."""
+        """Predict (or read back) one batch and feed the evaluators; if that
+        fails, do it item by item."""
         self.runner.call_hook(
             'before_test_iter', batch_idx=idx, data_batch=data_batch)
-        samples = data_batch['data_samples']
         try:
-            if self._cached(samples):
-                outputs = samples
-                for writer in self.writers:
-                    outputs = [writer.load_output(s) for s in outputs]
-            else:
-                with autocast(enabled=self.fp16):
-                    outputs = self.runner.model.test_step(data_batch)
-            self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        except Exception as e:
-            self._record(idx, samples, e)
-            return
-        self.num_done += 1
+            outputs = self._predict(data_batch)
+            self._process(data_batch, outputs)
+        except Exception as error:
+            samples = data_batch['data_samples']
+            if self.stop_on_error or len(samples) == 1:
+                self._record(idx, samples[0] if len(samples) == 1 else None,
+                             error)
+                return
+            self.runner.logger.warning(
+                f'Batch {idx} failed ({type(error).__name__}: {error}); '
+                f'retrying its {len(samples)} items one by one.')
+            outputs = []
+            for item in split_batch(data_batch):
+                try:
+                    item_outputs = self._predict(item)
+                    self._process(item, item_outputs)
+                except Exception as item_error:
+                    self._record(idx, item['data_samples'][0], item_error)
+                else:
+                    outputs.extend(item_outputs)
+        self.num_done += len(outputs)
         self.runner.call_hook(
             'after_test_iter',
             batch_idx=idx,
@@ -134,39 +398,41 @@ class ResumableTestLoop(TestLoop):
             outputs=outputs)
 
     def _manifests(self) -> str:
-        return ', '.join(
-            osp.join(w.output_dir, 'manifest.json')
-            for w in self.writers) or '(no writer in this job)'
+        return ', '.join(w.output_dir + '/manifest.json'
+                         for w in self.writers) or '(no writer in this job)'
 
-    def _report_failures(self, failures: List[dict], num_done: int) -> None:
-        first = failures[0]
-        where = (f'batch {first["batch"]} on rank {first["rank"]} '
-                 f'({first["items"] or "not loaded"})')
-        if num_done == 0:
-            if get_rank() == 0:
-                for writer in self.writers:
-                    writer.compute_metrics([])  # the manifest, failures in
-            raise AllBatchesFailedError(
-                f'All {len(failures)} batches of this job failed; nothing '
-                f'was predicted or scored. First error, {where}: '
-                f'{first["error"]}. Every failure is listed in '
-                f'{self._manifests()} and in the log above.')
-        self.runner.logger.warning(
-            f'{len(failures)} of {len(failures) + num_done} batches failed '
-            f'and were skipped; metrics cover the others. First error, '
-            f'{where}: {first["error"]}. Every failure is listed in '
-            f'{self._manifests()}.')
-
-    def _record(self, idx: int, samples, error: Exception) -> None:
-        if self.stop_on_error:
-            raise error
-        items = [sample_name(s) for s in samples] if samples else None
+    def _record(self,
+                idx: int,
+                item: Any,
+                error: Any,
+                trace: Optional[str] = None) -> None:
+        """Record the failure of ``item`` (a sample, a name, or None when
+        unknown) of batch ``idx``: ``error`` is the exception or its text
+        (with ``trace``, its traceback). With ``stop_on_error``, write the
+        manifests and raise."""
+        if item is not None and not isinstance(item, str):
+            try:
+                item = sample_name(item)
+            except Exception:
+                item = None
+        if isinstance(error, Exception):
+            text = f'{type(error).__name__}: {error}'
+            trace = traceback.format_exc()
+        else:
+            text = error
         self.failures.append(
-            dict(
-                rank=get_rank(),
-                batch=idx,
-                items=items,
-                error=f'{type(error).__name__}: {error}'))
-        self.runner.logger.error(
-            f'Batch {idx} ({items or "not loaded"}) failed and is skipped: '
-            f'{type(error).__name__}: {error}\n{traceback.format_exc()}')
+            dict(rank=get_rank(), batch=idx, item=item, error=text))
+        if self.stop_on_error:
+            # This rank's view: the other ranks cannot be waited for.
+            for writer in self.writers:
+                writer.failures = self.failures
+                writer.status = 'stopped'
+                writer.write_manifest(writer.results)
+            if isinstance(error, Exception):
+                raise error
+            raise RuntimeError(f'Item {item} of batch {idx} failed: {text}')
+        print_log(
+            f'Batch {idx}, item {item or "(unknown)"} failed and is '
+            f'skipped: {text}\n{trace or ""}',
+            logger='current',
+            level=logging.ERROR)

@@ -1,7 +1,8 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Writers of BBAM: attribution maps and box pseudo-masks."""
+import os
 import os.path as osp
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
@@ -183,20 +184,21 @@ class BBAMPseudoMaskWriter(CocoRecordWriter):
         return osp.join(self.semantic_dir, sample_name(sample) + '.png')
 
     def has_output(self, sample: Any) -> bool:
-        """Whether the per-image file (and the PNG, if any) exist."""
-        png_ok = self.semantic_dir is None or osp.isfile(
+        """Whether the per-image file (and the PNG, if any) exist and look
+        whole; an image whose PNG is missing is written again."""
+        png_ok = self.semantic_dir is None or self._file_ok(
             self._png_path(sample))
         return png_ok and super().has_output(sample)
 
-    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Write the pseudo-masks of a batch, skipping finished images (an
-        image whose PNG is missing is written again)."""
-        for sample in data_samples:
-            written = not self.has_output(sample)
-            if written:
-                self.write_item(self.output_path(sample), sample)
-            self.results.append(
-                dict(name=sample_name(sample), written=written))
+    def owned_files(self) -> List[str]:
+        """The per-image files and the PNGs of ``semantic_dir``."""
+        files = self.output_files()
+        if self.semantic_dir is not None and osp.isdir(self.semantic_dir):
+            files += sorted(
+                osp.join(root, name)
+                for root, _, names in os.walk(self.semantic_dir)
+                for name in names if name.endswith('.png'))
+        return files
 
     def record_content(self, sample: dict) -> dict:
         """Size and objects of one sample."""

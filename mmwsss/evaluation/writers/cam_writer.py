@@ -32,6 +32,10 @@ class CAMWriter(BaseWriter):
         super().__init__(output_dir, **kwargs)
         self.save_high_res = save_high_res
 
+    def writer_options(self) -> dict:
+        """``save_high_res`` changes the files."""
+        return dict(save_high_res=self.save_high_res)
+
     def write_item(self, path: str, sample: dict) -> None:
         """Write the CAMs of one sample."""
         write_cam_file(

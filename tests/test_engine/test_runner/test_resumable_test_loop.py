@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -8,18 +9,31 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
 
-from mmwsss.engine.runner import AllBatchesFailedError
+from mmwsss.engine.runner import (AllBatchesFailedError, ItemsFailedError,
+                                  split_batch)
+from mmwsss.fileio import NameCollisionError
 from mmwsss.testing import (make_tiny_cls_dataset, run_tool,
                             write_tiny_mmpretrain_config)
 
 
-@pytest.fixture
-def runner(tmp_path):
-    data = make_tiny_cls_dataset(str(tmp_path / 'data'), per_class=2)
+def tiny_dataset(root):
+    """The tiny class-folder dataset with unique file names (its
+    ``class_<k>/<j>.png`` would share the file stems ``<j>``)."""
+    make_tiny_cls_dataset(root, per_class=2)
+    for folder in sorted(os.listdir(root)):
+        for name in os.listdir(osp.join(root, folder)):
+            os.rename(
+                osp.join(root, folder, name),
+                osp.join(root, folder, f'{folder}_{name}'))
+    return root
+
+
+def build_runner(tmp_path, data, batch_size=2, **loop):
     cfg = Config.fromfile(
         write_tiny_mmpretrain_config(str(tmp_path / 'cfg.py'), data))
     cfg.custom_imports = dict(imports=['mmwsss'])
-    cfg.test_cfg = dict(type='mmwsss.ResumableTestLoop')
+    cfg.test_cfg = dict(type='mmwsss.ResumableTestLoop', **loop)
+    cfg.test_dataloader.batch_size = batch_size
     cfg.test_evaluator = [
         dict(type='mmwsss.CAMWriter', output_dir=str(tmp_path / 'cams')),
         dict(type='Accuracy', topk=(1, ))
@@ -27,6 +41,11 @@ def runner(tmp_path):
     cfg.work_dir = str(tmp_path / 'work')
     cfg.experiment_name = tmp_path.name
     return Runner.from_cfg(cfg)
+
+
+@pytest.fixture
+def runner(tmp_path):
+    return build_runner(tmp_path, tiny_dataset(str(tmp_path / 'data')))
 
 
 def _fail_batches(runner, failing):
@@ -47,30 +66,98 @@ def test_every_batch_failed_is_said_plainly(runner, tmp_path):
         runner.test()
     message = str(error.value)
     manifest = osp.join(str(tmp_path / 'cams'), 'manifest.json')
-    assert 'All 2 batches of this job failed' in message
+    # each batch is retried item by item: every item fails on its own
+    assert 'All 4 items of this job failed' in message
     assert 'RuntimeError: boom on this batch' in message
-    assert 'batch 0 on rank 0' in message and manifest in message
-    failures = json.load(open(manifest))['failures']
-    assert [f['batch'] for f in failures] == [0, 1]
+    assert 'class_0_0' in message and manifest in message
+    content = json.load(open(manifest))
+    assert content['status'] == 'failed'
+    assert [f['batch'] for f in content['failures']] == [0, 0, 1, 1]
 
 
-def test_some_batches_failed_warns_and_scores_the_rest(runner, tmp_path):
-    _fail_batches(runner, failing={0})
+def _plain_classification(runner):
     # the CAM writer has nothing to write for plain classification outputs
     runner.test_evaluator.metrics.pop(0)
     runner.test_loop.writers = []
+
+
+def test_failed_items_fail_the_job_after_scoring(runner):
+    _plain_classification(runner)
+    runner.model.test_step = _failing_on(runner, 'class_1_1')
+    with pytest.raises(ItemsFailedError) as error:
+        runner.test()
+    message = str(error.value)
+    assert '1 items failed, 3 succeeded' in message
+    assert 'Failed: class_1_1.' in message and '--allow-failures' in message
+    log = open(runner.logger.log_file).read()
+    assert 'accuracy/top1' in log  # scored and logged before the error
+
+
+def _failing_on(runner, name):
+    """A test_step that fails every batch holding the image ``name``."""
+    predict = runner.model.test_step
+
+    def test_step(data):
+        if any(name in s.img_path for s in data['data_samples']):
+            raise RuntimeError(f'boom on {name}')
+        return predict(data)
+
+    return test_step
+
+
+def test_a_bad_item_fails_alone_and_allowed_failures_warn(tmp_path):
+    runner = build_runner(
+        tmp_path,
+        tiny_dataset(str(tmp_path / 'data')),
+        batch_size=4,
+        allow_failures=True)
+    _plain_classification(runner)
+    runner.model.test_step = _failing_on(runner, 'class_0_1')
+    seen = []
+    accuracy = runner.test_evaluator.metrics[0]
+    process = accuracy.process
+    accuracy.process = lambda batch, samples: (seen.extend(
+        s['img_path'] for s in samples), process(batch, samples))
     metrics = runner.test()
     assert 'accuracy/top1' in metrics
+    # the three good items of the failed batch of 4 were scored once each
+    assert sorted(osp.basename(p) for p in seen) == [
+        'class_0_0.png', 'class_1_0.png', 'class_1_1.png'
+    ]
     log = open(runner.logger.log_file).read()
-    assert '1 of 2 batches failed and were skipped' in log
-    assert 'boom on this batch' in log
+    assert 'retrying its 4 items one by one' in log
+    assert '1 items failed, 3 succeeded' in log
+
+
+def test_two_images_on_one_file_are_refused_before_any_work(tmp_path):
+    # class_0/0.png and class_1/0.png: no img_id, the same stem '0'
+    data = make_tiny_cls_dataset(str(tmp_path / 'data'), per_class=2)
+    runner = build_runner(tmp_path, data)
+    with pytest.raises(NameCollisionError) as error:
+        runner.test()
+    message = str(error.value)
+    assert osp.join('class_0', '0.png') in message
+    assert osp.join('class_1', '0.png') in message
+    assert "file stem '0'" in message and 'CustomDataset' in message
+    assert not osp.exists(tmp_path / 'cams')
+
+
+def test_split_batch_keeps_lists_and_stacked_tensors():
+    batch = dict(
+        inputs=torch.arange(6).reshape(3, 2),
+        data_samples=['a', 'b', 'c'],
+        extra=dict(scale=[1, 2, 3], fixed=7))
+    items = split_batch(batch)
+    assert [i['data_samples'] for i in items] == [['a'], ['b'], ['c']]
+    assert torch.equal(items[1]['inputs'], torch.tensor([[2, 3]]))
+    assert items[2]['extra'] == dict(scale=[3], fixed=7)
 
 
 @pytest.mark.slow
 def test_tools_test_exits_1_with_the_message(tmp_path):
     """tools/test.py: a job whose every batch fails (plain classification
     outputs have no CAMs for the CAM writer) exits 1 and says why."""
-    data = make_tiny_cls_dataset(str(tmp_path / 'data'), per_class=2)
+    data = tiny_dataset(str(tmp_path / 'data'))
     config = write_tiny_mmpretrain_config(str(tmp_path / 'cfg.py'), data)
     with open(config, 'a') as f:
         f.write("custom_imports = dict(imports=['mmwsss'])\n"
@@ -88,6 +175,6 @@ def test_tools_test_exits_1_with_the_message(tmp_path):
     ])
     assert proc.returncode == 1
     output = proc.stdout + proc.stderr
-    assert 'All 2 batches of this job failed' in output
+    assert 'All 4 items of this job failed' in output
     assert "KeyError: 'cam_keys'" in output
     assert osp.isfile(tmp_path / 'cams' / 'manifest.json')
