@@ -90,3 +90,5 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1))
 load_from = ('work_dirs/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240/'
              'epoch_12.pth')
+# The detector checkpoint has no mask head: that one starts from scratch.
+load_from_strict = False

@@ -33,11 +33,12 @@ import os
 import os.path as osp
 import pickle
 import pickletools
+import re
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from tempfile import TemporaryDirectory
-from typing import IO, Any, Callable, Optional, Union
+from typing import IO, Any, Callable, Optional, Sequence, Tuple, Union
 from urllib.parse import urlparse
 
 import numpy as np
@@ -47,6 +48,7 @@ from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
+from torch.nn.modules.module import _IncompatibleKeys
 
 #: The only global mmwsss adds to torch's weights-only allow-list. Checkpoints
 #: saved with ``PlainCheckpointHook`` rebuild their message-hub log
@@ -492,3 +494,119 @@ def setup_safe_checkpoint_loading() -> None:
             prefixes=prefix, loader=loader, force=True)
     CheckpointLoader.load_checkpoint = classmethod(
         _load_checkpoint_weights_only)
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint whose weights do not fit the model it is loaded into."""
+
+
+def _key_list(keys: list, limit: int = 10) -> str:
+    """``'a, b, c'``, cut after ``limit`` keys with how many more there
+    are."""
+    shown = ', '.join(keys[:limit])
+    more = len(keys) - limit
+    return shown + (f' and {more} more' if more > 0 else '')
+
+
+def load_state_dict_checked(model: torch.nn.Module,
+                            checkpoint: Mapping,
+                            checkpoint_name: str,
+                            strict: bool = True,
+                            revise_keys: Sequence[Tuple[str, str]] = (
+                                (r'^module\.', ''), )) -> None:
+    """Load a checkpoint's weights into ``model``; fail if they do not fit.
+
+    mmengine loads ``load_from``, ``--resume`` and a tested checkpoint with
+    ``strict=False`` and only logs what does not fit, so a checkpoint of
+    another model (other classes, another architecture, an empty state
+    dict) runs with random weights. Here every rank raises instead, naming
+    the checkpoint and the missing, unexpected and mismatching keys. The
+    weights go through each module's ``_load_from_state_dict`` as in
+    :meth:`torch.nn.Module.load_state_dict`, so a module that converts an
+    older layout on loading (e.g. the FickleNet head taking a 1x1
+    classifier) is checked after the conversion. Missing
+    ``num_batches_tracked`` buffers are tolerated, as by mmengine.
+
+    Args:
+        model (nn.Module): The model (not a wrapper).
+        checkpoint (Mapping): The loaded checkpoint, its weights under
+            ``state_dict`` or at the top level.
+        checkpoint_name (str): Path or URL, for the messages.
+        strict (bool): Whether every weight of the model must be in the
+            checkpoint and every weight of the checkpoint in the model, of
+            the same shape. If False, only what fits is loaded (the rest is
+            logged), but at least one weight must fit. Defaults to True.
+        revise_keys (Sequence[tuple[str, str]]): Regex substitutions of
+            the checkpoint's keys. Defaults to removing a ``module.``
+            prefix.
+
+    Raises:
+        CheckpointMismatchError: If the checkpoint holds no weights, or does
+            not fit the model (as ``strict`` defines).
+    """
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    metadata = getattr(state_dict, '_metadata', None)
+    state_dict = OrderedDict((_revise(key, revise_keys), value)
+                             for key, value in state_dict.items())
+    if metadata is not None:
+        state_dict._metadata = metadata
+    model_name = type(model).__name__
+    if not state_dict:
+        raise CheckpointMismatchError(
+            f'Checkpoint "{checkpoint_name}" holds no weights (its state '
+            f'dict is empty); refusing to run {model_name} with its '
+            'initial weights.')
+
+    missing, unexpected, errors = [], [], []
+
+    def load(module: torch.nn.Module, prefix: str = '') -> None:
+        local_metadata = {} if metadata is None else metadata.get(
+            prefix[:-1], {})
+        module._load_from_state_dict(state_dict, prefix, local_metadata, True,
+                                     missing, unexpected, errors)
+        for child_name, child in module._modules.items():
+            if child is not None:
+                load(child, f'{prefix}{child_name}.')
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for hook in module._load_state_dict_post_hooks.values():
+            hook(module, incompatible)
+
+    load(model)
+    missing = [key for key in missing if 'num_batches_tracked' not in key]
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} weights of the model are not in '
+                        f'it: {_key_list(missing)}')
+    if unexpected:
+        problems.append(f'{len(unexpected)} of its weights are not in the '
+                        f'model: {_key_list(unexpected)}')
+    if errors:
+        problems.append(' '.join(errors[:10]))
+    if not problems:
+        return
+    report = '; '.join(problems).rstrip('.')
+    not_loaded = set(missing) | set(
+        re.findall(r'size mismatch for (\S+):', ' '.join(errors)))
+    loaded = [
+        key for key in model.state_dict()
+        if 'num_batches_tracked' not in key and key not in not_loaded
+    ]
+    if strict or not loaded:
+        hint = ('Check that the checkpoint belongs to this config. If only '
+                'the fitting part is meant to be loaded (e.g. a new head), '
+                'set `load_from_strict = False` in the config.'
+                if strict else 'None of its weights fits the model.')
+        raise CheckpointMismatchError(
+            f'Checkpoint "{checkpoint_name}" does not fit the model '
+            f'({model_name}): {report}. {hint}')
+    print_log(
+        f'Checkpoint "{checkpoint_name}" fits the model ({model_name}) in '
+        f'part, as the config allows (load_from_strict=False): {report}.',
+        logger='current',
+        level=logging.WARNING)
+
+
+def _revise(key: str, revise_keys: Sequence[Tuple[str, str]]) -> str:
+    for pattern, replacement in revise_keys:
+        key = re.sub(pattern, replacement, key)
+    return key
