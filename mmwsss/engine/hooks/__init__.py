@@ -4,9 +4,12 @@ from .logger_hook import DistSafeLoggerHook
 from .mean_shift_hook import DisplacementMeanShiftHook
 from .plain_checkpoint_hook import (PlainCheckpointHook,
                                     add_plain_checkpoint_hook)
+from .reproducible_resume_hook import (EpochWorkerSeeder,
+                                       ReproducibleResumeHook)
 from .wood_hook import WOoDCentersHook
 
 __all__ = [
-    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'PlainCheckpointHook',
-    'WOoDCentersHook', 'add_plain_checkpoint_hook'
+    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'EpochWorkerSeeder',
+    'PlainCheckpointHook', 'ReproducibleResumeHook', 'WOoDCentersHook',
+    'add_plain_checkpoint_hook'
 ]
