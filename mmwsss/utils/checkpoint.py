@@ -262,8 +262,9 @@ def load_from_http_weights_only(filename: str,
 
     mmengine's own loader ends in ``torch.hub.load_state_dict_from_url``,
     whose ``weights_only`` defaults to False: a downloaded pickle could run
-    code. In a distributed run local rank 0 downloads first, the others then
-    read the cached file.
+    code. In a distributed run rank 0 downloads first, the others then read
+    the cached file. A download that cannot be loaded is removed from the
+    cache.
 
     Args:
         filename (str): The URL.
@@ -284,8 +285,16 @@ def load_from_http_weights_only(filename: str,
         torch.distributed.barrier()
         if rank > 0:
             cached_file = _download(filename, model_dir, progress)
-    return safe_torch_load(
-        cached_file, map_location=map_location, source=filename)
+    try:
+        return safe_torch_load(
+            cached_file, map_location=map_location, source=filename)
+    except RuntimeError:
+        # Neither a refused pickle nor a truncated download stays in torch's
+        # cache, where torch.hub (weights_only=False by default) or a later
+        # run would find it.
+        if osp.exists(cached_file):
+            os.remove(cached_file)
+        raise
 
 
 def load_from_torchvision_weights_only(filename: str,
@@ -541,8 +550,9 @@ def load_state_dict_checked(model: torch.nn.Module,
             prefix.
 
     Raises:
-        CheckpointMismatchError: If the checkpoint holds no weights, or does
-            not fit the model (as ``strict`` defines).
+        CheckpointMismatchError: If the checkpoint holds no weights (for a
+            model that has some), or does not fit the model (as ``strict``
+            defines).
     """
     state_dict = checkpoint.get('state_dict', checkpoint)
     metadata = getattr(state_dict, '_metadata', None)
@@ -551,7 +561,7 @@ def load_state_dict_checked(model: torch.nn.Module,
     if metadata is not None:
         state_dict._metadata = metadata
     model_name = type(model).__name__
-    if not state_dict:
+    if not state_dict and model.state_dict():
         raise CheckpointMismatchError(
             f'Checkpoint "{checkpoint_name}" holds no weights (its state '
             f'dict is empty); refusing to run {model_name} with its '

@@ -64,6 +64,10 @@ def test_an_empty_state_dict_is_refused(strict):
     with pytest.raises(CheckpointMismatchError, match='"e.pth" holds no'):
         load_state_dict_checked(
             _net(), dict(state_dict={}, meta={}), 'e.pth', strict=strict)
+    # It fits a model without weights (e.g. IRLabelGenerator without its
+    # classifier).
+    load_state_dict_checked(
+        torch.nn.ReLU(), dict(state_dict={}), 'e.pth', strict=strict)
 
 
 def test_a_partial_load_on_purpose():

@@ -3,7 +3,6 @@
 (mmwsss.utils.checkpoint): served by a local HTTP server on 127.0.0.1."""
 import functools
 import http.server
-import os
 import sys
 import threading
 import types
@@ -11,6 +10,8 @@ from collections import OrderedDict
 
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
@@ -89,9 +90,11 @@ def test_http(served, monkeypatch, force_no_weights_only):
     if force_no_weights_only:
         monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     _assert_loads(f'{served.url}/good.pth', served.weights)
+    cache = served.tmp / 'hub' / 'checkpoints'
+    assert (cache / 'good.pth').is_file()
     _assert_refused(f'{served.url}/evil.pth', served.marker)
-    # A second load reads torch's hub cache and is refused the same way.
-    _assert_refused(f'{served.url}/evil.pth', served.marker)
+    # Not left in torch's cache for torch.hub to unpickle.
+    assert not (cache / 'evil.pth').exists()
 
 
 @pytest.mark.parametrize('prefix,table', [
@@ -206,13 +209,25 @@ def test_init_cfg_pretrained_from_url(served):
 
 
 @pytest.mark.slow
-def test_tools_refuse_a_malicious_url(served):
+def test_tools_with_checkpoint_urls(served):
     """tools/test.py's checkpoint argument and tools/train.py's load_from
-    as URLs: the payload never runs, the jobs fail."""
+    as URLs: a plain checkpoint is tested, a payload never runs and the
+    jobs fail."""
     data_root = make_tiny_cls_dataset(str(served.tmp / 'data'))
     config = write_tiny_mmpretrain_config(
         str(served.tmp / 'tiny.py'), data_root, max_iters=1)
     env = dict(TORCH_HOME=str(served.tmp / 'torch_home'))
+    init_default_scope('mmpretrain')
+    model = MODELS.build(Config.fromfile(config).model)
+    torch.save(dict(state_dict=model.state_dict()), served.folder / 'cls.pth')
+    test = run_tool([
+        'tools/test.py', config, f'{served.url}/cls.pth', '--work-dir',
+        str(served.tmp / 'test_cls')
+    ],
+                    env=env)
+    assert test.returncode == 0, test.stderr[-3000:]
+    assert 'accuracy/top1' in test.stdout + test.stderr
+
     evil = f'{served.url}/evil.pth'
     test = run_tool([
         'tools/test.py', config, evil, '--work-dir',
