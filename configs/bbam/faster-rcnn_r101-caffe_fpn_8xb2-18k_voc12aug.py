@@ -87,5 +87,7 @@ test_evaluator = val_evaluator
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=6000,
-        max_keep_ckpts=1))
+        max_keep_ckpts=1),
+    # exact --resume (see configs/_base_/default_runtime_cls.py)
+    reproducible_resume=dict(type='mmwsss.ReproducibleResumeHook'))
 log_processor = dict(by_epoch=False)

@@ -37,4 +37,6 @@ model = dict(
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1),
+    # exact --resume (see configs/_base_/default_runtime_cls.py)
+    reproducible_resume=dict(type='mmwsss.ReproducibleResumeHook'))

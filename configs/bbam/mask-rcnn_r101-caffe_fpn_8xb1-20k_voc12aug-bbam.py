@@ -122,6 +122,8 @@ optim_wrapper = dict(optimizer=dict(lr=0.008))
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=5000,
-        max_keep_ckpts=1))
+        max_keep_ckpts=1),
+    # exact --resume (see configs/_base_/default_runtime_cls.py)
+    reproducible_resume=dict(type='mmwsss.ReproducibleResumeHook'))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)

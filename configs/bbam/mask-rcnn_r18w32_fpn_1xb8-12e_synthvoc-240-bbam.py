@@ -87,6 +87,10 @@ test_evaluator = val_evaluator
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1),
+    # exact --resume (see configs/_base_/default_runtime_cls.py)
+    reproducible_resume=dict(type='mmwsss.ReproducibleResumeHook'))
 load_from = ('work_dirs/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240/'
              'epoch_12.pth')
+# The detector checkpoint has no mask head: that one starts from scratch.
+load_from_strict = False

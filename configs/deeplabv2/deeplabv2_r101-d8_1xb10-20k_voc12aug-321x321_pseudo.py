@@ -19,6 +19,9 @@ _base_ = [
 ]
 
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
+# exact --resume (see configs/_base_/default_runtime_cls.py)
+default_hooks = dict(
+    reproducible_resume=dict(type='mmwsss.ReproducibleResumeHook'))
 
 data_root = 'data/VOCdevkit/VOC2012'
 # Written by configs/irn/irnet-rw_r50_voc12aug.py (IRN); any other folder:

@@ -11,6 +11,9 @@ _base_ = [
 ]
 
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
+# exact --resume (see configs/_base_/default_runtime_cls.py)
+default_hooks = dict(
+    reproducible_resume=dict(type='mmwsss.ReproducibleResumeHook'))
 
 data_root = 'data/VOCdevkit/VOC2012'
 pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'

@@ -12,6 +12,10 @@
 # both datasets of the WOoDCentersHook (custom_hooks.0) too.
 _base_ = ['./cam-ft_r18w32-os16_1xb16-5e_synthvoc-112.py']
 
+# The classifier of load_from has no W-OoD centre buffers (WOoDCentersHook
+# computes them).
+load_from_strict = False
+
 data_root = 'data/synthvoc'
 # OoD training images get the in-distribution training augmentation, as in
 # the reference (long side, flip, crop).

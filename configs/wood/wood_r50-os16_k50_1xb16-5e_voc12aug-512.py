@@ -15,6 +15,8 @@ _base_ = ['../cam/cam_r50-os16_1xb16-5e_voc12aug-512.py']
 # The initial (in-distribution) classifier: the reference starts from the
 # trained IRN classifier (`sess/res50_cam_orig.pth`).
 load_from = 'work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/epoch_5.pth'
+# It has no W-OoD centre buffers (WOoDCentersHook computes them).
+load_from_strict = False
 
 data_root = 'data/VOCdevkit/VOC2012'
 ood_root = 'data/WOoD_dataset/openimages/OoD_images'

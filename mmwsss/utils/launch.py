@@ -6,14 +6,16 @@ import logging
 import os
 import os.path as osp
 import warnings
-from typing import List, Optional
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import CheckpointLoader, Runner
+
+from .checkpoint import load_state_dict_checked
 
 if torch.distributed.is_available():
     # Its functions take the default process group as a default argument,
@@ -217,13 +219,74 @@ def init_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+class CheckedLoadRunner(Runner):
+    """mmengine's :class:`Runner` whose checkpoints must fit the model.
+
+    ``load_from`` (also the checkpoint of ``tools/test.py``) and ``--resume``
+    are loaded with :func:`mmwsss.utils.checkpoint.load_state_dict_checked`
+    instead of mmengine's ``strict=False`` load, which only logs what does
+    not fit: a resumed checkpoint must fit exactly, a ``load_from`` one too
+    unless the config sets ``load_from_strict = False`` (a partial load on
+    purpose, e.g. a detector checkpoint for a Mask R-CNN).
+    """
+
+    _resuming = False
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """Same as :meth:`Runner.resume`, with a checkpoint that must fit
+        the model exactly."""
+        self._resuming = True
+        try:
+            super().resume(filename, *args, **kwargs)
+        finally:
+            self._resuming = False
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: Optional[bool] = None,
+                        revise_keys: Sequence[Tuple[str, str]] = ((r'^module.',
+                                                                   ''), )):
+        """Load a checkpoint into the model; fail if it does not fit.
+
+        Args:
+            filename (str): Local path, URL or ``scheme://`` name.
+            map_location (str | Callable): Same as :func:`torch.load`.
+                Defaults to ``'cpu'``.
+            strict (bool, optional): Whether the weights must fit exactly
+                (see :func:`load_state_dict_checked`). Defaults to True when
+                resuming, else to the config's ``load_from_strict`` (True if
+                absent).
+            revise_keys (Sequence[tuple[str, str]]): Regex substitutions of
+                the checkpoint's keys. Defaults to removing ``module.``.
+
+        Returns:
+            dict: The checkpoint.
+        """
+        if strict is None:
+            strict = self._resuming or self.cfg.get('load_from_strict', True)
+        checkpoint = CheckpointLoader.load_checkpoint(
+            filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model
+        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+            model = model.module
+        load_state_dict_checked(
+            model, checkpoint, filename, strict=strict,
+            revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+
 def build_runner(cfg: Config) -> Runner:
-    """Set up CPU distribution if needed and build the runner
-    (``RUNNERS.build`` when the config sets ``runner_type``)."""
+    """Set up CPU distribution if needed and build the runner: a
+    :class:`CheckedLoadRunner`, or ``RUNNERS.build`` when the config sets
+    ``runner_type`` (whose runner loads checkpoints its own way)."""
     init_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    return CheckedLoadRunner.from_cfg(cfg)
 
 
 def live_gloo_threads() -> List[str]:

@@ -4,10 +4,13 @@ from .logger_hook import DistSafeLoggerHook
 from .mean_shift_hook import DisplacementMeanShiftHook
 from .plain_checkpoint_hook import (PlainCheckpointHook,
                                     add_plain_checkpoint_hook)
+from .reproducible_resume_hook import (EpochWorkerSeeder,
+                                       ReproducibleResumeHook)
 from .visualization_hook import WSSSVisualizationHook
 from .wood_hook import WOoDCentersHook
 
 __all__ = [
-    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'PlainCheckpointHook',
-    'WOoDCentersHook', 'WSSSVisualizationHook', 'add_plain_checkpoint_hook'
+    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'EpochWorkerSeeder',
+    'PlainCheckpointHook', 'ReproducibleResumeHook', 'WOoDCentersHook',
+    'WSSSVisualizationHook', 'add_plain_checkpoint_hook'
 ]

@@ -1,0 +1,131 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""Random streams that a resumed training run reproduces exactly."""
+import random
+
+import numpy as np
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.runner import IterBasedTrainLoop
+
+from mmwsss.registry import HOOKS
+
+
+def derived_seed(seed: int, *keys: int) -> int:
+    """A 32-bit seed derived from ``seed`` and integer keys (epoch, rank,
+    worker...), statistically independent for different keys.
+
+    Args:
+        seed (int): The run's seed.
+        *keys (int): Non-negative integers naming the stream.
+
+    Returns:
+        int: A seed in ``[0, 2**32)``.
+    """
+    sequence = np.random.SeedSequence([seed % 2**32, *keys])
+    return int(sequence.generate_state(1, np.uint32)[0])
+
+
+def seed_all(seed: int) -> None:
+    """Seed python's ``random``, numpy's global and torch's generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class EpochWorkerSeeder:
+    """``worker_init_fn`` seeding each loader worker from (seed, epoch,
+    rank, worker id).
+
+    mmengine's default ``worker_init_fn`` seeds from (seed, rank, worker id)
+    only: every epoch's workers repeat the same random stream, and
+    persistent workers carry their stream over from one epoch to the next,
+    which a resumed run (new workers) cannot reproduce. ``epoch`` is set by
+    :class:`ReproducibleResumeHook` before the workers of an epoch start;
+    they get it with their copy of this object (forked or pickled).
+
+    Args:
+        seed (int): The run's seed.
+        rank (int): The process's rank.
+    """
+
+    def __init__(self, seed: int, rank: int):
+        self.seed = seed
+        self.rank = rank
+        self.epoch = 0
+
+    def __call__(self, worker_id: int) -> None:
+        seed_all(derived_seed(self.seed, 1, self.epoch, self.rank, worker_id))
+
+
+@HOOKS.register_module()
+class ReproducibleResumeHook(Hook):
+    """Make ``--resume`` continue the random streams of an uninterrupted run.
+
+    mmengine restores the weights, optimizer, schedulers and sample order
+    (its samplers shuffle by seed and epoch) but not the state of the
+    random generators the data augmentation and the model draw from: the
+    main process continues from a fresh seed and new loader workers restart
+    the streams of the first epoch. With random augmentations the resumed
+    weights therefore differ from those of an uninterrupted run.
+
+    Here the streams depend only on the run's seed and the position in
+    training, so that no generator state has to be saved:
+
+    * Epoch-based loops: at the start of each epoch the main process's
+      generators (python ``random``, numpy, torch) are seeded from (seed,
+      epoch, rank) and each loader worker's from (seed, epoch, rank,
+      worker id) (:class:`EpochWorkerSeeder`); persistent workers are
+      restarted at each epoch for that. mmengine resumes these loops at an
+      epoch boundary.
+    * Iteration-based loops: the main process is seeded from (seed,
+      iteration, rank) before each iteration. mmengine resumes them by
+      replaying the skipped batches through the loader, whose workers
+      (seeded once by mmengine's ``worker_init_fn``) therefore reach the
+      same state; with ``num_workers=0`` the replayed augmentations draw
+      from the main process's generators and the resumed run is not exact.
+
+    The run's seed is ``runner.seed``: a resumed run takes the one saved in
+    the checkpoint, also where the config's ``randomness.seed`` is None; so
+    does the sampler's shuffling here (mmengine built the sampler before
+    resuming).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        """Install the worker seeding of epoch-based loops; shuffle with the
+        resumed seed."""
+        loader = runner.train_loop.dataloader
+        self._by_epoch = not isinstance(runner.train_loop, IterBasedTrainLoop)
+        self._seed = runner.seed
+        self._rank = get_rank()
+        sampler = getattr(loader, 'sampler', None)
+        if getattr(sampler, 'seed', None) is not None and not runner.cfg.get(
+                'randomness', {}).get('diff_rank_seed', False):
+            sampler.seed = self._seed
+        if self._by_epoch:
+            self._worker_seeder = EpochWorkerSeeder(self._seed, self._rank)
+            loader.worker_init_fn = self._worker_seeder
+
+    def before_train_epoch(self, runner) -> None:
+        """Seed the main process and this epoch's workers (epoch loops)."""
+        if not self._by_epoch:
+            return
+        seed_all(derived_seed(self._seed, 0, runner.epoch, self._rank))
+        self._worker_seeder.epoch = runner.epoch
+        loader = runner.train_loop.dataloader
+        # torch keeps persistent workers in the loader's private _iterator
+        # and only re-seeds them at their start: start new ones.
+        iterator = getattr(loader, '_iterator', None)
+        if iterator is not None:
+            iterator._shutdown_workers()
+            loader._iterator = None
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch=None) -> None:
+        """Seed the main process before each iteration (iteration loops)."""
+        if not self._by_epoch:
+            seed_all(derived_seed(self._seed, 2, runner.iter, self._rank))
