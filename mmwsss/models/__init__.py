@@ -21,4 +21,4 @@ from .rib import RIBClassifier  # noqa: F401
 from .segmentors import *  # noqa: F401,F403
 from .transcam import AttnConformer, TransCAMClassifier  # noqa: F401
 from .wood import WOoDClassifier  # noqa: F401
-from .wsol import WSOLClassifier  # noqa: F401
+from .wsol import WSOLClassifier, WSOLInceptionV3, WSOLVGG  # noqa: F401
