@@ -24,6 +24,7 @@ from .evaluation.functional.wsol import pxap_from_histograms
 from .evaluation.functional.wsol import pxap_gt_mask
 from .evaluation.functional.wsol import topk_correct
 from .evaluation.functional.wsol import topk_localization
+from .evaluation.functional.wsol import best_mean_iou
 # --- IRNet ---
 from .models.irn.path_index import PathIndex
 from .models.irn.path_index import get_path_index
