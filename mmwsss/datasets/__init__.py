@@ -7,10 +7,12 @@ from .pseudo_label_seg import LoadPseudoLabel, PseudoLabelSegDataset
 from .transforms import *  # noqa: F401,F403
 from .voc_wsss import VOC_CLASSES, VOC_PALETTE, VOCWSSSDataset
 from .wsol import CUBWSOLDataset, ImageNetWSOLDataset, WSOLMetadataDataset
+from .wsol_fgvc import FGVCAircraftWSOLDataset, StanfordDogsWSOLDataset
 
 __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset', 'IRLabelDataset',
     'PseudoLabelSegDataset', 'LoadPseudoLabel',
     'CUBWSOLDataset', 'ImageNetWSOLDataset', 'WSOLMetadataDataset',
+    'FGVCAircraftWSOLDataset', 'StanfordDogsWSOLDataset',
     'OoDImageDataset'
 ]
