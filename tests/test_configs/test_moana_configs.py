@@ -57,6 +57,15 @@ def test_all_configs_listed():
         'moana_r18w32-os16_1xb16-20e_synthvoc-112.py',
         'cam_r18w32-os8_1xb16-40e_synthvoc-wsol-112.py',
         'moana_r18w32-os8_1xb16-40e_synthvoc-wsol-112.py',
+        'moana_vgg16-os16_1xb32-50e_cub-224.py',
+        'moana_vgg16-os16_1xb32-10e_in1k-224.py',
+        'moana_inception-v3-os8_1xb32-50e_cub-224.py',
+        'moana_inception-v3-os8_1xb32-10e_in1k-224.py',
+        'cam_r50-os8_1xb20-60e_cub-448.py',
+        'rfga_r50-os8_1xb20-60e_fgvc-aircraft-448.py',
+        'cam_r50-os8_1xb20-60e_fgvc-aircraft-448.py',
+        'rfga_r50-os8_1xb20-60e_stanford-dogs-448.py',
+        'cam_r50-os8_1xb20-60e_stanford-dogs-448.py',
     }
 
 
