@@ -7,7 +7,6 @@ import importlib.util
 import os
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

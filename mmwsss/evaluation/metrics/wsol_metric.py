@@ -22,6 +22,10 @@ PROTOCOL_IOU_THRESHOLDS = dict(
     standard=(30, 50, 70), moana=(30, 50, 70), rfga=(50, 60, 70, 80, 90))
 
 
+def _normalisation_name(percentile: Optional[float]) -> str:
+    return 'min-max' if percentile is None else f'{percentile}th-percentile'
+
+
 @METRICS.register_module()
 class WSOLMetric(BaseMetric):
     """MaxBoxAcc, MaxBoxAccV2, PxAP and Top-k / GT-known localization.
@@ -161,13 +165,10 @@ class WSOLMetric(BaseMetric):
         expected = (
             MOANA_CAM_PERCENTILE if self.protocol == 'moana' else None)
         if sample['cam_percentile'] != expected:
-            def describe(p):
-                return 'min-max' if p is None else f'{p}th-percentile'
-
             raise ValueError(
-                f'protocol {self.protocol!r} expects {describe(expected)} '
-                'score maps, got '
-                f'{describe(sample["cam_percentile"])} ones; set '
+                f'protocol {self.protocol!r} expects '
+                f'{_normalisation_name(expected)} score maps, got '
+                f'{_normalisation_name(sample["cam_percentile"])} ones; set '
                 f'WSOLClassifier(cam_percentile={expected})')
 
     def _image_result(self, sample: dict) -> dict:
