@@ -150,7 +150,8 @@ def test_config_trains_one_iteration(name, tmp_path, tiny_synthvoc):
 
 def test_wsolevaluation_recipes():
     cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'cam', 'cam_vgg16-os16_1xb32-50e_cub-224.py'))
+        osp.join(ROOT, 'configs', 'cam',
+                 'cam_vgg16-os16_1xb32-50e_cub-224.py'))
     assert cfg.train_dataloader.batch_size == 32
     assert cfg.optim_wrapper.optimizer.nesterov
     assert cfg.param_scheduler.step_size == 15

@@ -133,7 +133,8 @@ def test_full_networks_give_the_protocol_map_sizes(lfm):
     # full_net_cam_shape_hw); meta tensors: shapes only, no compute.
     expected = 28 if lfm else 14
     arch = list(GOLDEN['full_net_cam_shape_arch'])
-    for name in (f'vgg16/cam/lfm{int(lfm)}', f'inception_v3/cam/lfm{int(lfm)}'):
+    for net in ('vgg16', 'inception_v3'):
+        name = f'{net}/cam/lfm{int(lfm)}'
         assert tuple(GOLDEN['full_net_cam_shape_hw'][arch.index(name)]) == (
             expected, expected)
     with torch.device('meta'):
