@@ -81,7 +81,7 @@ CONFIGS = {
     'cam/cam_vgg16-os16_1xb32-10e_in1k-224.py': ('in1k', 224, 16),
     'cam/cam_inception-v3-os8_1xb32-10e_in1k-224.py': ('in1k', 224, 8),
     'cam/cam_vgg16-os16_1xb32-10e_openimages-224.py': ('openimages', 224, 16),
-    'cam/cam_vgg16w16-os16_1xb16-40e_synthvoc-wsol-112.py':
+    'cam/cam_vgg16bnw16-os16_1xb16-40e_synthvoc-wsol-112.py':
     ('synthvoc', 112, 16),
     'cam/cam_inception-v3-os8_1xb16-40e_synthvoc-wsol-112.py':
     ('synthvoc', 112, 8),
