@@ -24,6 +24,7 @@ from .evaluation.functional.wsol import pxap_from_histograms
 from .evaluation.functional.wsol import pxap_gt_mask
 from .evaluation.functional.wsol import topk_correct
 from .evaluation.functional.wsol import topk_localization
+from .evaluation.functional.wsol import best_mean_iou
 from .models.wsol.has import hide_and_seek
 from .models.wsol.cutmix import cutmix_box
 from .models.wsol.cutmix import cutmix

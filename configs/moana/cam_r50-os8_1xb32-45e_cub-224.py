@@ -13,7 +13,9 @@ _base_ = [
 ]
 
 model = dict(
-    data_preprocessor=dict(num_classes=200), head=dict(num_classes=200))
+    data_preprocessor=dict(num_classes=200),
+    head=dict(num_classes=200),
+    cam_percentile=65)
 
 max_epochs = 45
 optim_wrapper = dict(
@@ -26,3 +28,9 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=32)
+# MoANA's evaluation (tester.py), for comparison with MoANA Tables 1-2: score
+# maps normalised by their 65th percentile, Top-1 Loc at tau = 0.04, GT-known
+# and Top-5 Loc at their best tau (see WSOLMetric, protocol='moana').
+val_evaluator = dict(
+    type='mmwsss.WSOLMetric', cam_curve_interval=0.01, protocol='moana')
+test_evaluator = val_evaluator

@@ -4,12 +4,14 @@
 # 448 x 448; 60 epochs, batch 20, SGD lr 0.01 x0.1 every 15 epochs, momentum
 # 0.9. The paper gives no weight decay and no backbone strides; both are
 # MoANA's (5e-4, output stride 8: 56 x 56 maps at 448).
-# RFGA reports MaxBoxAcc at IoU 50..90: WSOLMetric gives the per-IoU
-# accuracies as MaxBoxAccV2_IoU{50..90} (all contours) and MaxBoxAcc (largest
-# contour) at IoU 50.
+# Evaluation: RFGA's metrics (WSOLMetric protocol='rfga'): largest-contour
+# MaxBoxAcc at IoU 50, 60, 70, 80, 90 (MaxBoxAcc_IoU{50..90}), their mean
+# (MaxBoxAccRFGA) and mIoU, on min-max normalised maps with tau every 0.01.
 _base_ = './moana_r50-os8_1xb32-45e_cub-224.py'
 
-model = dict(neck=dict(sigmoid_after_sum=True, calibration='residual'))
+model = dict(
+    neck=dict(sigmoid_after_sum=True, calibration='residual'),
+    cam_percentile=None)
 
 train_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),
@@ -26,7 +28,8 @@ test_pipeline = [
 train_dataloader = dict(batch_size=20, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=20, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(iou_thresholds=(50, 60, 70, 80, 90))
+val_evaluator = dict(
+    type='mmwsss.WSOLMetric', cam_curve_interval=0.01, protocol='rfga')
 test_evaluator = val_evaluator
 
 max_epochs = 60

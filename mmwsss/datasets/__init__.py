@@ -8,10 +8,12 @@ from .transforms import *  # noqa: F401,F403
 from .validated_boxes import ValidatedCocoDataset, ValidatedVOCDataset
 from .voc_wsss import VOC_CLASSES, VOC_PALETTE, VOCWSSSDataset
 from .wsol import CUBWSOLDataset, ImageNetWSOLDataset, WSOLMetadataDataset
+from .wsol_fgvc import FGVCAircraftWSOLDataset, StanfordDogsWSOLDataset
 
 __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset', 'IRLabelDataset',
     'PseudoLabelSegDataset', 'LoadPseudoLabel',
     'CUBWSOLDataset', 'ImageNetWSOLDataset', 'WSOLMetadataDataset',
+    'FGVCAircraftWSOLDataset', 'StanfordDogsWSOLDataset',
     'OoDImageDataset', 'ValidatedCocoDataset', 'ValidatedVOCDataset'
 ]

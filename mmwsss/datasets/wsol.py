@@ -95,6 +95,34 @@ def _check_labels(data_list: List[dict], num_classes: int,
                              f'{num_classes} classes of the dataset')
 
 
+def _parse_voc_xml(path: str) -> Tuple[List[str], np.ndarray, tuple]:
+    """Read a PASCAL-VOC-style XML annotation (ILSVRC boxes, Stanford Dogs).
+
+    Returns:
+        tuple[list[str], np.ndarray, tuple]: The ``name`` of every object,
+        their float32 (N, 4) ``bndbox`` corners as written and the image
+        (h, w) of ``size``.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Annotation not found: {path}')
+    try:
+        root = ET.parse(path).getroot()
+        shape = tuple(
+            int(root.findtext(f'size/{k}')) for k in ('height', 'width'))
+        names, boxes = [], []
+        for obj in root.iter('object'):
+            names.append(obj.findtext('name', default='').strip())
+            boxes.append([
+                float(obj.findtext(f'bndbox/{k}'))
+                for k in ('xmin', 'ymin', 'xmax', 'ymax')
+            ])
+    except (ET.ParseError, TypeError, ValueError) as e:
+        raise ValueError(f'Bad annotation {path}: {e}') from e
+    for box in boxes:
+        _check_box(path, box)
+    return names, _boxes_array(boxes), shape
+
+
 class _WSOLDataset(BaseDataset):
     """Single-label dataset base: ``get_cat_ids`` from ``gt_label``."""
 
@@ -330,31 +358,16 @@ class ImageNetWSOLDataset(_WSOLDataset):
 
     def _parse_xml(self, path: str) -> Tuple[int, np.ndarray, tuple]:
         """Label, (N, 4) boxes and (h, w) of one XML annotation."""
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'Annotation not found: {path}')
-        try:
-            root = ET.parse(path).getroot()
-            shape = tuple(
-                int(root.findtext(f'size/{k}')) for k in ('height', 'width'))
-            labels, boxes = set(), []
-            for obj in root.iter('object'):
-                wnid = obj.findtext('name', default='').strip()
-                if wnid not in self._synset_index:
-                    raise ValueError(f'synset {wnid!r} is not in '
-                                     f'{self.synset_file}')
-                labels.add(self._synset_index[wnid])
-                boxes.append([
-                    float(obj.findtext(f'bndbox/{k}'))
-                    for k in ('xmin', 'ymin', 'xmax', 'ymax')
-                ])
-        except (ET.ParseError, TypeError, ValueError) as e:
-            raise ValueError(f'Bad annotation {path}: {e}') from e
+        names, boxes, shape = _parse_voc_xml(path)
+        unknown = [n for n in names if n not in self._synset_index]
+        if unknown:
+            raise ValueError(f'Bad annotation {path}: synset {unknown[0]!r} '
+                             f'is not in {self.synset_file}')
+        labels = {self._synset_index[n] for n in names}
         if len(labels) != 1:
             raise ValueError(f'Annotation {path} must have objects of exactly '
                              f'one synset, got {len(labels)}')
-        for box in boxes:
-            _check_box(path, box)
-        return labels.pop(), _boxes_array(boxes), shape
+        return labels.pop(), boxes, shape
 
     def load_data_list(self) -> List[dict]:
         """Parse the XML annotation of every listed image."""

@@ -26,4 +26,4 @@ from .transcam import AttnConformer, TransCAMClassifier  # noqa: F401
 from .wood import WOoDClassifier  # noqa: F401
 from .wsol import ACoLHead, ADLBackbone, FeatureTapBackbone  # noqa: F401
 from .wsol import HideAndSeek, SPGHead, WSOLClassifier  # noqa: F401
-from .wsol import WSOLCutMix  # noqa: F401
+from .wsol import WSOLCutMix, WSOLInceptionV3, WSOLVGG  # noqa: F401

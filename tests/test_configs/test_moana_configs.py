@@ -57,6 +57,15 @@ def test_all_configs_listed():
         'moana_r18w32-os16_1xb16-20e_synthvoc-112.py',
         'cam_r18w32-os8_1xb16-40e_synthvoc-wsol-112.py',
         'moana_r18w32-os8_1xb16-40e_synthvoc-wsol-112.py',
+        'moana_vgg16-os16_1xb32-50e_cub-224.py',
+        'moana_vgg16-os16_1xb32-10e_in1k-224.py',
+        'moana_inception-v3-os8_1xb32-50e_cub-224.py',
+        'moana_inception-v3-os8_1xb32-10e_in1k-224.py',
+        'cam_r50-os8_1xb20-60e_cub-448.py',
+        'rfga_r50-os8_1xb20-60e_fgvc-aircraft-448.py',
+        'cam_r50-os8_1xb20-60e_fgvc-aircraft-448.py',
+        'rfga_r50-os8_1xb20-60e_stanford-dogs-448.py',
+        'cam_r50-os8_1xb20-60e_stanford-dogs-448.py',
     }
 
 
@@ -129,6 +138,15 @@ def test_configs_encode_the_papers():
     assert rfga.train_cfg.max_epochs == 60
     assert rfga.param_scheduler.milestones == [15, 30, 45]
     assert rfga.model.neck.sigmoid_after_sum
+    # RFGA's metrics (largest contour, IoU 50..90, mIoU) on min-max maps
+    assert rfga.test_evaluator.protocol == 'rfga'
+    assert 'iou_thresholds' not in rfga.test_evaluator
+    assert rfga.model.cam_percentile is None
+    # the configs compared with MoANA Table 1 use MoANA's protocol
+    for cfg in (cub, ilsvrc, _config('cam_r50-os8_1xb32-45e_cub-224.py'),
+                _config('cam_r50-os8_1xb256-20e_in1k-224.py')):
+        assert cfg.test_evaluator.protocol == 'moana'
+        assert cfg.model.cam_percentile == 65
     # WSSS: the IRN recipe plus the affine (0.35 + 0.65 M) module.
     voc = _config('moana_r50-os16_1xb16-5e_voc12aug-512.py')
     assert voc.model.neck.calibration == 'affine'

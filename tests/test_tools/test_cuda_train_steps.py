@@ -33,6 +33,12 @@ model = dict(backbone=dict(base_channels=8), head=dict(in_channels=64),
 """, "data_root='{data}'", True),
     'wsol': ('moana/cam_r18w32-os8_1xb16-40e_synthvoc-wsol-112.py',
              _SMALL_CLASSIFIER, "data_root='{data}/wsol'", True),
+    'wsol_vgg16': ('cam/cam_vgg16bnw16-os16_1xb16-40e_synthvoc-wsol-112.py', '',
+                   "data_root='{data}/wsol'", True),
+    # the tail's dropout draws on the device
+    'wsol_inception_v3': (
+        'cam/cam_inception-v3-os8_1xb16-40e_synthvoc-wsol-112.py', '',
+        "data_root='{data}/wsol'", False),
     # window dropout draws on the device
     'ficklenet': ('ficklenet/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112.py',
                   _SMALL_CLASSIFIER, "data_root='{data}'", False),

@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""The WSOL metrics of wsolevaluation plus Top-k / GT-known localization."""
+"""The WSOL metrics of wsolevaluation plus Top-k / GT-known localization,
+and the variants of MoANA and RFGA."""
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -8,11 +9,21 @@ from mmengine.logging import MMLogger
 
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
-from ..functional.wsol import (max_box_accuracy, pxap_from_histograms,
-                               pxap_histograms, resize_box, topk_correct)
+from ..functional.wsol import (best_mean_iou, max_box_accuracy,
+                               pxap_from_histograms, pxap_histograms,
+                               resize_box, topk_correct)
 
 #: MoANA's fixed Top-1 Loc threshold (index 4 of its 0.01 grid).
 MOANA_CAM_THRESHOLD = 0.04
+#: The percentile MoANA subtracts from its score maps.
+MOANA_CAM_PERCENTILE = 65
+#: Default IoU thresholds (percent) per protocol.
+PROTOCOL_IOU_THRESHOLDS = dict(
+    standard=(30, 50, 70), moana=(30, 50, 70), rfga=(50, 60, 70, 80, 90))
+
+
+def _normalisation_name(percentile: Optional[float]) -> str:
+    return 'min-max' if percentile is None else f'{percentile}th-percentile'
 
 
 @METRICS.register_module()
@@ -22,33 +33,46 @@ class WSOLMetric(BaseMetric):
     Follows clovaai/wsolevaluation (`Evaluating Weakly Supervised Object
     Localization Methods Right <https://arxiv.org/abs/2001.07437>`_) on score
     maps ``S`` in [0, 1] (``normalize_scoremap``), with CAM thresholds
-    ``τ = np.arange(0, 1, cam_curve_interval)``:
+    ``τ = np.arange(0, 1, cam_curve_interval)``. Three protocols, named by
+    ``protocol``; numbers of different protocols are not comparable.
+
+    ``'standard'`` (default, wsolevaluation):
 
     - ``MaxBoxAcc`` (CVPR'20): largest-contour box, IoU >= 50, best τ.
     - ``MaxBoxAccV2`` (TPAMI): boxes of all contours, mean over
-      ``iou_thresholds`` of the accuracy at each δ's own best τ (also
-      reported per δ as ``MaxBoxAccV2_IoU{δ}``).
+      ``iou_thresholds`` (default 30, 50, 70) of the accuracy at each δ's own
+      best τ (also reported per δ as ``MaxBoxAccV2_IoU{δ}``).
     - ``PxAP``: pixel average precision over the images with ``gt_mask``.
     - ``GTKnownLoc``, ``Top{k}Loc`` (accuracies in percent; the usual
       localization *errors* are 100 minus them): an image is localized when
       the largest-contour box of the GT-class CAM has IoU >= 50 with a GT box;
       Top-k Loc also needs the GT class among the k best scores (if the top-1
       class is right its CAM is the GT one, so this is the usual Top-1 Loc).
-      ``Top{k}Cls`` are the classification accuracies.
+      ``Top{k}Cls`` are the classification accuracies. Their τ is
+      ``cam_threshold``, which should be chosen on a validation split; with
+      ``cam_threshold=None`` the best MaxBoxAcc τ of the evaluated split is
+      used (an oracle, as MaxBoxAcc itself); the log says so.
 
-    The τ of the localization accuracies (``protocol='standard'``) is
-    ``cam_threshold``, which should be chosen on a validation split. With
-    ``cam_threshold=None`` the best MaxBoxAcc τ of the evaluated split is
-    used (an oracle, as MaxBoxAcc itself); the log says so.
-    ``protocol='moana'`` reproduces MoANA's ``tester.py`` instead: Top-1 Loc
-    at a fixed τ (``cam_threshold``, default 0.04), GT-known and Top-k Loc
-    (k > 1) each at their own best τ on the evaluated split, and
-    ``MaxBoxAccMoANA``, the mean over ``iou_thresholds`` of largest-contour
-    MaxBoxAcc. MoANA normalises CAMs by their 65th percentile: use
-    ``WSOLClassifier(cam_percentile=65)`` with it.
+    ``'moana'`` (MoANA's ``tester.py``, Sohn et al. 2023): score maps
+    normalised by their 65th percentile instead of min-max
+    (``WSOLClassifier(cam_percentile=65)``; maps that the classifier marks
+    otherwise are refused), Top-1 Loc at the fixed τ ``cam_threshold``
+    (default 0.04, index 4 of MoANA's 0.01 grid), GT-known and Top-k Loc
+    (k > 1) each at their own best τ on the evaluated split, as the code
+    does, and ``MaxBoxAccMoANA``, the mean over ``iou_thresholds`` of
+    largest-contour MaxBoxAcc. The standard metrics are reported as well.
 
-    Each image is reduced in :meth:`process` to per-threshold hit bits and
-    (with masks) score histograms, so memory stays small on large splits.
+    ``'rfga'`` (RFGA, Sohn et al. 2021, Table 1): largest-contour MaxBoxAcc
+    at each IoU of ``iou_thresholds`` (default 50, 60, 70, 80, 90) as
+    ``MaxBoxAcc_IoU{δ}``, their mean ``MaxBoxAccRFGA`` and ``mIoU``, the mean
+    over images of the best box IoU at the τ that maximises it
+    (:func:`best_mean_iou`, percent). No all-contour (MaxBoxAccV2) numbers:
+    RFGA's boxes are the largest contour's. ``MaxBoxAcc``, ``PxAP`` and the
+    Top-k / GT-known accuracies are as in ``'standard'``.
+
+    Each image is reduced in :meth:`process` to per-threshold hit bits (and
+    IoUs for RFGA's mIoU) and, with masks, score histograms, so memory stays
+    small on large splits.
 
     Data-sample fields read (as produced by :class:`mmwsss.WSOLClassifier`
     and :class:`mmwsss.PackWSOLInputs`):
@@ -62,18 +86,20 @@ class WSOLMetric(BaseMetric):
       to (H, W) with ``resize_box`` (truncation) using ``ori_shape`` (h, w).
     - ``gt_mask`` (optional): uint8 (H, W) PxAP ground truth (1 object,
       0 background, 255 ignored).
+    - ``cam_percentile`` (optional metainfo of the classifier): how the map
+      was normalised (None = min-max); checked against the protocol.
 
     Args:
         cam_key (str): Field of the score map. Defaults to ``'cam_gt'``.
         cam_curve_interval (float): Step of the τ grid; wsolevaluation's
-            training script uses 0.001, its CLI and MoANA 0.01.
+            training script uses 0.001, its CLI, MoANA and RFGA 0.01.
             Defaults to 0.001.
-        iou_thresholds (Sequence[int]): δ in percent, must include 50.
-            Defaults to (30, 50, 70).
+        iou_thresholds (Sequence[int], optional): δ in percent, must include
+            50. Defaults to None: (30, 50, 70), for RFGA (50, 60, 70, 80, 90).
         cam_threshold (float, optional): τ of the localization accuracies, on
-            the grid. Defaults to None (see above).
+            the grid. Defaults to None (see above; 0.04 for MoANA).
         topk (Sequence[int]): The k of Top-k Loc / Cls. Defaults to (1, 5).
-        protocol (str): ``'standard'`` or ``'moana'``.
+        protocol (str): ``'standard'``, ``'moana'`` or ``'rfga'``.
             Defaults to ``'standard'``.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to ``'wsol'``.
@@ -84,16 +110,19 @@ class WSOLMetric(BaseMetric):
     def __init__(self,
                  cam_key: str = 'cam_gt',
                  cam_curve_interval: float = 0.001,
-                 iou_thresholds: Sequence[int] = (30, 50, 70),
+                 iou_thresholds: Optional[Sequence[int]] = None,
                  cam_threshold: Optional[float] = None,
                  topk: Sequence[int] = (1, 5),
                  protocol: str = 'standard',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if protocol not in ('standard', 'moana'):
-            raise ValueError(
-                f"protocol must be 'standard' or 'moana', got {protocol!r}")
+        if protocol not in PROTOCOL_IOU_THRESHOLDS:
+            raise ValueError(f'protocol must be one of '
+                             f'{tuple(PROTOCOL_IOU_THRESHOLDS)}, got '
+                             f'{protocol!r}')
+        if iou_thresholds is None:
+            iou_thresholds = PROTOCOL_IOU_THRESHOLDS[protocol]
         if not 0 < cam_curve_interval < 1:
             raise ValueError('cam_curve_interval must be in (0, 1), got '
                              f'{cam_curve_interval}')
@@ -129,7 +158,21 @@ class WSOLMetric(BaseMetric):
                 raise ValueError(
                     f'{sample.get("img_path", "image")}: {e}') from e
 
+    def _check_normalisation(self, sample: dict) -> None:
+        """Refuse score maps normalised for another protocol."""
+        if 'cam_percentile' not in sample:
+            return
+        expected = (
+            MOANA_CAM_PERCENTILE if self.protocol == 'moana' else None)
+        if sample['cam_percentile'] != expected:
+            raise ValueError(
+                f'protocol {self.protocol!r} expects '
+                f'{_normalisation_name(expected)} score maps, got '
+                f'{_normalisation_name(sample["cam_percentile"])} ones; set '
+                f'WSOLClassifier(cam_percentile={expected})')
+
     def _image_result(self, sample: dict) -> dict:
+        self._check_normalisation(sample)
         scoremap = to_numpy(sample[self.cam_key])
         if scoremap.ndim != 2:
             raise ValueError(f'{self.cam_key} must be an (H, W) score map, '
@@ -146,13 +189,20 @@ class WSOLMetric(BaseMetric):
             gt_boxes = resize_box(
                 to_numpy(sample['gt_bboxes']), (ori_w, ori_h),
                 scoremap.shape[::-1])
-            for key, multi_contour in (('box_v1', False), ('box_v2', True)):
+            modes = [('box_v1', False)]
+            if self.protocol != 'rfga':
+                modes.append(('box_v2', True))
+            for key, multi_contour in modes:
                 best_iou = max_box_accuracy([scoremap], [gt_boxes],
                                             self.thresholds,
                                             self.iou_thresholds,
                                             multi_contour)['best_iou'][0]
                 hits = best_iou[None] >= (self.iou_thresholds / 100)[:, None]
                 result[key] = np.packbits(hits)
+                if self.protocol == 'rfga' and not multi_contour:
+                    # float32 IoUs: exact to ~1e-7, well below the 0.01 %
+                    # that RFGA's mIoU is printed with
+                    result['iou_v1'] = best_iou.astype(np.float32)
         if 'gt_mask' in sample:
             histograms = pxap_histograms([scoremap],
                                          [to_numpy(sample['gt_mask'])],
@@ -198,16 +248,24 @@ class WSOLMetric(BaseMetric):
         for r in results:
             hits = unpack(r['box_v1'])
             v1 += hits
-            v2 += unpack(r['box_v2'])
+            if 'box_v2' in r:
+                v2 += unpack(r['box_v2'])
             topk_loc += hits[iou50][None] & r['topk'][:, None]
         num_images = len(results)
         acc_v1, acc_v2 = v1 * 100. / num_images, v2 * 100. / num_images
         topk_loc = topk_loc * 100. / num_images
 
         metrics = dict(MaxBoxAcc=float(acc_v1[iou50].max()))
-        for delta, curve in zip(self.iou_thresholds, acc_v2):
-            metrics[f'MaxBoxAccV2_IoU{delta}'] = float(curve.max())
-        metrics['MaxBoxAccV2'] = float(acc_v2.max(axis=1).mean())
+        if self.protocol == 'rfga':
+            for delta, curve in zip(self.iou_thresholds, acc_v1):
+                metrics[f'MaxBoxAcc_IoU{delta}'] = float(curve.max())
+            metrics['MaxBoxAccRFGA'] = float(acc_v1.max(axis=1).mean())
+            metrics['mIoU'] = best_mean_iou(
+                np.stack([r['iou_v1'] for r in results]))[0]
+        else:
+            for delta, curve in zip(self.iou_thresholds, acc_v2):
+                metrics[f'MaxBoxAccV2_IoU{delta}'] = float(curve.max())
+            metrics['MaxBoxAccV2'] = float(acc_v2.max(axis=1).mean())
         if self.protocol == 'moana':
             metrics['MaxBoxAccMoANA'] = float(acc_v1.max(axis=1).mean())
 

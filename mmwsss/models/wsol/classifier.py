@@ -76,7 +76,8 @@ class WSOLClassifier(CAMClassifier):
 
         Returns:
             list[DataSample]: With ``pred_score``, ``pred_label``,
-            ``cam_top1`` and, given a label, ``cam_gt``.
+            ``cam_top1``, the ``cam_percentile`` metainfo and, given a label,
+            ``cam_gt``.
         """
         if not isinstance(inputs, torch.Tensor):
             return super().predict(inputs, data_samples, **kwargs)
@@ -107,6 +108,8 @@ class WSOLClassifier(CAMClassifier):
         scores = scores.cpu()
         for i, sample in enumerate(data_samples):
             self.head.fill_prediction(sample, scores[i])
+            # lets WSOLMetric check the protocol's normalisation
+            sample.set_metainfo(dict(cam_percentile=self.cam_percentile))
             sample.cam_top1 = self.score_map(top1_maps[i], size)
         for row, i in enumerate(labelled):
             data_samples[i].cam_gt = self.score_map(gt_maps[row], size)

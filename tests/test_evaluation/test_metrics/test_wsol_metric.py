@@ -6,8 +6,9 @@ from mmengine.evaluator import Evaluator
 from mmpretrain.structures import DataSample
 
 from mmwsss.evaluation import WSOLMetric
-from mmwsss.evaluation.functional import (max_box_accuracy, normalize_scoremap,
-                                          pxap, resize_box, topk_localization)
+from mmwsss.evaluation.functional import (best_mean_iou, max_box_accuracy,
+                                          normalize_scoremap, pxap,
+                                          resize_box, topk_localization)
 
 # Original image 336 wide x 448 high: x scales by 2/3, y by 1/2, so the box
 # [75, 120, 225, 240] becomes exactly [50, 60, 150, 120] at 224 x 224.
@@ -196,3 +197,127 @@ def test_masks_without_boxes_give_pxap_only():
     out = _evaluate([perfect], cam_curve_interval=0.01)
     assert out['wsol/PxAP'] == pytest.approx(100.)
     assert 'wsol/MaxBoxAcc' not in out
+
+
+def _iou_with_gt(box):
+    """Inclusive-pixel IoU of ``box`` with the GT box at 224 x 224."""
+    gt = [50, 60, 150, 120]
+    iw = min(box[2], gt[2]) - max(box[0], gt[0]) + 1
+    ih = min(box[3], gt[3]) - max(box[1], gt[1]) + 1
+    inter = max(iw, 0) * max(ih, 0)
+
+    def area(b):
+        return (b[2] - b[0] + 1) * (b[3] - b[1] + 1)
+
+    return inter / (area(box) + area(gt) - inter)
+
+
+def test_rfga_largest_contour_accuracies_per_iou_and_their_mean():
+    exact = _data_sample(_rect_map(), 0, _scores([0]))
+    # region rows 60..104: box [50, 60, 150, 105], IoU 4646 / 6161 = 0.754
+    short = np.zeros((224, 224))
+    short[60:105, 50:150] = 1.
+    assert _iou_with_gt([50, 60, 150, 105]) == pytest.approx(4646 / 6161)
+    out = _evaluate([exact, _data_sample(short, 0, _scores([0]))],
+                    cam_curve_interval=0.01,
+                    protocol='rfga')
+    assert [out[f'wsol/MaxBoxAcc_IoU{d}']
+            for d in (50, 60, 70, 80, 90)] == [100., 100., 100., 50., 50.]
+    assert out['wsol/MaxBoxAccRFGA'] == pytest.approx(80.)
+    assert out['wsol/mIoU'] == pytest.approx((1 + 4646 / 6161) / 2 * 100,
+                                             abs=1e-4)
+    assert not any('MaxBoxAccV2' in key for key in out)
+
+
+def test_rfga_uses_the_largest_contour_only():
+    # A larger blob away from the GT box: all-contour boxes (the old config's
+    # MaxBoxAccV2_IoU50) would count the GT-sized blob, RFGA's boxes do not.
+    scoremap = _rect_map()
+    scoremap[150:220, 0:200] = 1.
+    sample = _data_sample(scoremap, 0, _scores([0]))
+    rfga = _evaluate([sample], cam_curve_interval=0.01, protocol='rfga')
+    assert rfga['wsol/MaxBoxAcc_IoU50'] == 0.
+    all_contours = _evaluate([sample],
+                             cam_curve_interval=0.01,
+                             iou_thresholds=(50, 60, 70, 80, 90))
+    assert all_contours['wsol/MaxBoxAccV2_IoU50'] == 100.
+
+
+def test_rfga_miou_takes_one_threshold_for_all_images():
+    # A: GT box on a 0.3 background: the whole image (IoU a) for tau <= 0.29,
+    #    the GT box (IoU 1) from 0.30.
+    # B: the GT box at 0.2 with a small core at 1: IoU 1 for tau <= 0.19,
+    #    the core (IoU c) from 0.20.
+    # Each image's own best is 1, but one tau for both gives
+    # max((a + 1) / 2, (a + c) / 2, (1 + c) / 2) = (a + 1) / 2.
+    a = _iou_with_gt([0, 0, 223, 223])
+    core = _rect_map() * 0.2
+    core[80:90, 90:110] = 1.
+    c = _iou_with_gt([90, 80, 110, 90])
+    assert (a + 1) / 2 > (1 + c) / 2
+    out = _evaluate([
+        _data_sample(_rect_map(0.3), 0, _scores([0])),
+        _data_sample(core, 0, _scores([0]))
+    ],
+                    cam_curve_interval=0.01,
+                    protocol='rfga')
+    assert out['wsol/mIoU'] == pytest.approx((a + 1) / 2 * 100, abs=1e-4)
+    assert out['wsol/MaxBoxAcc_IoU50'] == 50.
+
+
+def test_rfga_matches_the_functional_metrics():
+    maps, boxes, boxes224, _, scores, labels, shapes = _random_case(10, 4)
+    metric = WSOLMetric(cam_curve_interval=0.01, protocol='rfga')
+    metric.process(None, [
+        dict(
+            cam_gt=torch.from_numpy(maps[i]),
+            gt_label=torch.tensor([labels[i]]),
+            pred_score=torch.from_numpy(scores[i]),
+            gt_bboxes=torch.from_numpy(boxes[i]),
+            ori_shape=shapes[i]) for i in range(len(maps))
+    ])
+    out = metric.compute_metrics(metric.results)
+    deltas = (50, 60, 70, 80, 90)
+    v1 = max_box_accuracy(
+        maps, boxes224, np.arange(0, 1, 0.01), deltas, multi_contour=False)
+    for delta, acc in zip(deltas, v1['max_box_acc']):
+        assert out[f'MaxBoxAcc_IoU{delta}'] == acc
+    assert out['MaxBoxAccRFGA'] == pytest.approx(v1['max_box_acc'].mean())
+    assert out['mIoU'] == pytest.approx(
+        best_mean_iou(v1['best_iou'])[0], abs=1e-4)
+    assert 0 < out['MaxBoxAcc_IoU50'] < 100
+
+
+def test_best_mean_iou_by_hand():
+    assert best_mean_iou(np.array([[0.2, 0.9], [0.6, 0.4]])) == (
+        pytest.approx(65.), 1)
+    # ties: the first threshold
+    assert best_mean_iou(np.array([[0.2, 0.8], [0.8, 0.2]]))[1] == 0
+
+
+def test_moana_top1_at_the_fixed_threshold_others_at_their_best():
+    # 0.3 background: at tau = 0.04 the box is the whole image (a miss), the
+    # GT box from tau = 0.30.
+    sample = _data_sample(_rect_map(0.3), 0, _scores([0, 1]))
+    sample.set_metainfo(dict(cam_percentile=65))
+    moana = _evaluate([sample], cam_curve_interval=0.01, protocol='moana')
+    assert moana['wsol/cam_threshold'] == pytest.approx(0.04)
+    assert moana['wsol/Top1Loc'] == 0.
+    assert moana['wsol/GTKnownLoc'] == 100. and moana['wsol/Top5Loc'] == 100.
+    assert moana['wsol/MaxBoxAccMoANA'] == pytest.approx(100.)
+    sample.set_metainfo(dict(cam_percentile=None))
+    standard = _evaluate([sample], cam_curve_interval=0.01)
+    assert standard['wsol/Top1Loc'] == 100.
+
+
+@pytest.mark.parametrize('protocol,percentile,match', [
+    ('moana', None, 'expects 65th-percentile score maps, got min-max'),
+    ('standard', 65, 'expects min-max score maps, got 65th-percentile'),
+    ('rfga', 65, 'expects min-max'),
+])
+def test_protocol_refuses_maps_normalised_for_another(protocol, percentile,
+                                                     match):
+    sample = _data_sample(_rect_map(), 0, _scores([0]))
+    sample.set_metainfo(dict(cam_percentile=percentile))
+    with pytest.raises(ValueError, match=match):
+        _evaluate([sample], protocol=protocol)

@@ -83,6 +83,10 @@ def test_cam_size_percentile_and_missing_labels():
         # MoANA's normalisation zeroes everything up to the percentile
         zeros = (sample.cam_top1 == 0).double().mean()
         assert 0.64 < zeros < 0.70 and sample.cam_top1.max() == 1
+        # for WSOLMetric's protocol check
+        assert sample.cam_percentile == 65
+    min_max = _model().predict(torch.randn(1, 3, 32, 32))[0]
+    assert min_max.cam_percentile is None
     with pytest.raises(ValueError, match='one GT label'):
         model.predict(torch.randn(1, 3, 32, 32), _samples([[0, 1]]))
 

@@ -1,0 +1,6 @@
+# The CAM row of RFGA Table 1 (Stanford Dogs): the RFGA config
+# rfga_r50-os8_1xb20-60e_stanford-dogs-448.py without the attention module
+# (same data, schedule and RFGA metrics).
+_base_ = './rfga_r50-os8_1xb20-60e_stanford-dogs-448.py'
+
+model = dict(neck=None)
