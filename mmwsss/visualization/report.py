@@ -32,8 +32,9 @@ import numpy as np
 from PIL import Image
 
 from mmwsss.evaluation.functional import label_confusion, segmentation_scores
-from mmwsss.fileio import read_cam_file, read_label_map
-from .drawing import draw_label_map, side_by_side
+from mmwsss.fileio import (decode_rle, load_record, read_cam_file,
+                           read_label_map)
+from .drawing import draw_instances, draw_label_map, side_by_side
 from .wsss_visualizer import WSSSVisualizer
 
 MANIFEST = 'manifest.json'
@@ -166,18 +167,35 @@ def read_run_dir(run_dir: str) -> Optional[dict]:
     return run
 
 
-def _folder_kind(folder: str) -> Tuple[Optional[str], List[str]]:
-    """What a writer folder holds: ``cams``, ``label_maps`` or
-    ``instances``, and the file stems."""
-    files = os.listdir(folder)
-    for kind, suffix in (('cams', '.npz'), ('label_maps', '.png'),
-                         ('instances', '.json')):
-        stems = sorted(
-            osp.splitext(f)[0] for f in files
-            if f.endswith(suffix) and f != MANIFEST)
-        if stems:
-            return kind, stems
-    return None, []
+# Per-image suffixes of the writers, longest first (instance writers add
+# their kind before ``.json``).
+_SUFFIXES = (('cams', '.npz'), ('label_maps', '.png'),
+             ('instances', '.instances.json'), ('instances', '.masks.json'),
+             ('instances', '.json'))
+
+
+def _folder_kind(folder: str) -> Tuple[Optional[str], str, List[str]]:
+    """What a writer folder holds (``cams``, ``label_maps``,
+    ``instances``, or ``maps``: arrays that are not CAM files, e.g. BBAM
+    maps), its file suffix and the file stems."""
+    files = sorted(f for f in os.listdir(folder) if f != MANIFEST)
+    for kind, suffix in _SUFFIXES:
+        stems = [f[:-len(suffix)] for f in files if f.endswith(suffix)]
+        if not stems:
+            continue
+        if kind == 'cams' and not _is_cam_file(
+                osp.join(folder, stems[0] + suffix)):
+            kind = 'maps'
+        return kind, suffix, stems
+    return None, '', []
+
+
+def _is_cam_file(path: str) -> bool:
+    try:
+        read_cam_file(path, ('keys', 'strided'))
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def _stamp_of_time(seconds: float) -> str:
@@ -208,11 +226,12 @@ def discover(work_dir: str) -> dict:
             manifest = _read_json(osp.join(folder, MANIFEST))
             if manifest.get('output_dir'):
                 mapper.learn(manifest['output_dir'], folder)
-            kind, stems = _folder_kind(folder)
+            kind, suffix, stems = _folder_kind(folder)
             if kind is not None:
                 writers.append(dict(
                     name=osp.relpath(folder, work_dir), path=folder,
-                    kind=kind, stems=stems, manifest=manifest))
+                    kind=kind, suffix=suffix, stems=stems,
+                    manifest=manifest))
         if any(_STAMP.match(d) for d in dirs):
             run_dirs.append(folder)
             dirs[:] = []  # a run's own folders hold no stages
@@ -518,47 +537,69 @@ def _flatten(value: Any, prefix: str = '') -> List[Tuple[str, Any]]:
     return [(prefix, value)]
 
 
-def build_report(work_dir: str,
-                 gallery: int = 3,
-                 data_root: Optional[str] = None,
-                 max_cams: int = 2,
-                 seed: int = 0) -> str:
-    """The HTML page of a work dir.
+def _stage_label_map(writer: dict, stem: str,
+                     num_classes: int) -> Optional[np.ndarray]:
+    """The label map of a label-map or instance stage for an image (None
+    where the stage has no file for it)."""
+    path = osp.join(writer['path'], stem + writer['suffix'])
+    if not osp.isfile(path):
+        return None
+    if writer['kind'] == 'label_maps':
+        return read_label_map(path, num_classes)
+    masks, _, labels = _instances(path)
+    label = np.zeros(masks.shape[1:], np.uint8)
+    # later (lower-scored) instances do not overwrite earlier ones
+    for mask, cls in list(zip(masks, labels))[::-1]:
+        label[mask.astype(bool)] = cls + 1
+    return label
 
-    Args:
-        work_dir (str): The pipeline's work dir.
-        gallery (int): Rows of each gallery group (best, worst, random by
-            per-image mIoU of the last label-map stage). Defaults to 3.
-        data_root (str, optional): Dataset root (``JPEGImages``,
-            ``SegmentationClass``); defaults to the one recorded in the
-            writers' configs.
-        max_cams (int): CAM panels per CAM stage in the gallery. Defaults
-            to 2.
-        seed (int): Seed of the random gallery rows. Defaults to 0.
 
-    Returns:
-        str: The page.
-    """
-    found = discover(work_dir)
-    writers, runs = found['writers'], found['runs']
-    recorded = next((w['data_root'] for w in writers if w['data_root']),
-                    None)
-    root = _resolve_root(data_root or recorded, found['work_dir'])
-    classes = _classes(root, writers)
-    dataset = _Dataset(root, classes)
-    body = [f'<h1>mmwsss run report: {_esc(found["work_dir"])}</h1>',
-            f'<p>data root: <code>{_esc(root or recorded)}</code>'
-            f'{"" if root else " (not found: no gallery)"}</p>']
+def _instances(path: str) -> Tuple[np.ndarray, np.ndarray, List[int]]:
+    """Masks, xyxy boxes and 0-based labels of an instance record (the
+    ``detections`` of InstancePseudoMaskWriter, the ``objects`` of
+    BBAMPseudoMaskWriter)."""
+    record = load_record(path)
+    items = record.get('detections', record.get('objects', []))
+    shape = (record['height'], record['width'])
+    masks = np.stack([decode_rle(i.get('segmentation', i.get('fg')))
+                      for i in items]) if items else np.zeros((0, ) + shape,
+                                                              np.uint8)
+    boxes = np.array([i['bbox'] for i in items], np.float64).reshape(-1, 4)
+    boxes[:, 2:] += boxes[:, :2]  # COCO xywh
+    return masks, boxes, [int(i['label']) for i in items]
 
-    summary = found['summary']
-    if summary:
-        body.append('<h2 id="summary">Summary</h2>')
-        body.append(_table(_flatten(summary), ('entry', 'value')))
 
-    # ------------------------------------------------------ stage metrics
-    body.append('<h2 id="metrics">Stage metrics</h2>')
-    per_class: Dict[str, Dict[str, float]] = {}
-    label_stages = [w for w in writers if w['kind'] == 'label_maps']
+def _stage_ious(writers: List[dict], dataset: _Dataset
+                ) -> Tuple[Dict[str, Dict[str, float]],
+                           Dict[str, Dict[str, float]]]:
+    """Per-image mIoU and per-class IoU (%) of every label-map and
+    instance stage against the ground truth."""
+    classes = dataset.classes
+    image_ious: Dict[str, Dict[str, float]] = {}
+    class_ious: Dict[str, Dict[str, float]] = {}
+    for writer in writers:
+        if writer['kind'] not in ('label_maps', 'instances'):
+            continue
+        confusion = np.zeros((len(classes), len(classes) + 1), np.int64)
+        scores = {}
+        for stem in writer['stems']:
+            gt = dataset.gt(stem)
+            pred = None if gt is None else _stage_label_map(
+                writer, stem, len(classes) - 1)
+            if pred is None:
+                continue
+            image_confusion = label_confusion(pred, gt, len(classes), True)
+            confusion += image_confusion
+            scores[stem] = _mean_present(_confusion_ious(image_confusion))
+        if scores:
+            image_ious[writer['name']] = scores
+            class_ious[writer['name']] = dict(
+                zip(classes, 100 * _confusion_ious(confusion)))
+    return image_ious, class_ious
+
+
+def _metrics_section(writers: List[dict], runs: List[dict]) -> List[str]:
+    body = ['<h2 id="metrics">Stage metrics</h2>']
     for writer in writers:
         body.append(f'<h3>{_esc(writer["name"])} '
                     f'({_esc(writer["manifest"].get("writer", ""))}, '
@@ -579,8 +620,6 @@ def build_report(work_dir: str,
                     for name, s in report['per_class'].items()]
             body.append(_table(rows, ('class', 'IoU', 'precision', 'recall',
                                       'F1')))
-            per_class[f'{writer["name"]} (seeds)'] = {
-                name: s['iou'] for name, s in report['per_class'].items()}
     if runs:
         body.append('<h3>Training runs (last validation)</h3>')
         rows = [(r['name'], r['stamp'], r['config'] or '-', k, v)
@@ -589,60 +628,38 @@ def build_report(work_dir: str,
                                     **r['test_metrics']}.items())]
         body.append(_table(rows, ('run', 'stamp', 'config', 'metric',
                                   'value')))
+    return body
 
-    # -------------------------------------- per-image IoU of label stages
-    ious: Dict[str, Dict[str, float]] = {}
-    if root:
-        for writer in label_stages:
-            confusion = np.zeros((len(classes), len(classes) + 1), np.int64)
-            ious[writer['name']] = {}
-            for stem in writer['stems']:
-                gt = dataset.gt(stem)
-                if gt is None:
-                    continue
-                pred = read_label_map(
-                    osp.join(writer['path'], stem + '.png'),
-                    len(classes) - 1)
-                image_confusion = label_confusion(pred, gt, len(classes),
-                                                  True)
-                confusion += image_confusion
-                ious[writer['name']][stem] = _mean_present(
-                    _confusion_ious(image_confusion))
-            if ious[writer['name']]:
-                per_class[writer['name']] = dict(
-                    zip(classes, 100 * _confusion_ious(confusion)))
 
-    # ---------------------------------------------------------------- plots
-    body.append('<h2 id="plots">Plots</h2>')
+def _plots_section(writers: List[dict], runs: List[dict],
+                   class_ious: Dict[str, Dict[str, float]],
+                   classes: List[str]) -> List[str]:
+    body = ['<h2 id="plots">Plots</h2>']
     threshold_uri = _threshold_plot(writers)
     if threshold_uri:
         body.append('<h3>Seed mIoU vs background threshold</h3>')
         body.append(_img(threshold_uri, 'threshold sweep'))
-    class_uri = _class_iou_plot(per_class, classes)
+    # the seeds' per-class IoU from their reports, the rest scored here
+    bars = {f'{w["name"]} (seeds)': {
+        name: s['iou'] for name, s in w['seed_report']['per_class'].items()}
+        for w in writers if w['seed_report']}
+    bars.update(class_ious)
+    class_uri = _class_iou_plot(bars, classes)
     if class_uri:
-        body.append('<h3>Per-class IoU of each stage</h3><p>Label-map '
-                    'stages scored here against the ground truth (the '
-                    'ignore band of IR labels counts as a miss).</p>')
+        body.append('<h3>Per-class IoU of each stage</h3><p>Seeds from '
+                    'their seed reports; label maps and instances scored '
+                    'here against the ground truth (the ignore band of IR '
+                    'labels counts as a miss).</p>')
         body.append(_img(class_uri, 'per-class IoU'))
     for run in [w['run'] for w in writers if w['run']] + runs:
         uri = _training_plot(run)
         if uri:
             body.append(f'<h3>Training: {_esc(run["name"])}</h3>')
             body.append(_img(uri, f'training curves {run["name"]}'))
+    return body
 
-    # -------------------------------------------------------------- gallery
-    body.append('<h2 id="gallery">Gallery</h2>')
-    final = next((w for w in label_stages[::-1]
-                  if ious.get(w['name'])), None)
-    if final is None:
-        body.append('<p>No label-map stage with ground truth: no '
-                    'gallery.</p>')
-    else:
-        body.append(_gallery(dataset, writers, final, ious[final['name']],
-                             gallery, max_cams, seed))
 
-    # ----------------------------------------------------------- provenance
-    body.append('<h2 id="provenance">Provenance</h2>')
+def _provenance_section(writers: List[dict]) -> List[str]:
     rows = []
     for writer in writers:
         manifest = writer['manifest']
@@ -653,17 +670,94 @@ def build_report(work_dir: str,
                      manifest.get('checkpoint_sha256') or '-',
                      manifest.get('files_on_disk', '-'),
                      len(manifest.get('failures') or [])))
-    body.append(_table(rows, ('folder', 'writer', 'config', 'checkpoint',
-                              'checkpoint sha256', 'files', 'failures')))
+    return ['<h2 id="provenance">Provenance</h2>',
+            _table(rows, ('folder', 'writer', 'config', 'checkpoint',
+                          'checkpoint sha256', 'files', 'failures'))]
+
+
+def build_report(work_dir: str,
+                 gallery: int = 3,
+                 data_root: Optional[str] = None,
+                 max_cams: int = 2,
+                 seed: int = 0) -> str:
+    """The HTML page of a work dir.
+
+    Sections: ``summary`` (``summary.json``, when present), ``metrics``
+    (each writer stage's test metrics and seed report, the training runs'
+    last validation), ``plots`` (threshold sweep, per-class IoU, training
+    curves), ``gallery`` and ``provenance`` (config, checkpoint and its
+    SHA-256 of each writer folder).
+
+    Args:
+        work_dir (str): The pipeline's work dir.
+        gallery (int): Rows of each gallery group (best, worst, random by
+            per-image mIoU of the last label-map or instance stage).
+            Defaults to 3.
+        data_root (str, optional): Dataset root (``JPEGImages``,
+            ``SegmentationClass``); defaults to the one recorded in the
+            writers' configs.
+        max_cams (int): CAM panels per CAM stage in the gallery. Defaults
+            to 2.
+        seed (int): Seed of the random gallery rows. Defaults to 0.
+
+    Returns:
+        str: The page.
+    """
+    found = discover(work_dir)
+    writers, runs = found['writers'], found['runs']
+    recorded = next((w['data_root'] for w in writers if w['data_root']),
+                    None)
+    root = _resolve_root(data_root or recorded, found['work_dir'])
+    dataset = _Dataset(root, _classes(root, writers))
+    body = [f'<h1>mmwsss run report: {_esc(found["work_dir"])}</h1>',
+            f'<p>data root: <code>{_esc(root or recorded)}</code>'
+            f'{"" if root else " (not found: no gallery)"}</p>']
+    if found['summary']:
+        body += ['<h2 id="summary">Summary</h2>',
+                 _table(_flatten(found['summary']), ('entry', 'value'))]
+    body += _metrics_section(writers, runs)
+    image_ious, class_ious = _stage_ious(writers, dataset) if root else (
+        {}, {})
+    body += _plots_section(writers, runs, class_ious, dataset.classes)
+    body.append('<h2 id="gallery">Gallery</h2>')
+    final = next((w for w in writers[::-1] if w['name'] in image_ious),
+                 None)
+    if final is None:
+        body.append('<p>No label-map or instance stage with ground truth: '
+                    'no gallery.</p>')
+    else:
+        body.append(_gallery(dataset, writers, final,
+                             image_ious[final['name']], gallery, max_cams,
+                             seed))
+    body += _provenance_section(writers)
     return ('<!DOCTYPE html><html><head><meta charset="utf-8">'
             f'<title>mmwsss report</title><style>{_CSS}</style></head>'
             f'<body>{"".join(body)}</body></html>')
 
 
+def _stage_cell(writer: dict, image: np.ndarray, stem: str,
+                classes: List[str], max_cams: int) -> Optional[np.ndarray]:
+    """The panels of one stage's output for an image (None if absent)."""
+    path = osp.join(writer['path'], stem + writer['suffix'])
+    if not osp.isfile(path):
+        return None
+    if writer['kind'] == 'cams':
+        report = writer['seed_report'] or {}
+        threshold = report.get('best_threshold', DEFAULT_SEED_THRESHOLD)
+        return _cam_cell(image, path, threshold, max_cams, classes)
+    if writer['kind'] == 'label_maps':
+        label = read_label_map(path, len(classes) - 1)
+        return side_by_side([(writer['name'], draw_label_map(image, label))])
+    masks, boxes, labels = _instances(path)
+    return side_by_side([(writer['name'], draw_instances(
+        image, masks, boxes, labels, classes[1:]))])
+
+
 def _gallery(dataset: _Dataset, writers: List[dict], final: dict,
              ious: Dict[str, float], count: int, max_cams: int,
              seed: int) -> str:
-    columns = [w for w in writers if w['kind'] in ('cams', 'label_maps')]
+    columns = [w for w in writers
+               if w['kind'] in ('cams', 'label_maps', 'instances')]
     out = [f'<p>Rows ranked by per-image mIoU of <b>{_esc(final["name"])}'
            '</b> against the ground truth.</p><table class="gallery"><tr>'
            '<th>group</th><th>file</th><th>mIoU</th><th>image</th>']
@@ -674,24 +768,11 @@ def _gallery(dataset: _Dataset, writers: List[dict], final: dict,
         if image is None:
             continue
         cells = [side_by_side([('image', image)])]
-        for writer in columns:
-            suffix = '.npz' if writer['kind'] == 'cams' else '.png'
-            path = osp.join(writer['path'], stem + suffix)
-            if not osp.isfile(path):
-                cells.append(None)
-            elif writer['kind'] == 'cams':
-                report = writer['seed_report'] or {}
-                threshold = report.get('best_threshold',
-                                       DEFAULT_SEED_THRESHOLD)
-                cells.append(_cam_cell(image, path, threshold, max_cams,
-                                            dataset.classes))
-            else:
-                label = read_label_map(path, len(dataset.classes) - 1)
-                cells.append(side_by_side(
-                    [(writer['name'], draw_label_map(image, label))]))
-        gt = dataset.gt(stem)
+        cells += [_stage_cell(w, image, stem, dataset.classes, max_cams)
+                  for w in columns]
         cells.append(side_by_side([('ground truth',
-                                    draw_label_map(image, gt))]))
+                                    draw_label_map(image,
+                                                   dataset.gt(stem)))]))
         out.append(f'<tr class="row-{group}" data-stem="{_esc(stem)}" '
                    f'data-iou="{iou:.6f}"><td>{group}</td>'
                    f'<td>{_esc(stem)}</td><td class="num">'

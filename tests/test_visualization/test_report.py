@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmwsss.fileio import write_cam_file, write_label_map
+from mmwsss.fileio import (encode_rle, save_json, write_cam_file,
+                           write_label_map)
 from mmwsss.visualization.report import (build_report, discover, image_miou,
                                          write_report)
 
@@ -202,6 +203,30 @@ def test_report_without_ground_truth(work_dir, tmp_path):
     page = build_report(str(work_dir), data_root=str(tmp_path / 'none'))
     assert 'no gallery' in page
     assert 'row-best' not in page
+
+
+def test_instance_stage_ranks_the_gallery(work_dir, tmp_path):
+    """A later stage of instance records (masks as RLE) is drawn and,
+    painted into a label map, ranks the gallery."""
+    folder = work_dir / 'instances'
+    folder.mkdir()
+    for k in SHIFTS:
+        mask = np.roll(_gt() == 1, len(SHIFTS) - 1 - k, axis=1)
+        rle = encode_rle(mask)
+        save_json(str(folder / f'img_{k}.instances.json'), dict(
+            height=H, width=W, detections=[dict(
+                label=0, score=0.9, segmentation=rle,
+                bbox=[0.0, 0.0, 4.0, 4.0])]))
+    _manifest(str(folder), 'InstancePseudoMaskWriter', '', len(SHIFTS))
+    found = discover(str(work_dir))
+    assert found['writers'][-1]['kind'] == 'instances'
+    assert found['writers'][-1]['stems'][0] == 'img_0'
+    parsed = _parse(build_report(str(work_dir), gallery=1))
+    # image 6's instance is not shifted; class 2 is missed everywhere
+    assert [s for _, s, _ in parsed.rows][:2] == ['img_6', 'img_0']
+    assert parsed.rows[0][2] == pytest.approx(
+        image_miou(_gt() * (_gt() == 1), _gt(), 3))
+    assert 'instances' in ' '.join(parsed.text)
 
 
 BROWSERS = [b for b in ('chromium', 'chromium-browser', 'google-chrome')
