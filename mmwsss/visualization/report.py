@@ -708,6 +708,7 @@ def build_report(work_dir: str,
     recorded = next((w['data_root'] for w in writers if w['data_root']),
                     None)
     root = _resolve_root(data_root or recorded, found['work_dir'])
+    root = root and osp.abspath(root)
     dataset = _Dataset(root, _classes(root, writers))
     body = [f'<h1>mmwsss run report: {_esc(found["work_dir"])}</h1>',
             f'<p>data root: <code>{_esc(root or recorded)}</code>'

@@ -81,11 +81,13 @@ def work_dir(tmp_path):
         maps = np.stack([(gt == 1), (gt == 2)]).astype(np.float32)
         write_cam_file(str(cams / f'{stem}.npz'), np.array([0, 1]),
                        maps[:, ::4, ::4], high_res=maps)
+    # a relative data root, as the tools record it: found from the work
+    # dir up
     _manifest(str(cams), 'CAMWriter',
-              _config(str(data), f'{RECORDED}/cams_run',
+              _config('data', f'{RECORDED}/cams_run',
                       f'{RECORDED}/seeds.json'), len(SHIFTS))
     _manifest(str(masks), 'PseudoMaskWriter',
-              _config(str(data), f'{RECORDED}/masks_run'), len(SHIFTS))
+              _config('data', f'{RECORDED}/masks_run'), len(SHIFTS))
     (work / 'cams_run').mkdir()
     (work / 'cams_run' / 'cam_cfg.py').write_text('')
     _write_lines(str(work / 'cams_run' / STAMP / f'{STAMP}.json'),
@@ -163,6 +165,13 @@ def test_discover_maps_recorded_paths(work_dir):
     assert found['runs'][0]['val_metrics'] == {'multi-label/mAP': 88.5}
 
 
+def test_summary_stage_order(work_dir):
+    (work_dir / 'summary.json').write_text(json.dumps(dict(
+        stages=[dict(name='pseudo_masks'), dict(name='cams')])))
+    found = discover(str(work_dir))
+    assert [w['name'] for w in found['writers']] == ['pseudo_masks', 'cams']
+
+
 def test_report_page(work_dir, tmp_path):
     out = write_report(str(work_dir), str(tmp_path / 'r.html'), gallery=2)
     with open(out, encoding='utf-8') as f:
@@ -171,6 +180,7 @@ def test_report_page(work_dir, tmp_path):
     assert parsed.ids == ['summary', 'metrics', 'plots', 'gallery',
                           'provenance']
     text = ' '.join(parsed.text)
+    assert str(tmp_path / 'data') in text
     for expected in ('61.25', '55.50', '88.50', '42.42', 'cam_cfg.py',
                      'ab' * 32, 'Seed mIoU vs background threshold',
                      'Per-class IoU', 'Training: classifier'):
