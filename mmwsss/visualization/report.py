@@ -33,7 +33,7 @@ from PIL import Image
 
 from mmwsss.evaluation.functional import label_confusion, segmentation_scores
 from mmwsss.fileio import (decode_rle, load_record, read_cam_file,
-                           read_label_map)
+                           read_finest_cams, read_label_map)
 from .drawing import draw_instances, draw_label_map, side_by_side
 from .wsss_visualizer import WSSSVisualizer
 
@@ -452,7 +452,7 @@ def _training_plot(run: dict) -> Optional[str]:
 def _cam_cell(image: np.ndarray, cam_file: str, threshold: float,
               max_cams: int, classes: Sequence[str]) -> np.ndarray:
     """Heat maps and seeds of a CAM file, drawn by WSSSVisualizer."""
-    keys, maps = _finest(cam_file)
+    keys, maps = read_finest_cams(cam_file)
     visualizer = WSSSVisualizer(name='report', seed_threshold=threshold,
                                 max_cams=max_cams)
     # CAM keys are 0-based foreground classes
@@ -460,11 +460,6 @@ def _cam_cell(image: np.ndarray, cam_file: str, threshold: float,
     panels = visualizer.panels(
         image, dict(cam_high_res=maps, cam_keys=keys), draw_gt=False)
     return side_by_side(panels[1:])  # the image has its own column
-
-
-def _finest(cam_file: str) -> Tuple[np.ndarray, np.ndarray]:
-    arrays = read_cam_file(cam_file)
-    return arrays['keys'], arrays.get('high_res', arrays['strided'])
 
 
 def _pick_rows(ious: Dict[str, float], count: int,

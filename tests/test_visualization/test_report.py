@@ -1,6 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """The HTML report of a work dir, built from a tiny fake pipeline run."""
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -237,6 +238,19 @@ def test_instance_stage_ranks_the_gallery(work_dir, tmp_path):
     assert parsed.rows[0][2] == pytest.approx(
         image_miou(_gt() * (_gt() == 1), _gt(), 3))
     assert 'instances' in ' '.join(parsed.text)
+
+
+def test_cli(work_dir, tmp_path, capsys):
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location(
+        'report_tool', osp.join(root, 'tools', 'analysis', 'report.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'cli.html'
+    tool.main([str(work_dir), '--out', str(out), '--gallery', '1',
+               '--data-root', str(tmp_path / 'data')])
+    assert str(out) in capsys.readouterr().out
+    assert len(_parse(out.read_text()).rows) == 3
 
 
 BROWSERS = [b for b in ('chromium', 'chromium-browser', 'google-chrome')

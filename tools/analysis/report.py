@@ -13,7 +13,7 @@ import argparse
 from mmwsss.visualization.report import write_report
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('work_dir', help='the pipeline run\'s work dir')
     parser.add_argument(
@@ -28,11 +28,11 @@ def parse_args():
                         help='CAM panels per CAM stage in the gallery')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random gallery rows')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     out = write_report(args.work_dir, args.out, gallery=args.gallery,
                        data_root=args.data_root, max_cams=args.max_cams,
                        seed=args.seed)
