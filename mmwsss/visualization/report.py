@@ -13,12 +13,15 @@ The page is built only from what the run left on disk, so it works for
 - **seed reports**: the ``out_file`` json of :class:`mmwsss.CAMSeedMetric`
   (per-class scores and the background-threshold sweep), found through the
   config text of the CAM writer's manifest;
-- ``summary.json`` when present (its numbers, and its stage order).
+- ``summary.json`` when present (its numbers, and the stage order of its
+  ``stages`` entry), and the ``<stage>/stage.json`` records of
+  ``tools/run_pipeline.py``.
 
 Every image is embedded as a base64 PNG data URI; the page references no
 file and no server.
 """
 import base64
+import glob
 import html
 import io
 import json
@@ -38,6 +41,7 @@ from .drawing import draw_instances, draw_label_map, side_by_side
 from .wsss_visualizer import WSSSVisualizer
 
 MANIFEST = 'manifest.json'
+STAGE_RECORD = 'stage.json'
 # Seed threshold of the CAM panels when no seed report names the best one.
 DEFAULT_SEED_THRESHOLD = 0.15
 # Scalars of a log record that are bookkeeping, not results.
@@ -211,9 +215,10 @@ def discover(work_dir: str) -> dict:
 
     Returns:
         dict: ``summary`` (``summary.json`` or None), ``writers`` (one dict
-        per writer folder: name, path, kind, stems, manifest, run, seed
-        report, data root), ``runs`` (the mmengine run dirs no writer
-        points to), both in pipeline order.
+        per writer folder: name, path, kind, suffix, stems, manifest, run,
+        seed report, data root), ``runs`` (the mmengine run dirs no writer
+        points to), both in pipeline order, and ``stage_records`` (the
+        ``<stage>/stage.json`` contents by stage).
     """
     work_dir = osp.abspath(work_dir)
     summary_file = osp.join(work_dir, 'summary.json')
@@ -260,8 +265,15 @@ def discover(work_dir: str) -> dict:
                                 w['stamp'], w['name']))
     trained = sorted(runs.values(), key=lambda r: (
         order.get(r['name'], len(order)), r['stamp'], r['name']))
+    # per-stage records of tools/run_pipeline.py: <work_dir>/<stage>/
+    stage_records = {
+        osp.basename(osp.dirname(path)): _read_json(path)
+        for path in sorted(glob.glob(osp.join(work_dir, '*', STAGE_RECORD)))
+    }
+    stage_records = dict(sorted(stage_records.items(), key=lambda item: (
+        order.get(item[0], len(order)), item[0])))
     return dict(work_dir=work_dir, summary=summary, writers=writers,
-                runs=trained)
+                runs=trained, stage_records=stage_records)
 
 
 def _summary_order(summary: Optional[dict]) -> Dict[str, int]:
@@ -711,6 +723,9 @@ def build_report(work_dir: str,
     if found['summary']:
         body += ['<h2 id="summary">Summary</h2>',
                  _table(_flatten(found['summary']), ('entry', 'value'))]
+    for name, record in found['stage_records'].items():
+        body += [f'<h3>Stage record: {_esc(name)}</h3>',
+                 _table(_flatten(record), ('entry', 'value'))]
     body += _metrics_section(writers, runs)
     image_ious, class_ious = _stage_ious(writers, dataset) if root else (
         {}, {})

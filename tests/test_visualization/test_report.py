@@ -169,8 +169,14 @@ def test_discover_maps_recorded_paths(work_dir):
 def test_summary_stage_order(work_dir):
     (work_dir / 'summary.json').write_text(json.dumps(dict(
         stages=[dict(name='pseudo_masks'), dict(name='cams')])))
+    (work_dir / 'pseudo_masks' / 'stage.json').write_text(json.dumps(dict(
+        wall_seconds=12.5, metrics={'pseudo_mask/mIoU': 55.5})))
     found = discover(str(work_dir))
     assert [w['name'] for w in found['writers']] == ['pseudo_masks', 'cams']
+    assert found['stage_records'] == {'pseudo_masks': dict(
+        wall_seconds=12.5, metrics={'pseudo_mask/mIoU': 55.5})}
+    text = ' '.join(_parse(build_report(str(work_dir), gallery=0)).text)
+    assert 'Stage record: pseudo_masks' in text and '12.50' in text
 
 
 def test_report_page(work_dir, tmp_path):
