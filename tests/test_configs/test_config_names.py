@@ -14,7 +14,8 @@ CONFIGS = sorted(
     osp.relpath(path, osp.join(ROOT, 'configs'))
     for path in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
     if path.split(osp.sep)[-2] != '_base_')
-DATASETS = ('synthvoc-wsol', 'synthvoc', 'voc12aug', 'coco14', 'cub', 'in1k')
+DATASETS = ('synthvoc-wsol', 'synthvoc', 'voc12aug', 'coco14', 'cub', 'in1k',
+            'openimages', 'fgvc-aircraft', 'stanford-dogs')
 BACKBONES = ('r18w32', 'r50', 'r101', 'vgg16', 'inception-v3', 'conformer-',
              'vit-')
 # The stages that consume the CAMs of a method: their last field is
