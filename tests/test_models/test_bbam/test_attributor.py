@@ -500,3 +500,20 @@ def test_synthvoc_config_datasets_build(path, tiny_synthvoc):
         assert np.array_equal(data_sample.ori_img,
                               mmcv.imread(data_sample.img_path))
         assert sample['inputs'].shape[1:] != data_sample.ori_img.shape[:2]
+
+
+def test_fixed_mask_stride(model):
+    with pytest.raises(ValueError, match='mask_stride'):
+        tiny_bbam(mask_stride=0)
+    assert model.mask_stride is None
+    adaptive = _explain(model, BOXES, LABELS)
+    model.mask_stride = 8.0
+    try:
+        fixed = _explain(model, BOXES, LABELS)
+    finally:
+        model.mask_stride = None
+    assert (fixed.strides == 8).all()
+    assert not torch.allclose(fixed.strides, adaptive.strides)
+    for bbam in fixed.bbams:
+        assert bbam.shape == (int(HEIGHT / 8), int(WIDTH / 8))
+    assert torch.equal(fixed.num_positives, adaptive.num_positives)
