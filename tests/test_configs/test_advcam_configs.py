@@ -23,6 +23,12 @@ DATASETS = {
                  'irnet_r18w32_1xb16-10e_synthvoc-128-advcam.py',
                  'irnet-rw_r18w32_synthvoc-advcam.py'),
 }
+# Ablation variants: one base config and the lines they change.
+ABLATIONS = {
+    'advcam_cam-r18w32-os16_synthvoc_no-reg.py':
+    ('advcam_cam-r18w32-os16_synthvoc.py',
+     dict(suppress_other_classes=False, ad_coeff=0.0)),
+}
 
 
 def _cfg(name):
@@ -31,7 +37,19 @@ def _cfg(name):
 
 def test_all_configs_listed():
     names = {osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py'))}
-    assert names == {n for chain in DATASETS.values() for n in chain}
+    assert names == {n for chain in DATASETS.values()
+                     for n in chain} | set(ABLATIONS)
+
+
+@pytest.mark.parametrize('name', sorted(ABLATIONS))
+def test_ablation_variants_change_only_their_switches(name):
+    base_name, changes = ABLATIONS[name]
+    variant, base = _cfg(name), _cfg(base_name)
+    assert variant.model.to_dict() == dict(base.model.to_dict(), **changes)
+    init_default_scope(variant.default_scope)
+    variant.model.backbone.init_cfg = None
+    model = MODELS.build(variant.model)
+    assert model.suppress_other_classes is False and model.ad_coeff == 0
 
 
 @pytest.mark.parametrize('data', sorted(DATASETS))

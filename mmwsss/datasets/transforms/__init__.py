@@ -2,6 +2,7 @@
 """Data transforms of mmwsss."""
 from .box_pseudo_transforms import (LoadBoxPseudoAnnotations,
                                     PackBoxPseudoInputs)
+from .box_noise import JitterBoxes
 from .formatting import PackCAMInputs
 from .irn_processing import DownsampleLabel, RandomRescale, TopLeftCropPad
 from .loading import (LoadCAMFile, LoadImageRGB, LoadLabelMap,
@@ -20,5 +21,5 @@ __all__ = [
     'TopLeftCropPad', 'LoadBoxPseudoAnnotations', 'PackBoxPseudoInputs',
     'LoadWSOLMask', 'PackWSOLInputs', 'WSOLResize',
     'KeepOriginalImage', 'ColorJitter', 'shift_hue', 'DSRGSeedsFromCAM',
-    'LoadSaliencyMap', 'SaliencyIgnore', 'saliency_ignore'
+    'LoadSaliencyMap', 'SaliencyIgnore', 'saliency_ignore', 'JitterBoxes'
 ]

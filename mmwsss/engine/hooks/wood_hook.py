@@ -3,6 +3,7 @@
 from typing import List, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import all_gather_object, all_reduce, get_dist_info
 from mmengine.hooks import Hook
@@ -10,7 +11,9 @@ from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from mmwsss.registry import DATASETS, HOOKS
-from ...models.wood import kmeans
+from ...models.wood import kmeans, wood_class_centers
+
+OOD_CLUSTERINGS = ('kmeans', 'predicted_class')
 
 
 @HOOKS.register_module()
@@ -27,7 +30,12 @@ class WOoDCentersHook(Hook):
       images gets a zero centre);
     - OoD clusters: Euclidean K-means (``model.num_ood_clusters`` clusters,
       ``kmeans_iterations`` Lloyd steps, initialised with the first K images
-      in list order, plain torch) of the pooled features of the OoD images.
+      in list order, plain torch) of the pooled features of the OoD images;
+      with ``ood_clustering='predicted_class'`` instead one cluster per
+      class, the mean feature of the OoD images the classifier predicts
+      (arg-max logit) as that class (dissertation Table 4.4, which needs
+      ``num_ood_clusters`` = the number of classes; a class no OoD image is
+      predicted as gets the mean of all OoD features).
 
     Images are fed one by one (``in_dataset`` and ``ood_dataset`` carry the
     feature pipelines: the reference uses full-size in-distribution images
@@ -48,6 +56,9 @@ class WOoDCentersHook(Hook):
         num_workers (int): Loader workers. Defaults to 0.
         recompute (bool): Recompute centres found in the model. Defaults to
             False.
+        ood_clustering (str): ``'kmeans'`` (the method) or
+            ``'predicted_class'`` (the ablation of dissertation Table 4.4).
+            Defaults to ``'kmeans'``.
     """
 
     priority = 'NORMAL'
@@ -57,7 +68,12 @@ class WOoDCentersHook(Hook):
                  ood_dataset: Union[dict, Dataset],
                  kmeans_iterations: int = 10,
                  num_workers: int = 0,
-                 recompute: bool = False):
+                 recompute: bool = False,
+                 ood_clustering: str = 'kmeans'):
+        if ood_clustering not in OOD_CLUSTERINGS:
+            raise ValueError(f'ood_clustering must be one of '
+                             f'{OOD_CLUSTERINGS}, got {ood_clustering!r}')
+        self.ood_clustering = ood_clustering
         self.in_dataset = in_dataset
         self.ood_dataset = ood_dataset
         self.kmeans_iterations = kmeans_iterations
@@ -100,13 +116,28 @@ class WOoDCentersHook(Hook):
         all_reduce(counts)
         return sums / counts.clamp(min=1)[:, None]
 
+    @staticmethod
+    def _feature_and_prediction(model, inputs: torch.Tensor) -> torch.Tensor:
+        """One image's pooled feature (D,) with its arg-max class appended
+        as a last entry (so both reach the host in one transfer)."""
+        feats = model.extract_feat(inputs)
+        predicted = model.head(feats).argmax(dim=1).to(feats[-1].dtype)
+        return torch.cat([feats[-1].mean(dim=(2, 3))[0], predicted])
+
     @torch.no_grad()
-    def ood_features(self, model, dataset: Dataset) -> torch.Tensor:
-        """(N, D) pooled features of the OoD images in list order (CPU)."""
+    def ood_features(self,
+                     model,
+                     dataset: Dataset,
+                     with_predictions: bool = False) -> torch.Tensor:
+        """(N, D) pooled features of the OoD images in list order (CPU);
+        with ``with_predictions`` (N, D + 1), the predicted class last."""
         indices, loader = self._shard(dataset)
+        extract = (
+            self._feature_and_prediction if with_predictions else
+            lambda model, inputs: model.pooled_features(inputs)[0])
         features = [
-            model.pooled_features(
-                model.data_preprocessor(batch, False)['inputs'])[0]
+            extract(model,
+                    model.data_preprocessor(batch, False)['inputs'])
             for batch in loader
         ]
         # One transfer for the shard, not one wait for the device per image;
@@ -128,20 +159,54 @@ class WOoDCentersHook(Hook):
         in_dataset = self._build(self.in_dataset)
         ood_dataset = self._build(self.ood_dataset)
         k = model.num_ood_clusters
-        if len(ood_dataset) < k:
+        by_class = self.ood_clustering == 'predicted_class'
+        if by_class and k != model.head.num_classes:
+            raise ValueError(
+                "ood_clustering='predicted_class' makes one OoD cluster per "
+                f'class: set num_ood_clusters={model.head.num_classes} '
+                f'(got {k})')
+        if not by_class and len(ood_dataset) < k:
             raise ValueError(f'W-OoD needs at least K={k} OoD images for '
                              f'the K-means, got {len(ood_dataset)}')
         was_training = model.training
         model.eval()
         try:
             centers = self.class_centers(model, in_dataset)
-            features = self.ood_features(model, ood_dataset)
+            features = self.ood_features(model, ood_dataset, by_class)
         finally:
             model.train(was_training)
-        labels, ood_centers = kmeans(features.float(), k,
-                                     self.kmeans_iterations)
+        if by_class:
+            labels, ood_centers = self.predicted_class_clusters(
+                features[:, :-1].float(), features[:, -1].long(), k)
+        else:
+            labels, ood_centers = kmeans(features.float(), k,
+                                         self.kmeans_iterations)
         model.set_centers(centers, ood_centers.to(centers))
         sizes = torch.bincount(labels, minlength=k).tolist()
         runner.logger.info(
             f'W-OoD: class centres from {len(in_dataset)} images, {k} OoD '
-            f'clusters from {len(ood_dataset)} images (sizes {sizes})')
+            f'clusters ({self.ood_clustering}) from {len(ood_dataset)} '
+            f'images (sizes {sizes})')
+
+    @staticmethod
+    def predicted_class_clusters(
+            features: torch.Tensor, predicted: torch.Tensor,
+            num_classes: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """OoD clusters by predicted class (dissertation Table 4.4).
+
+        Args:
+            features (torch.Tensor): (N, D) OoD features.
+            predicted (torch.Tensor): (N,) their arg-max classes.
+            num_classes (int): Number of classes (= clusters).
+
+        Returns:
+            tuple[torch.Tensor, torch.Tensor]: The labels (N,) (the
+            predicted classes) and the (C, D) centres: the mean feature of
+            each class's images, the mean of all features for a class no
+            image is predicted as.
+        """
+        members = F.one_hot(predicted, num_classes)
+        centers = wood_class_centers(features, members)
+        empty = members.sum(0) == 0
+        centers[empty] = features.mean(0)
+        return predicted, centers

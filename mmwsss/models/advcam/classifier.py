@@ -68,6 +68,11 @@ class AdvCAMClassifier(CAMClassifier):
             large scales. Defaults to None: all classes at once on a GPU,
             one class at a time on a CPU, where larger batches only add
             memory traffic (``benchmarks/advcam.py``).
+        suppress_other_classes (bool): Subtract the scores of all other
+            classes in the climbing objective (the method). False ascends
+            the target score alone; with ``ad_coeff=0`` too this is the
+            climbing "without regularization" of dissertation Fig. 3.7.
+            Defaults to True.
         *args, **kwargs: Arguments of :class:`CAMClassifier` (``backbone``,
             ``head``, e.g. ``dict(type='mmwsss.CAMHead', ...)``, ``neck``,
             ``data_preprocessor``, ...).
@@ -82,12 +87,16 @@ class AdvCAMClassifier(CAMClassifier):
                  one_backward: bool = True,
                  compensate_half_scale: bool = False,
                  max_classes_per_batch: Optional[int] = None,
+                 suppress_other_classes: bool = True,
                  **kwargs):
         super().__init__(*args, **kwargs)
         if adv_iter < 1:
             raise ValueError(f'adv_iter must be >= 1, got {adv_iter}')
         if max_classes_per_batch is not None and max_classes_per_batch < 1:
             raise ValueError('max_classes_per_batch must be None or >= 1')
+        if not isinstance(suppress_other_classes, bool):
+            raise TypeError('suppress_other_classes must be a bool, got '
+                            f'{suppress_other_classes!r}')
         classifier = getattr(self.head, 'classifier', None)
         if one_backward and not (isinstance(classifier, nn.Conv2d)
                                  and classifier.kernel_size == (1, 1)
@@ -103,6 +112,7 @@ class AdvCAMClassifier(CAMClassifier):
         self.one_backward = one_backward
         self.compensate_half_scale = compensate_half_scale
         self.max_classes_per_batch = max_classes_per_batch
+        self.suppress_other_classes = suppress_other_classes
 
     def _raw_cams_and_features(
             self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -204,7 +214,8 @@ class AdvCAMClassifier(CAMClassifier):
                 score_th=self.score_th,
                 classifier_weight=weight,
                 compensate_half_scale=self.compensate_half_scale,
-                max_classes_per_batch=self._classes_per_batch(pairs[0]))
+                max_classes_per_batch=self._classes_per_batch(pairs[0]),
+                suppress_other_classes=self.suppress_other_classes)
         with torch.no_grad():
             logits = self.raw_cams(scales[0][None]).mean(dim=(2, 3))
         return keys, strided, high_res, self.head.scores(logits)[0]

@@ -157,13 +157,19 @@ def advcam_objective(raw_maps: torch.Tensor,
                      init_regions: torch.Tensor,
                      targets: Union[Sequence[int], torch.Tensor],
                      ad_coeff: float = 7.0,
-                     score_th: float = 0.5) -> Dict[str, torch.Tensor]:
+                     score_th: float = 0.5,
+                     *,
+                     suppress_other_classes: bool = True
+                     ) -> Dict[str, torch.Tensor]:
     """The quantity ascended by one adversarial-climbing step, per group.
 
     ``y`` is the spatial mean of ``ReLU(raw_maps)`` (not the training logit,
     which is the mean before the ReLU). ``logit_loss = -2 sum_copies y_c +
     sum_copies sum_k y_k``, i.e. minus (target score - all other scores,
-    ground truth or not). The restricting mask is re-derived from the
+    ground truth or not); without ``suppress_other_classes`` it is
+    ``-sum_copies y_c``, which only raises the target score (with
+    ``ad_coeff=0`` this is the climbing "without regularization" of
+    dissertation Fig. 3.7). The restricting mask is re-derived from the
     current map at every step and L1 drift is measured against the step-0
     map.
 
@@ -177,6 +183,9 @@ def advcam_objective(raw_maps: torch.Tensor,
             Defaults to 7.0.
         score_th (float): Mask threshold tau on ``regions / max(regions)``.
             Defaults to 0.5.
+        suppress_other_classes (bool): Subtract the scores of the other
+            classes (the method); False ascends the target score alone.
+            Defaults to True.
 
     Returns:
         dict[str, torch.Tensor]: ``loss`` (K,) the objective
@@ -188,7 +197,10 @@ def advcam_objective(raw_maps: torch.Tensor,
     num_groups = targets.numel()
     y = raw_maps.relu().mean((2, 3)).reshape(num_groups, 2, -1)
     target_y = y[torch.arange(num_groups, device=y.device), :, targets]
-    logit_loss = -2 * target_y.sum(1) + y.sum((1, 2))
+    if suppress_other_classes:
+        logit_loss = -2 * target_y.sum(1) + y.sum((1, 2))
+    else:
+        logit_loss = -target_y.sum(1)
     with torch.no_grad():
         mask = (regions / regions.amax((1, 2), keepdim=True)
                 > score_th).to(regions.dtype)
@@ -232,7 +244,8 @@ def adversarial_climb_step(x: torch.Tensor,
 def _climbing_step(cam_fn: CamFn, x: torch.Tensor, targets: torch.Tensor,
                    init_regions: Optional[torch.Tensor], region_fn: Callable,
                    backward: bool, shared: bool, trace: bool, ad_coeff: float,
-                   step_size: float, score_th: float):
+                   step_size: float, score_th: float,
+                   suppress_other_classes: bool):
     """One step for K groups: ``(regions, x_next, trace record)``.
 
     ``shared``: ``x`` is the single pair all groups start from; it is run
@@ -259,8 +272,14 @@ def _climbing_step(cam_fn: CamFn, x: torch.Tensor, targets: torch.Tensor,
         init_regions = regions
     if not backward:
         return regions.detach(), None, None
-    terms = advcam_objective(raw_maps, regions, init_regions, targets,
-                             ad_coeff, score_th)
+    terms = advcam_objective(
+        raw_maps,
+        regions,
+        init_regions,
+        targets,
+        ad_coeff,
+        score_th,
+        suppress_other_classes=suppress_other_classes)
     if shared:
         grad = torch.cat([
             torch.autograd.grad(loss, x, retain_graph=g < num_groups - 1)[0]
@@ -293,6 +312,8 @@ def adversarial_climbing(
     classifier_weight: Optional[torch.Tensor] = None,
     max_classes_per_batch: Optional[int] = None,
     return_trace: bool = False,
+    *,
+    suppress_other_classes: bool = True,
 ) -> Union[torch.Tensor, Tuple[torch.Tensor, List[Dict[str, torch.Tensor]]]]:
     """AdvCAM maps of one image pair at one scale, all target classes batched.
 
@@ -331,6 +352,8 @@ def adversarial_climbing(
             image-sized records of all T steps are kept, so memory grows
             with T x K). Without it, memory does not depend on T.
             Defaults to False.
+        suppress_other_classes (bool): See :func:`advcam_objective`.
+            Defaults to True.
 
     Returns:
         torch.Tensor | tuple: (K, h', w') sum of the T attribution maps;
@@ -363,6 +386,7 @@ def adversarial_climbing(
         ad_coeff=ad_coeff,
         step_size=step_size,
         score_th=score_th,
+        suppress_other_classes=suppress_other_classes,
         trace=return_trace)
     with torch.enable_grad():
         init_regions, x, record = step(
@@ -442,6 +466,8 @@ def advcam_multiscale_cams(
     classifier_weight: Optional[torch.Tensor] = None,
     compensate_half_scale: bool = False,
     max_classes_per_batch: Optional[int] = None,
+    *,
+    suppress_other_classes: bool = True,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """AdvCAM's saved CAMs of one image: all scales, all its classes.
 
@@ -469,6 +495,8 @@ def advcam_multiscale_cams(
             Defaults to False.
         max_classes_per_batch (int, optional): See
             :func:`adversarial_climbing`. Defaults to None.
+        suppress_other_classes (bool): See :func:`advcam_objective`.
+            Defaults to True.
 
     Returns:
         tuple[torch.Tensor, torch.Tensor]: ``strided`` (K, (H-1)//4+1,
@@ -479,9 +507,17 @@ def advcam_multiscale_cams(
     schedule = advcam_scale_schedule(scales, adv_iter, compensate_half_scale)
     per_scale = []
     for pair, (steps, multiplier) in zip(inputs, schedule):
-        cams = adversarial_climbing(cam_fn, pair, keys, steps, ad_coeff,
-                                    step_size, score_th, classifier_weight,
-                                    max_classes_per_batch)
+        cams = adversarial_climbing(
+            cam_fn,
+            pair,
+            keys,
+            steps,
+            ad_coeff,
+            step_size,
+            score_th,
+            classifier_weight,
+            max_classes_per_batch,
+            suppress_other_classes=suppress_other_classes)
         # The maps are already flip-merged and >= 0: a zero second copy
         # makes merge_multiscale_cams' ReLU + flip-sum the identity.
         cams = multiplier * cams

@@ -175,6 +175,10 @@ class BBAM(BaseModel):
             gives the same values and gradients and is about twice as fast
             on CPU, where RoIAlign's backward is most of the RoI head's cost
             in the mask optimisation. Defaults to True.
+        mask_stride (float, optional): A fixed mask stride in network
+            pixels for every box, instead of the adaptive
+            :func:`bbam_stride` (the ablation of dissertation Fig. 5.7b).
+            Defaults to None (adaptive).
         pseudo_mask_cfg (dict, optional): Also predict pseudo-masks, with
             these settings: ``fg_rank_fraction`` (0.85) and
             ``ignore_rank_fraction`` (0.2); ``dict()`` takes the defaults.
@@ -201,6 +205,7 @@ class BBAM(BaseModel):
                  explain_ignored: bool = True,
                  seed: Optional[int] = 0,
                  torchvision_roi_align: bool = True,
+                 mask_stride: Optional[float] = None,
                  pseudo_mask_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
@@ -213,6 +218,9 @@ class BBAM(BaseModel):
         if max_objects_per_batch is not None and max_objects_per_batch < 1:
             raise ValueError('max_objects_per_batch must be positive or None, '
                              f'got {max_objects_per_batch}.')
+        if mask_stride is not None and not mask_stride > 0:
+            raise ValueError(
+                f'mask_stride must be positive or None, got {mask_stride}.')
         if pseudo_mask_cfg is not None:
             unknown = set(pseudo_mask_cfg) - set(_PSEUDO_MASK_DEFAULTS)
             if unknown:
@@ -258,6 +266,7 @@ class BBAM(BaseModel):
         self.min_box_size = min_box_size
         self.explain_ignored = explain_ignored
         self.seed = seed
+        self.mask_stride = mask_stride
         self.pseudo_mask_cfg = pseudo_mask_cfg
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -419,7 +428,7 @@ class BBAM(BaseModel):
             box = host_boxes[k]
             box_w, box_h = box[2] - box[0], box[3] - box[1]
             # An inverted box has no area (and gets no positives).
-            strides[k] = bbam_stride(
+            strides[k] = self.mask_stride or bbam_stride(
                 [box[0], box[1],
                  max(box[0], box[2]),
                  max(box[1], box[3])], (height, width))

@@ -38,13 +38,17 @@ def _check_shapes(mask_logits: torch.Tensor, targets_fg: torch.Tensor,
 def seed_growing_targets(mask_logits: torch.Tensor,
                          targets_fg: torch.Tensor,
                          targets_ignore: torch.Tensor,
-                         grow_threshold: float = 0.9) -> torch.Tensor:
+                         grow_threshold: float = 0.9,
+                         *,
+                         grow: bool = True) -> torch.Tensor:
     """Per-pixel labels of the seed-growing mask loss.
 
     With ``F`` the projected foreground mask (rank fraction 0.85), ``G0`` the
     projected ignore mask (rank fraction 0.2) and ``s = sigmoid(logits)``:
 
-    1. seeds ``fg = F | (s > t)`` and ``bg = (1 - G0) | (s < 1 - t)``;
+    1. seeds ``fg = F | (s > t)`` and ``bg = (1 - G0) | (s < 1 - t)``
+       (without ``grow``: ``fg = F``, ``bg = 1 - G0``, the ablation
+       "without G" of dissertation Table 5.5);
     2. the initial seeds of the other side win: ``fg &= G0``, ``bg &= ~F``;
     3. a pixel is labelled 1 if it is in ``fg`` and one of its 8 neighbours
        is too (zero padding), 0 likewise for ``bg``, and -1 (ignored)
@@ -60,6 +64,7 @@ def seed_growing_targets(mask_logits: torch.Tensor,
         grow_threshold (float): Probability above which a pixel joins the
             foreground (below ``1 - grow_threshold`` the background).
             Defaults to 0.9.
+        grow (bool): Grow the seeds with the predictions. Defaults to True.
 
     Returns:
         torch.Tensor: int8 (P, M, M) labels in {1, 0, -1}.
@@ -68,8 +73,12 @@ def seed_growing_targets(mask_logits: torch.Tensor,
     fg_init = targets_fg > 0.5
     bg_init = targets_ignore <= 0.5
     probs = mask_logits.detach().sigmoid()
-    fg = (fg_init | (probs > grow_threshold)) & ~bg_init
-    bg = (bg_init | (probs < 1 - grow_threshold)) & ~fg_init
+    if grow:
+        fg = (fg_init | (probs > grow_threshold)) & ~bg_init
+        bg = (bg_init | (probs < 1 - grow_threshold)) & ~fg_init
+    else:
+        # the formulas above with nothing grown
+        fg, bg = fg_init & ~bg_init, bg_init & ~fg_init
     # Number of 8-neighbours in each seed set.
     kernel = probs.new_ones(1, 1, 3, 3)
     kernel[0, 0, 1, 1] = 0
@@ -86,7 +95,9 @@ def seed_growing_targets(mask_logits: torch.Tensor,
 def seed_growing_mask_loss(mask_logits: torch.Tensor,
                            targets_fg: torch.Tensor,
                            targets_ignore: Optional[torch.Tensor] = None,
-                           grow_threshold: float = 0.9) -> torch.Tensor:
+                           grow_threshold: float = 0.9,
+                           *,
+                           grow: bool = True) -> torch.Tensor:
     """BBAM's Mask R-CNN mask loss: ignore band plus seed growing.
 
     ``loss = (mean BCE over label 1 + mean BCE over label 0) / 2`` with the
@@ -105,6 +116,7 @@ def seed_growing_mask_loss(mask_logits: torch.Tensor,
             masks. Defaults to None.
         grow_threshold (float): See :func:`seed_growing_targets`. Defaults to
             0.9.
+        grow (bool): See :func:`seed_growing_targets`. Defaults to True.
 
     Returns:
         torch.Tensor: Scalar loss.
@@ -113,6 +125,6 @@ def seed_growing_mask_loss(mask_logits: torch.Tensor,
     if targets_ignore is None:
         fg_init = targets_fg > 0.5
         return _balanced_bce(mask_logits, fg_init, ~fg_init)
-    labels = seed_growing_targets(mask_logits, targets_fg, targets_ignore,
-                                  grow_threshold)
+    labels = seed_growing_targets(
+        mask_logits, targets_fg, targets_ignore, grow_threshold, grow=grow)
     return _balanced_bce(mask_logits, labels == 1, labels == 0)

@@ -45,6 +45,9 @@ class SeedGrowingMaskHead(FCNMaskHead):
             foreground seeds (below ``1 - grow_threshold`` the background).
             Defaults to 0.9.
         loss_weight (float): Weight of the mask loss. Defaults to 1.0.
+        seed_growing (bool): Grow the seeds with the head's predictions
+            (the method). False trains on the initial seeds only, the
+            ablation "without G" of dissertation Table 5.5. Defaults to True.
         **kwargs: Arguments of mmdet's ``FCNMaskHead``; its ``loss_mask`` is
             not used.
     """
@@ -52,8 +55,13 @@ class SeedGrowingMaskHead(FCNMaskHead):
     def __init__(self,
                  grow_threshold: float = 0.9,
                  loss_weight: float = 1.0,
+                 seed_growing: bool = True,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if not isinstance(seed_growing, bool):
+            raise TypeError(
+                f'seed_growing must be a bool, got {seed_growing!r}')
+        self.seed_growing = seed_growing
         self.grow_threshold = grow_threshold
         self.loss_weight = loss_weight
 
@@ -95,7 +103,11 @@ class SeedGrowingMaskHead(FCNMaskHead):
             logits = mask_preds[index,
                                 0 if self.class_agnostic else pos_labels]
             loss_mask = self.loss_weight * seed_growing_mask_loss(
-                logits, targets_fg, targets_ignore, self.grow_threshold)
+                logits,
+                targets_fg,
+                targets_ignore,
+                self.grow_threshold,
+                grow=self.seed_growing)
         return dict(
             loss_mask=dict(loss_mask=loss_mask), mask_targets=targets_fg)
 

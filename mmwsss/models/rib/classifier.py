@@ -15,9 +15,9 @@ from torch.utils.data import DataLoader, Dataset
 from mmwsss.registry import DATASETS, MODELS
 from ..classifiers.cam_classifier import CAMClassifier, ground_truth_cam_keys
 from ..utils.cam import merge_multiscale_cams
-from .functional import (disjoint_image_indices, gndrp_pool,
-                         rib_explosion_stop, rib_loss, rib_poly_lr,
-                         rib_target_stop)
+from .functional import (RIB_LOSS_ACTIVATIONS, disjoint_image_indices,
+                         gndrp_pool, rib_explosion_stop, rib_loss,
+                         rib_poly_lr, rib_target_stop)
 
 
 class _SeededItems(Dataset):
@@ -260,6 +260,16 @@ class RIBClassifier(CAMClassifier):
         momentum (float): SGD momentum. Defaults to 1e-4 (reference quirk).
         poly_power (float): Defaults to 0.9.
         tau (float): GNDRP threshold. Defaults to 0.4.
+        pooling (str): ``'gndrp'`` (the method) or ``'gap'``: global average
+            pooling of the raw maps in the fine-tuning loss, "RIB-GAP" of
+            dissertation Table 3.9c. (``tau > 1`` also gives GAP for maps
+            whose max is positive, but not otherwise: use this switch.)
+            Defaults to ``'gndrp'``.
+        loss_activation (str, optional): None fine-tunes with RIB's loss
+            (:func:`mmwsss.functional.rib_loss`); ``'sigmoid'``, ``'tanh'``
+            or ``'softsign'`` with the BCE on that activation instead, the
+            ablation of dissertation Table 3.9a (the logit stop still reads
+            the pooled logits). Defaults to None.
         stop_th (float, optional): Logit stop threshold; None disables it.
             Defaults to 600.
         explode_th (float): Defaults to 0.3.
@@ -286,6 +296,8 @@ class RIBClassifier(CAMClassifier):
                  momentum: float = 1e-4,
                  poly_power: float = 0.9,
                  tau: float = 0.4,
+                 pooling: str = 'gndrp',
+                 loss_activation: Optional[str] = None,
                  stop_th: Optional[float] = 600.0,
                  explode_th: float = 0.3,
                  explode_ratio: Optional[float] = 0.7,
@@ -294,6 +306,14 @@ class RIBClassifier(CAMClassifier):
                  aux_chunk_size: Optional[int] = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
+        if pooling not in ('gndrp', 'gap'):
+            raise ValueError(
+                f"pooling must be 'gndrp' or 'gap', got {pooling!r}")
+        if loss_activation is not None and (loss_activation
+                                            not in RIB_LOSS_ACTIVATIONS):
+            raise ValueError(
+                f'loss_activation must be None or one of '
+                f'{sorted(RIB_LOSS_ACTIVATIONS)}, got {loss_activation!r}')
         self.rib_batches = None
         if rib_data is not None:
             self.rib_batches = DisjointImageBatches(
@@ -305,6 +325,8 @@ class RIBClassifier(CAMClassifier):
         self.momentum = momentum
         self.poly_power = poly_power
         self.tau = tau
+        self.pooling = pooling
+        self.loss_activation = loss_activation
         self.stop_th = stop_th
         self.explode_th = explode_th
         self.explode_ratio = explode_ratio
@@ -388,6 +410,19 @@ class RIBClassifier(CAMClassifier):
                 'fine-tuned on themselves only', 'current')
         return batches
 
+    def _pool(self, raw_maps: torch.Tensor,
+              labels: torch.Tensor) -> torch.Tensor:
+        """(N, C) logits of the loss: GNDRP or, with ``pooling='gap'``, the
+        spatial mean of the raw maps."""
+        if self.pooling == 'gap':
+            return raw_maps.mean((2, 3))
+        return gndrp_pool(raw_maps, labels, self.tau)
+
+    def _loss(self, logits: torch.Tensor,
+              labels: torch.Tensor) -> torch.Tensor:
+        """The fine-tuning loss (RIB's, or a BCE ablation)."""
+        return rib_loss(logits, labels, activation=self.loss_activation)
+
     def _aux_backward(self, batch: dict) -> None:
         """Backward RIB's loss on one auxiliary batch (own labels)."""
         data = self.data_preprocessor(batch, False)
@@ -398,7 +433,7 @@ class RIBClassifier(CAMClassifier):
             row[sample.gt_label.long().to(labels.device)] = 1
         chunk = self.aux_chunk_size or len(inputs)
         for x, y in zip(inputs.split(chunk), labels.split(chunk)):
-            rib_loss(gndrp_pool(self.raw_cams(x), y, self.tau), y).backward()
+            self._loss(self._pool(self.raw_cams(x), y), y).backward()
 
     def _fine_tune(self, scales: Sequence[torch.Tensor],
                    factors: List[float], keys: torch.Tensor, image_key: str
@@ -456,8 +491,8 @@ class RIBClassifier(CAMClassifier):
                         reason = 'explosion'
                         break
                     if in_loss[s]:
-                        logits = gndrp_pool(raw, target_labels, self.tau)
-                        rib_loss(logits, target_labels).backward()
+                        logits = self._pool(raw, target_labels)
+                        self._loss(logits, target_labels).backward()
                         target_logits.append(logits.detach())
                 if reason == 'explosion':
                     break

@@ -80,21 +80,48 @@ def gndrp_logits(
     return gndrp_pool(raw_maps, labels, tau)
 
 
-def rib_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+# Double-sided saturating activations of RIB's loss ablation, mapped to
+# (0, 1); tanh and softsign by the affine map (a + 1) / 2 of the paper.
+RIB_LOSS_ACTIVATIONS = {
+    'sigmoid': torch.sigmoid,
+    'tanh': lambda z: (torch.tanh(z) + 1) / 2,
+    'softsign': lambda z: (F.softsign(z) + 1) / 2,
+}
+
+
+def rib_loss(logits: torch.Tensor,
+             labels: torch.Tensor,
+             *,
+             activation: Optional[str] = None) -> torch.Tensor:
     """RIB's loss: minus the sum of the label-class logits.
 
     No sigmoid and no term for the absent classes (the "last activation" is
-    removed so the logits are not saturated).
+    removed so the logits are not saturated). ``activation`` instead gives
+    the fine-tuning losses RIB is compared with (dissertation Table 3.9a):
+    the mean binary cross-entropy of all classes on ``a(logits)``, with
+    ``a`` = sigmoid, ``(tanh + 1) / 2`` or ``(softsign + 1) / 2``.
 
     Args:
         logits (torch.Tensor): (N, C) logits (GNDRP-pooled in RIB).
         labels (torch.Tensor): (N, C) multi-hot labels.
+        activation (str, optional): None (RIB's loss), ``'sigmoid'``,
+            ``'tanh'`` or ``'softsign'`` (BCE ablations). Defaults to None.
 
     Returns:
-        torch.Tensor: Scalar ``-sum(logits * labels)``.
+        torch.Tensor: Scalar ``-sum(logits * labels)``, or the mean BCE.
     """
-    return -(logits * torch.as_tensor(
-        labels, dtype=logits.dtype, device=logits.device)).sum()
+    labels = torch.as_tensor(labels, dtype=logits.dtype, device=logits.device)
+    if activation is None:
+        return -(logits * labels).sum()
+    if activation not in RIB_LOSS_ACTIVATIONS:
+        raise ValueError(f'activation must be None or one of '
+                         f'{sorted(RIB_LOSS_ACTIVATIONS)}, got {activation!r}')
+    if activation == 'sigmoid':
+        # the stable form of BCE(sigmoid(z), y)
+        return F.binary_cross_entropy_with_logits(logits,
+                                                  labels.expand_as(logits))
+    probs = RIB_LOSS_ACTIVATIONS[activation](logits)
+    return F.binary_cross_entropy(probs, labels.expand_as(logits))
 
 
 def rib_target_stop(target_logits: torch.Tensor,

@@ -11,7 +11,8 @@ from mmpretrain.structures import DataSample
 
 from mmwsss.registry import MODELS
 from ..classifiers.cam_classifier import CAMClassifier
-from .functional import wood_distance_loss, wood_ood_loss, wood_perturb_ood
+from .functional import (WOOD_DISTANCE_TERMS, wood_distance_loss,
+                         wood_ood_loss, wood_perturb_ood)
 
 
 @MODELS.register_module()
@@ -65,6 +66,10 @@ class WOoDClassifier(CAMClassifier):
             None uses the in-distribution batch size. Defaults to None.
         excluded_classes (Sequence[int]): Classes whose top-scoring OoD
             images are ignored by ``L_ood``. Defaults to ``()``.
+        distance_terms (str): Parts of ``L_M``: ``'both'`` (the method),
+            ``'pull'`` (towards the class centres only, dissertation
+            Table 4.5 (d)) or ``'push'`` (away from the OoD centres only,
+            Table 4.5 (e)). Defaults to ``'both'``.
         *args, **kwargs: Arguments of :class:`CAMClassifier` (``backbone``,
             ``head``, which needs ``in_channels``, the feature size D, and
             ``num_classes``, ``neck``, ``data_preprocessor``, ...).
@@ -81,11 +86,15 @@ class WOoDClassifier(CAMClassifier):
                  ood_step_size: float = 0.07,
                  ood_loss_divisor: Optional[int] = None,
                  excluded_classes: Sequence[int] = (),
+                 distance_terms: str = 'both',
                  **kwargs):
         super().__init__(*args, **kwargs)
         if num_ood_clusters < 1:
             raise ValueError(
                 f'num_ood_clusters must be >= 1, got {num_ood_clusters}')
+        if distance_terms not in WOOD_DISTANCE_TERMS:
+            raise ValueError(f'distance_terms must be one of '
+                             f'{WOOD_DISTANCE_TERMS}, got {distance_terms!r}')
         if ood_data is not None and 'dataset' not in ood_data:
             raise ValueError('ood_data needs a dataset config')
         self.ood_data = copy.deepcopy(ood_data)
@@ -97,6 +106,7 @@ class WOoDClassifier(CAMClassifier):
         self.ood_step_size = ood_step_size
         self.ood_loss_divisor = ood_loss_divisor
         self.excluded_classes = tuple(int(c) for c in excluded_classes)
+        self.distance_terms = distance_terms
         num_classes = self.head.num_classes
         channels = self.head.in_channels
         self.register_buffer('wood_class_centers',
@@ -197,7 +207,10 @@ class WOoDClassifier(CAMClassifier):
         features = feats[-1].mean(dim=(2, 3))
         losses['loss_distance'] = self.distance_lambda * wood_distance_loss(
             features, targets, self.wood_class_centers,
-            self.wood_ood_centers, self.topk_ratio, self.per_image_topk)
+            self.wood_ood_centers,
+            self.topk_ratio,
+            self.per_image_topk,
+            terms=self.distance_terms)
         if self.ood_data is not None:
             divisor = self.ood_loss_divisor or inputs.shape[0]
             losses['loss_ood'] = self.ood_coeff * wood_ood_loss(
@@ -207,4 +220,5 @@ class WOoDClassifier(CAMClassifier):
     def extra_repr(self) -> str:
         return (f'K={self.num_ood_clusters}, lambda={self.distance_lambda}, '
                 f'ood_coeff={self.ood_coeff}, tau={self.topk_ratio}, '
-                f'excluded={self.excluded_classes}')
+                f'excluded={self.excluded_classes}, '
+                f'distance_terms={self.distance_terms}')

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 # Elements of one (rows, k, dim) difference block in `kmeans`: bounds the
 # memory of the exact per-element distances (64 MiB in float32).
 _KMEANS_BLOCK = 1 << 24
+# Parts of the distance loss kept by `wood_distance_loss(terms=...)`.
+WOOD_DISTANCE_TERMS = ('both', 'pull', 'push')
 
 
 def _squared_distances(points: torch.Tensor,
@@ -140,7 +142,9 @@ def wood_distance_loss(features: torch.Tensor,
                        class_centers: torch.Tensor,
                        ood_centers: torch.Tensor,
                        topk_ratio: float = 0.2,
-                       per_image: bool = False) -> torch.Tensor:
+                       per_image: bool = False,
+                       *,
+                       terms: str = 'both') -> torch.Tensor:
     """The W-OoD metric-learning loss ``L_M``.
 
     With ``d`` the Euclidean distances of each feature to the C class and K
@@ -152,7 +156,9 @@ def wood_distance_loss(features: torch.Tensor,
     count in the mean; the ``C / K`` factor (20 / K in the reference) turns
     the first term into ``sum / (B K)``. The loss pulls features towards the
     centres of their classes and pushes them away from the closest OoD
-    centres.
+    centres. ``terms='pull'`` keeps only the first term (``L_d`` on the
+    in-distribution data, dissertation Table 4.5 (d)), ``terms='push'`` only
+    the second (``L_d`` on the OoD data, Table 4.5 (e)).
 
     Args:
         features (torch.Tensor): (B, D) pooled features.
@@ -164,20 +170,27 @@ def wood_distance_loss(features: torch.Tensor,
         per_image (bool): Whether to threshold the OoD distances per image
             instead of over the whole batch (the reference). Defaults to
             False.
+        terms (str): ``'both'`` (the method), ``'pull'`` or ``'push'``.
+            Defaults to ``'both'``.
 
     Returns:
         torch.Tensor: Scalar loss.
     """
+    if terms not in WOOD_DISTANCE_TERMS:
+        raise ValueError(f'terms must be one of {WOOD_DISTANCE_TERMS}, got '
+                         f'{terms!r}')
     centers = torch.cat([class_centers, ood_centers]).to(features.dtype)
     distances = torch.linalg.vector_norm(features[:, None] - centers[None],
                                          dim=-1)
     num_classes = class_centers.shape[0]
     class_distances = distances[:, :num_classes] * labels.to(features.dtype)
     ood_distances = distances[:, num_classes:]
+    pull = class_distances.mean() * (num_classes / ood_centers.shape[0])
+    if terms == 'pull':
+        return pull
     threshold = ood_distance_threshold(ood_distances, topk_ratio, per_image)
-    close = ood_distances * (ood_distances < threshold)
-    return (class_distances.mean() * (num_classes / ood_centers.shape[0]) -
-            close.mean())
+    push = (ood_distances * (ood_distances < threshold)).mean()
+    return -push if terms == 'push' else pull - push
 
 
 def wood_perturb_ood(

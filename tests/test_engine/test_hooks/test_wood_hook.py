@@ -147,3 +147,35 @@ def test_two_processes_equal_one(tmp_path):
     _hook().before_train(_Runner(model))
     torch.testing.assert_close(got['c'], model.wood_class_centers)
     torch.testing.assert_close(got['o'], model.wood_ood_centers)
+
+
+def test_ood_clusters_by_predicted_class():
+    with pytest.raises(ValueError, match='ood_clustering'):
+        _hook(ood_clustering='dbscan')
+    with pytest.raises(ValueError, match='num_ood_clusters=3'):
+        _hook(ood_clustering='predicted_class').before_train(
+            _Runner(_model(k=4)))
+    model = _model(k=3)
+    _hook(ood_clustering='predicted_class').before_train(_Runner(model))
+    centers, kmeans_ood = _expected(model)
+    torch.testing.assert_close(model.wood_class_centers, centers)
+    ood = _Images(7, 1)
+    with torch.no_grad():
+        feats = [model.extract_feat(
+            (ood[i]['inputs'].float()[None] - 128) / 64) for i in range(7)]
+    features = torch.stack([f[-1].mean((2, 3))[0] for f in feats])
+    predicted = torch.stack([model.head(f).argmax(1)[0] for f in feats])
+    for c in range(3):
+        members = features[predicted == c]
+        expected = members.mean(0) if len(members) else features.mean(0)
+        torch.testing.assert_close(model.wood_ood_centers[c], expected)
+    assert not torch.allclose(model.wood_ood_centers, kmeans_ood)
+
+
+def test_predicted_class_clusters_fill_empty_classes():
+    features = torch.tensor([[1., 0], [3., 0], [0., 4]])
+    labels, centers = WOoDCentersHook.predicted_class_clusters(
+        features, torch.tensor([0, 0, 2]), 3)
+    assert labels.tolist() == [0, 0, 2]
+    torch.testing.assert_close(
+        centers, torch.tensor([[2., 0], [4 / 3, 4 / 3], [0., 4]]))

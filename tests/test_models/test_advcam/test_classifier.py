@@ -301,3 +301,23 @@ def test_cuda_maps_match_cpu(monkeypatch):
     _assert_same_cams(cpu, gpu, atol=1e-4)
     torch.testing.assert_close(
         gpu.pred_score, cpu.pred_score, atol=1e-5, rtol=0)
+
+
+def test_suppress_other_classes_switch():
+    with pytest.raises(TypeError, match='suppress_other_classes'):
+        _model(suppress_other_classes='no')
+    default = _predict(_model(), [4, 1])[0]
+    ablated_model = _model(suppress_other_classes=False)
+    assert ablated_model.suppress_other_classes is False
+    ablated, data = _predict(ablated_model, [4, 1])
+    # handed on to the climb: same maps as the functional core with it off
+    h, w = ablated.ori_shape
+    pairs = [torch.stack([x, x.flip(-1)]) for x in data['inputs'][0]]
+    _, high_res = advcam_multiscale_cams(
+        ablated_model._raw_cams_and_features, pairs, CAM_SCALES, (h, w),
+        [4, 1], adv_iter=3,
+        classifier_weight=ablated_model.head.classifier.weight,
+        suppress_other_classes=False)
+    torch.testing.assert_close(ablated.cam_high_res, high_res, atol=1e-6,
+                               rtol=0)
+    assert (ablated.cam_high_res - default.cam_high_res).abs().max() > 1e-4

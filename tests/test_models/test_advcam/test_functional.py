@@ -272,3 +272,35 @@ def test_objective_and_step_pieces():
         adversarial_climbing(lambda t: t, pair, [])
     with pytest.raises(ValueError):
         adversarial_climbing(lambda t: t.mean(1, keepdim=True), pair, [0])
+
+
+def test_objective_without_other_class_suppression():
+    raw = torch.zeros(2, 4, 2, 2)
+    raw[:, 1] = 1.0
+    raw[:, 2] = 2.0
+    regions = torch.tensor([[[1.0, 0.2], [0.6, 0.0]]])
+    init = torch.tensor([[[0.5, 0.0], [0.0, 0.0]]])
+    out = advcam_objective(
+        raw, regions, init, [1], ad_coeff=7.0, suppress_other_classes=False)
+    # Only the target's y (1 per copy) enters; class 2 no longer counts.
+    assert out['logit_loss'].item() == pytest.approx(-2)
+    assert out['l_ad'].item() == pytest.approx(0.5 + 0.6)
+    assert out['loss'].item() == pytest.approx(2 - 7 * 1.1)
+
+
+def test_climbing_without_suppression_changes_only_the_objective():
+    net, pair, targets = _random_net_inputs(3)
+    kwargs = dict(adv_iter=3, classifier_weight=net.classifier.weight)
+    default = adversarial_climbing(net, pair, targets, **kwargs)
+    explicit = adversarial_climbing(
+        net, pair, targets, suppress_other_classes=True, **kwargs)
+    ablated, trace = adversarial_climbing(
+        net, pair, targets, suppress_other_classes=False, return_trace=True,
+        **kwargs)
+    assert torch.equal(default, explicit)
+    assert not torch.allclose(ablated, default)
+    # The objective is minus the target's y alone.
+    y = trace[0]['y']
+    rows = torch.arange(len(targets))
+    target_y = y[rows, :, torch.as_tensor(targets)].sum(1)
+    torch.testing.assert_close(trace[0]['logit_loss'], -target_y)

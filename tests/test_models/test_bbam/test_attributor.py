@@ -500,3 +500,56 @@ def test_synthvoc_config_datasets_build(path, tiny_synthvoc):
         assert np.array_equal(data_sample.ori_img,
                               mmcv.imread(data_sample.img_path))
         assert sample['inputs'].shape[1:] != data_sample.ori_img.shape[:2]
+
+
+def test_fixed_mask_stride(model):
+    with pytest.raises(ValueError, match='mask_stride'):
+        tiny_bbam(mask_stride=0)
+    assert model.mask_stride is None
+    adaptive = _explain(model, BOXES, LABELS)
+    model.mask_stride = 8.0
+    try:
+        fixed = _explain(model, BOXES, LABELS)
+    finally:
+        model.mask_stride = None
+    assert (fixed.strides == 8).all()
+    assert not torch.allclose(fixed.strides, adaptive.strides)
+    for bbam in fixed.bbams:
+        assert bbam.shape == (int(HEIGHT / 8), int(WIDTH / 8))
+    assert torch.equal(fixed.num_positives, adaptive.num_positives)
+
+
+@pytest.mark.parametrize('variant, base, changed', [
+    ('bbam_faster-rcnn_r18w32_fpn_synthvoc-240_stride-32.py',
+     'bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py', dict(mask_stride=32.0)),
+    ('mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam_no-grow.py',
+     'mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py', None),
+    ('faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240_noisy-box20.py',
+     'faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py', {}),
+    ('bbam_faster-rcnn_r18w32_fpn_synthvoc-240_noisy-box20.py',
+     'bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py', {}),
+])
+def test_ablation_configs_change_their_switch(variant, base, changed):
+    folder = osp.dirname(BBAM_CONFIGS[0])
+    cfg = Config.fromfile(osp.join(folder, variant))
+    base = Config.fromfile(osp.join(folder, base))
+    model, base_model = cfg.model.to_dict(), base.model.to_dict()
+    if changed is None:  # the mask head's switch
+        mask_head = model['roi_head']['mask_head']
+        assert mask_head.pop('seed_growing') is False
+        assert model == base_model
+        return
+    assert model == dict(base_model, **changed)
+    if 'noisy' in variant:
+        key = ('train_dataloader'
+               if variant.startswith('faster') else 'test_dataloader')
+        pipeline = cfg[key].dataset.pipeline
+        base_pipeline = base[key].dataset.pipeline
+        noise, = [i for i, s in enumerate(pipeline)
+                  if s.type == 'mmwsss.JitterBoxes']
+        assert pipeline[noise - 1].type == 'LoadAnnotations'
+        assert pipeline[:noise] + pipeline[noise + 1:] == base_pipeline
+        assert pipeline[noise].ratio == 0.2
+    if variant.startswith('bbam_'):
+        assert (cfg.test_evaluator[0].output_dir !=
+                base.test_evaluator[0].output_dir)

@@ -114,3 +114,25 @@ def test_cuda_loss_step_equals_cpu(golden):
     torch.testing.assert_close(loss, cpu_loss, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(grad, cpu_grad, rtol=1e-5,
                                atol=1e-6 * cpu_grad.abs().max().item())
+
+
+def test_seed_growing_off_keeps_the_initial_seeds():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 12, 12, generator=gen) * 4
+    fg = torch.zeros(3, 12, 12)
+    fg[:, 3:8, 3:8] = 1
+    ignore = torch.zeros(3, 12, 12)
+    ignore[:, 1:10, 1:10] = 1
+    grown = seed_growing_targets(logits, fg, ignore)
+    plain = seed_growing_targets(logits, fg, ignore, grow=False)
+    # the labels no longer depend on the predictions...
+    assert torch.equal(
+        plain, seed_growing_targets(-logits, fg, ignore, grow=False))
+    # ...and equal those of a threshold nothing passes
+    assert torch.equal(
+        plain, seed_growing_targets(logits, fg, ignore, grow_threshold=1.0))
+    assert not torch.equal(plain, grown)
+    assert (plain[:, 1:10, 1:10] != 0).all()  # no background in the band
+    torch.testing.assert_close(
+        seed_growing_mask_loss(logits, fg, ignore, grow=False),
+        seed_growing_mask_loss(logits, fg, ignore, grow_threshold=1.0))

@@ -277,3 +277,32 @@ def test_cuda_loss_step_uses_mmdet_targets():
         out['loss_mask']['loss_mask'], expected, rtol=0, atol=0)
     out['loss_mask']['loss_mask'].backward()
     assert torch.isfinite(logits.grad).all() and logits.grad.any()
+
+
+def test_seed_growing_switch():
+    init_default_scope('mmdet')
+    cfg = dict(
+        type='mmwsss.SeedGrowingMaskHead',
+        num_convs=1,
+        in_channels=8,
+        conv_out_channels=8,
+        num_classes=3)
+    with pytest.raises(TypeError, match='seed_growing'):
+        MODELS.build(dict(cfg, seed_growing='no'))
+    assert MODELS.build(cfg).seed_growing is True
+    head = MODELS.build(dict(cfg, seed_growing=False))
+    logits, sampling, gts, train_cfg = _head_inputs()
+    logits = logits * 10  # confident predictions: growing changes labels
+    out = head.loss_and_target(logits, sampling, gts, train_cfg)
+    targets_fg = head.get_targets(sampling, gts, train_cfg)
+    targets_ignore = head.get_targets(
+        sampling, [InstanceData(masks=gt.ignore_masks) for gt in gts],
+        train_cfg)
+    own = logits[torch.arange(3), torch.tensor([0, 2, 1])]
+    torch.testing.assert_close(
+        out['loss_mask']['loss_mask'],
+        seed_growing_mask_loss(own, targets_fg, targets_ignore, grow=False))
+    grown = MODELS.build(cfg).loss_and_target(logits, sampling, gts,
+                                              train_cfg)
+    assert not torch.allclose(out['loss_mask']['loss_mask'],
+                              grown['loss_mask']['loss_mask'])

@@ -381,3 +381,57 @@ def test_configs_build_with_the_reference_settings():
         assert model.rib_batches.batch_size == 20
         assert not model.backbone.layer2[0].conv1.weight.requires_grad
         assert model.backbone.layer3[0].conv1.weight.requires_grad
+
+
+def test_ablation_switches_are_validated():
+    with pytest.raises(ValueError, match='pooling'):
+        _model(pooling='max')
+    with pytest.raises(ValueError, match='loss_activation'):
+        _model(loss_activation='relu')
+
+
+def test_gap_pooling_replaces_gndrp(monkeypatch):
+    item = _item([1, 4])
+    default = _predict(_model(), item)
+
+    def no_gndrp(*args, **kwargs):
+        raise AssertionError('GNDRP used with pooling="gap"')
+
+    monkeypatch.setattr(rib_module, 'gndrp_pool', no_gndrp)
+    gap = _predict(_model(pooling='gap'), item)
+    assert gap.rib_steps == default.rib_steps == 3
+    assert not torch.allclose(gap.cam_high_res, default.cam_high_res)
+
+
+def test_loss_activation_reaches_every_loss(monkeypatch):
+    item = _item([1, 4])
+    default = _predict(_model(), item)
+    calls = []
+
+    def spy(logits, labels, *, activation=None):
+        calls.append(activation)
+        return rib_loss(logits, labels, activation=activation)
+
+    monkeypatch.setattr(rib_module, 'rib_loss', spy)
+    ablated = _predict(_model(loss_activation='softsign'), item)
+    # target scales and auxiliary batch of each of the 3 steps
+    assert len(calls) > 3 and set(calls) == {'softsign'}
+    assert not torch.allclose(ablated.cam_high_res, default.cam_high_res)
+
+
+@pytest.mark.parametrize('name, changes', [
+    ('rib-gap_r18w32-os16_k10-b20_synthvoc-112.py', dict(pooling='gap')),
+    ('rib-gndrp_r18w32-os16_k10-b20_synthvoc-112_bce-softsign.py',
+     dict(loss_activation='softsign')),
+])
+def test_ablation_configs_change_one_switch(name, changes):
+    folder = f'{REPO_ROOT}/configs/rib'
+    base = Config.fromfile(
+        f'{folder}/rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py')
+    cfg = Config.fromfile(f'{folder}/{name}')
+    assert cfg.model.to_dict() == dict(base.model.to_dict(), **changes)
+    assert (cfg.test_evaluator[0].output_dir !=
+            base.test_evaluator[0].output_dir)
+    # defaults: the method
+    model = _model()
+    assert (model.pooling, model.loss_activation) == ('gndrp', None)

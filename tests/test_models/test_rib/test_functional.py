@@ -108,3 +108,30 @@ def test_explosion_stop():
     assert rib_explosion_stop(cam, [0, 2])
     assert not rib_explosion_stop(cam, [0])
     assert not rib_explosion_stop(cam, [0, 2], explode_ratio=1.0)
+
+
+def test_rib_loss_activation_ablations():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 5, generator=gen) * 3
+    labels = (torch.rand(3, 5, generator=gen) > 0.5).float()
+    assert rib_loss(logits, labels).item() == pytest.approx(
+        -(logits * labels).sum().item())
+    bce = torch.nn.functional.binary_cross_entropy
+    expected = {
+        'sigmoid': bce(logits.sigmoid(), labels),
+        'tanh': bce((logits.tanh() + 1) / 2, labels),
+        'softsign': bce((logits / (1 + logits.abs()) + 1) / 2, labels),
+    }
+    for activation, value in expected.items():
+        torch.testing.assert_close(
+            rib_loss(logits, labels, activation=activation), value)
+    # (tanh(z) + 1) / 2 = sigmoid(2 z): the affine tanh is a steeper sigmoid
+    torch.testing.assert_close(
+        rib_loss(logits, labels, activation='tanh'),
+        rib_loss(2 * logits, labels, activation='sigmoid'))
+    # shared (C,) labels of the target rows broadcast as in RIB's loss
+    torch.testing.assert_close(
+        rib_loss(logits, labels[0], activation='softsign'),
+        rib_loss(logits, labels[0].expand(3, -1), activation='softsign'))
+    with pytest.raises(ValueError, match='activation'):
+        rib_loss(logits, labels, activation='relu')

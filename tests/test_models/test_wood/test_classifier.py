@@ -277,3 +277,65 @@ def test_configs_build(path):
         else:
             assert model.ood_data['dataset']['data_root'] == 'data/synthvoc'
             assert model.excluded_classes == ()
+
+
+def test_distance_terms_switch():
+    with pytest.raises(ValueError, match='distance_terms'):
+        tiny_wood(distance_terms='pull+push')
+    g = torch.Generator().manual_seed(3)
+    features = torch.rand(4, 8, generator=g)
+    labels = torch.tensor([[1., 0, 0], [0, 1, 1], [0, 0, 1], [1, 0, 0]])
+    class_centers = torch.rand(3, 8, generator=g)
+    ood_centers = torch.rand(5, 8, generator=g)
+    args = (features, labels, class_centers, ood_centers, 0.2)
+    both = wood_distance_loss(*args)
+    assert torch.equal(both, wood_distance_loss(*args, terms='both'))
+    pull = wood_distance_loss(*args, terms='pull')
+    push = wood_distance_loss(*args, terms='push')
+    torch.testing.assert_close(pull + push, both)
+    # pull: only the class distances of the labels, times C / K
+    distances = torch.cdist(features, class_centers)
+    torch.testing.assert_close(pull, (distances * labels).mean() * 3 / 5)
+    assert push < 0
+    with pytest.raises(ValueError, match='terms'):
+        wood_distance_loss(*args, terms='none')
+    # the classifier hands the switch to the loss
+    data = None
+    for terms in ('pull', 'push'):
+        model = _ready(tiny_wood(distance_lambda=0.5,
+                                 distance_terms=terms)).train()
+        data = data or model.data_preprocessor(
+            _batch(4, 0, [[0], [1, 2], [2], [0]]), True)
+        losses = model.loss(**data)
+        feats = model.extract_feat(data['inputs'])
+        targets = torch.stack([s.gt_score
+                               for s in data['data_samples']]).float()
+        torch.testing.assert_close(
+            losses['loss_distance'], 0.5 * wood_distance_loss(
+                feats[-1].mean((2, 3)), targets, model.wood_class_centers,
+                model.wood_ood_centers, 0.2, terms=terms))
+        other = wood_distance_loss(
+            feats[-1].mean((2, 3)), targets, model.wood_class_centers,
+            model.wood_ood_centers, 0.2)
+        assert not torch.allclose(losses['loss_distance'], 0.5 * other)
+
+
+@pytest.mark.parametrize('suffix, model_changes, hook_changes', [
+    ('k12_1xb16-5e_synthvoc-112_pull-only', dict(distance_terms='pull'), {}),
+    ('k12_1xb16-5e_synthvoc-112_push-only', dict(distance_terms='push'), {}),
+    ('k6_1xb16-5e_synthvoc-112_cluster-pred', dict(num_ood_clusters=6),
+     dict(ood_clustering='predicted_class')),
+])
+def test_ablation_configs_change_their_switches(suffix, model_changes,
+                                                hook_changes):
+    folder = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
+                      'wood')
+    base = Config.fromfile(
+        osp.join(folder, 'wood_r18w32-os16_k12_1xb16-5e_synthvoc-112.py'))
+    cfg = Config.fromfile(osp.join(folder, f'wood_r18w32-os16_{suffix}.py'))
+    assert cfg.model.to_dict() == dict(base.model.to_dict(), **model_changes)
+    hook, = cfg.custom_hooks
+    assert hook.to_dict() == dict(base.custom_hooks[0].to_dict(),
+                                  **hook_changes)
+    assert (cfg.test_evaluator[0].output_dir !=
+            base.test_evaluator[0].output_dir)
