@@ -99,9 +99,10 @@ def load_pickled_npy(path: str, trust_pickles: bool = False):
 
 
 def _numpy(value) -> np.ndarray:
-    """numpy array of a numpy array or a (CPU) torch tensor."""
+    """numpy array of a numpy array or a torch tensor (unpickled, so on
+    the CPU)."""
     if hasattr(value, 'detach'):
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
     return np.asarray(value)
 
 
