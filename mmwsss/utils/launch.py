@@ -6,7 +6,7 @@ import logging
 import os
 import os.path as osp
 import warnings
-from typing import List, Optional
+from typing import Callable, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
@@ -135,150 +135,134 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    resolve_work_dir_placeholders(cfg)
     return cfg
 
 
-def move_cam_dir_to_pipeline(cfg: dict) -> bool:
-    """Honour a config's deprecated ``model.cam_dir`` through its pipeline.
-
-    The configs of mmwsss load the CAMs with :class:`mmwsss.LoadCAMFile` in
-    the test pipeline, from their own folder. A ``model.cam_dir`` set on top
-    of them (an older config inheriting one, or ``--cfg-options
-    model.cam_dir=DIR``) must still choose the folder: it is moved onto the
-    pipeline's ``LoadCAMFile`` (with a ``DeprecationWarning`` naming the new
-    key). Without a ``LoadCAMFile`` the model keeps ``cam_dir`` and reads
-    the files itself.
-
-    Args:
-        cfg (dict): The whole config (``model``, ``test_dataloader``);
-            changed in place.
-
-    Returns:
-        bool: Whether ``model.cam_dir`` was moved.
-    """
-    model = cfg.get('model') or {}
-    cam_dir = model.get('cam_dir')
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    while 'dataset' in dataset:  # dataset wrappers
-        dataset = dataset['dataset']
-    pipeline = dataset.get('pipeline') or []
-    positions = [
-        i for i, step in enumerate(pipeline)
-        if str(step.get('type', '')).split('.')[-1] == 'LoadCAMFile'
-    ]
-    if cam_dir is None or not positions:
-        return False
-    for i in positions:
-        pipeline[i]['cam_dir'] = cam_dir
-    del model['cam_dir']
-    message = (
-        'model.cam_dir is deprecated: the CAM files are loaded by '
-        "mmwsss.LoadCAMFile in the test pipeline; set test_dataloader."
-        f'dataset.pipeline.{positions[0]}.cam_dir instead (done for you: '
-        f'{cam_dir}).')
-    warnings.warn(message, DeprecationWarning, stacklevel=2)
-    print_log(message, logger='current', level=logging.WARNING)
-    return True
+def is_path_variable(key: str) -> bool:
+    """Whether a top-level config key names a folder that other paths of
+    the config are derived from (``data_root``, ``ood_root``, ``cam_dir``,
+    ``bbam_dir``...; not ``work_dir``, which the runner owns)."""
+    return key != 'work_dir' and (key.endswith('_root')
+                                  or key.endswith('_dir'))
 
 
-def init_cpu_distributed(cfg: Config) -> None:
-    """Let ``--launcher pytorch`` run on machines without CUDA (gloo).
-
-    mmengine 0.10.7 pins a CUDA device while initialising the process group
-    and passes ``device_ids`` to DDP, which refuses them for CPU modules.
-    Without CUDA the group is initialised here (the runner then skips its
-    own initialisation) and a DDP wrapper without ``device_ids`` is set.
-
-    Args:
-        cfg (Config): The config, modified in place.
-    """
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
-        return
-    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
-    if dist_cfg.get('backend', 'nccl') != 'gloo':
-        print_log(
-            'No CUDA device: using the gloo backend.',
-            logger='current',
-            level=logging.WARNING)
-    dist_cfg['backend'] = 'gloo'
-    torch.distributed.init_process_group(**dist_cfg)
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel',
-        broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
-    if str(wrapper['type']).split('.')[-1] == 'MMDistributedDataParallel':
-        wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
+def _map_strings(value, change: Callable[[str], Optional[str]]):
+    """``value`` with every string ``s`` inside it (through dicts, lists
+    and tuples) replaced by ``change(s)`` unless that is None; also the
+    number of strings replaced."""
+    if isinstance(value, str):
+        new = change(value)
+        return (value, 0) if new is None else (new, 1)
+    if isinstance(value, dict):
+        count = 0
+        for key in list(value):
+            value[key], changed = _map_strings(value[key], change)
+            count += changed
+        return value, count
+    if isinstance(value, (list, tuple)):
+        items = [_map_strings(item, change) for item in value]
+        return type(value)(item for item, _ in items), sum(
+            changed for _, changed in items)
+    return value, 0
 
 
-def build_runner(cfg: Config) -> Runner:
-    """Set up CPU distribution if needed and build the runner
-    (``RUNNERS.build`` when the config sets ``runner_type``)."""
-    init_cpu_distributed(cfg)
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
-
-
-def live_gloo_threads() -> List[str]:
-    """Names of this process's gloo threads (empty where ``/proc`` is not
-    available).
-
-    Returns:
-        list[str]: e.g. ``['gloo_tcp_loop', 'pt_gloo_runloop', ...]``.
-    """
-    task_dir = '/proc/self/task'
-    if not osp.isdir(task_dir):
-        return []
-    names = []
-    for task in os.listdir(task_dir):
-        try:
-            with open(osp.join(task_dir, task, 'comm')) as f:
-                names.append(f.read().strip())
-        except OSError:  # the thread ended meanwhile
+def _map_config_strings(cfg: Config, change: Callable[[str], Optional[str]],
+                        skip: Sequence[str] = ()) -> int:
+    """:func:`_map_strings` over the top-level entries of ``cfg`` (but
+    ``skip``), in place; the number of strings replaced."""
+    plain = cfg.to_dict()
+    count = 0
+    for key, value in plain.items():
+        if key in skip:
             continue
-    return sorted(name for name in names if 'gloo' in name)
+        value, changed = _map_strings(value, change)
+        if changed:
+            cfg[key] = value
+            count += changed
+    return count
 
 
-def shutdown_distributed(runner: Optional[Runner] = None) -> None:
-    """Tear the process groups down before the tool's interpreter exits.
+def rebase_paths(cfg: Config, old: str, new: str) -> int:
+    """Move every path of ``cfg`` that lies under the folder ``old`` to the
+    same place under ``new``.
 
-    gloo releases each finished collective in one of its worker threads;
-    dropping the last reference to a tensor that has a Python object takes
-    the GIL. If that happens while the main thread finalises the
-    interpreter, Python ends the worker with ``pthread_exit`` inside a
-    ``noexcept`` destructor and the process aborts with "terminate called
-    without an active exception" (SIGABRT) after all its work is done -
-    randomly, more often on a loaded machine, and a failed job for
-    ``torch.distributed.run``. Destroying the group joins those workers
-    while the interpreter is still alive, but only once nothing else holds
-    the group: the runner's DDP wrapper (its reducer) does, so the wrapper
-    is dropped first.
+    Values are compared as written (``data/VOCdevkit/`` and
+    ``data/VOCdevkit`` are the same folder, ``data/VOCdevkit2`` is not under
+    it).
 
     Args:
-        runner (Runner, optional): The runner whose model wrapper is
-            dropped (its ``model`` becomes the wrapped module). Defaults to
-            None.
+        cfg (Config): The config, changed in place.
+        old (str): The folder a config was written for.
+        new (str): Where it lies now.
+
+    Returns:
+        int: How many strings were changed.
     """
-    if not (torch.distributed.is_available()
-            and torch.distributed.is_initialized()):
-        return
-    # No rank closes its connections while a peer is still in a collective.
-    torch.distributed.barrier()
-    if runner is not None and is_model_wrapper(runner.model):
-        runner.model = runner.model.module
-    # Free the wrapper now, even if it sits in reference cycles.
-    gc.collect()
-    torch.distributed.destroy_process_group()
-    if torch.distributed.is_gloo_available() and live_gloo_threads():
-        print_log(
-            'gloo threads outlive destroy_process_group (something still '
-            'holds the process group); the process may abort at exit.',
-            logger='current',
-            level=logging.WARNING)
+    old, new = old.rstrip('/'), new.rstrip('/')
+    if not old or old == new:
+        return 0
+
+    def move(value: str) -> Optional[str]:
+        if value.rstrip('/') == old or value.startswith(old + '/'):
+            return new + value[len(old):]
+        return None
+
+    return _map_config_strings(cfg, move)
+
+
+def merge_options(cfg: Config, options: dict) -> None:
+    """Merge ``--cfg-options`` into ``cfg``; overriding a path variable
+    moves every path derived from it.
+
+    A config names its folders once, as top-level variables
+    (:func:`is_path_variable`: ``data_root``, ``ood_root``, ``cam_dir``...),
+    and derives the paths of its dataloaders, hooks and metrics from them.
+    mmengine substitutes the variables when the file is read, so overriding
+    ``data_root`` alone would change nothing else; here every string of the
+    config that lay under the old folder is moved under the new one first
+    (:func:`rebase_paths`), then the options are merged as usual, so that
+    more specific options (``train_dataloader.dataset.data_root=...``)
+    still win.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        options (dict): Parsed ``--cfg-options``.
+    """
+    for key, new in options.items():
+        old = cfg.get(key)
+        if (is_path_variable(key) and isinstance(old, str)
+                and isinstance(new, str)):
+            rebase_paths(cfg, old, new)
+    cfg.merge_from_dict(options)
+
+
+#: Written in a config path, stands for the run's work dir.
+WORK_DIR_PLACEHOLDER = '{work_dir}'
+
+
+def resolve_work_dir_placeholders(cfg: Config) -> int:
+    """Replace :data:`WORK_DIR_PLACEHOLDER` in every string of ``cfg`` by
+    ``cfg.work_dir``: ``output_dir='{work_dir}/cams'`` writes into the
+    run's own work dir, wherever ``--work-dir`` puts it.
+
+    Args:
+        cfg (Config): The config with its final ``work_dir``.
+
+    Returns:
+        int: How many strings were changed.
+    """
+    work_dir = cfg.get('work_dir')
+    if work_dir is None:
+        return 0
+    return _map_config_strings(
+        cfg,
+        lambda value: value.replace(WORK_DIR_PLACEHOLDER, work_dir)
+        if WORK_DIR_PLACEHOLDER in value else None,
+        skip=('work_dir', ))
