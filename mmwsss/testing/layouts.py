@@ -64,7 +64,6 @@ TINY_SYNTHVOC = dict(
     num_val=2,
     num_ood=2,
     image_size=(64, 96),
-    wsol_num_classes=3,
     wsol_images_per_class=2)
 
 

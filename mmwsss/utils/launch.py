@@ -266,3 +266,100 @@ def resolve_work_dir_placeholders(cfg: Config) -> int:
         lambda value: value.replace(WORK_DIR_PLACEHOLDER, work_dir)
         if WORK_DIR_PLACEHOLDER in value else None,
         skip=('work_dir', ))
+
+
+def init_cpu_distributed(cfg: Config) -> None:
+    """Let ``--launcher pytorch`` run on machines without CUDA (gloo).
+
+    mmengine 0.10.7 pins a CUDA device while initialising the process group
+    and passes ``device_ids`` to DDP, which refuses them for CPU modules.
+    Without CUDA the group is initialised here (the runner then skips its
+    own initialisation) and a DDP wrapper without ``device_ids`` is set.
+
+    Args:
+        cfg (Config): The config, modified in place.
+    """
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    if dist_cfg.get('backend', 'nccl') != 'gloo':
+        print_log(
+            'No CUDA device: using the gloo backend.',
+            logger='current',
+            level=logging.WARNING)
+    dist_cfg['backend'] = 'gloo'
+    torch.distributed.init_process_group(**dist_cfg)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if str(wrapper['type']).split('.')[-1] == 'MMDistributedDataParallel':
+        wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Set up CPU distribution if needed and build the runner
+    (``RUNNERS.build`` when the config sets ``runner_type``)."""
+    init_cpu_distributed(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def live_gloo_threads() -> List[str]:
+    """Names of this process's gloo threads (empty where ``/proc`` is not
+    available).
+
+    Returns:
+        list[str]: e.g. ``['gloo_tcp_loop', 'pt_gloo_runloop', ...]``.
+    """
+    task_dir = '/proc/self/task'
+    if not osp.isdir(task_dir):
+        return []
+    names = []
+    for task in os.listdir(task_dir):
+        try:
+            with open(osp.join(task_dir, task, 'comm')) as f:
+                names.append(f.read().strip())
+        except OSError:  # the thread ended meanwhile
+            continue
+    return sorted(name for name in names if 'gloo' in name)
+
+
+def shutdown_distributed(runner: Optional[Runner] = None) -> None:
+    """Tear the process groups down before the tool's interpreter exits.
+
+    gloo releases each finished collective in one of its worker threads;
+    dropping the last reference to a tensor that has a Python object takes
+    the GIL. If that happens while the main thread finalises the
+    interpreter, Python ends the worker with ``pthread_exit`` inside a
+    ``noexcept`` destructor and the process aborts with "terminate called
+    without an active exception" (SIGABRT) after all its work is done -
+    randomly, more often on a loaded machine, and a failed job for
+    ``torch.distributed.run``. Destroying the group joins those workers
+    while the interpreter is still alive, but only once nothing else holds
+    the group: the runner's DDP wrapper (its reducer) does, so the wrapper
+    is dropped first.
+
+    Args:
+        runner (Runner, optional): The runner whose model wrapper is
+            dropped (its ``model`` becomes the wrapped module). Defaults to
+            None.
+    """
+    if not (torch.distributed.is_available()
+            and torch.distributed.is_initialized()):
+        return
+    # No rank closes its connections while a peer is still in a collective.
+    torch.distributed.barrier()
+    if runner is not None and is_model_wrapper(runner.model):
+        runner.model = runner.model.module
+    # Free the wrapper now, even if it sits in reference cycles.
+    gc.collect()
+    torch.distributed.destroy_process_group()
+    if torch.distributed.is_gloo_available() and live_gloo_threads():
+        print_log(
+            'gloo threads outlive destroy_process_group (something still '
+            'holds the process group); the process may abort at exit.',
+            logger='current',
+            level=logging.WARNING)
