@@ -89,15 +89,28 @@ def _walk(node, visit):
             _walk(value, visit)
 
 
-def _shrunk(value):
-    """Pixel sizes above 128 divided by 4 (factors and small sizes kept)."""
+def _ints(value) -> List[int]:
     if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value > 128:
-        return value // 4
+        return []
+    if isinstance(value, int):
+        return [value]
     if isinstance(value, (list, tuple)):
-        return type(value)(_shrunk(v) for v in value)
-    return value
+        return [i for v in value for i in _ints(v)]
+    return []
+
+
+def _quartered(value):
+    if isinstance(value, bool) or not isinstance(value, (int, list, tuple)):
+        return value
+    if isinstance(value, int):
+        return value // 4
+    return type(value)(_quartered(v) for v in value)
+
+
+def _shrunk(value):
+    """Pixel sizes divided by 4 where one is above 128 (scale factors and
+    the SynthVOC recipes' small sizes kept; pairs stay ordered)."""
+    return _quartered(value) if max(_ints(value), default=0) > 128 else value
 
 
 def _evaluators(cfg) -> List[dict]:
@@ -320,7 +333,8 @@ def test_one_data_root_override_moves_every_dataset_path():
                 if isinstance(value, str):
                     if value == old or value.startswith(old + '/'):
                         stale.append(value)
-                    moved += [value] if value.startswith('/moved') else []
+                    if value.startswith('/moved'):
+                        moved.append(value)
 
         _walk(cfg.to_dict(), visit)
         assert not stale, f'{config}: not moved: {stale}'
