@@ -41,8 +41,10 @@ CONFIGS = sorted(
 DATASETS = ('synthvoc-wsol', 'synthvoc', 'voc12aug', 'coco14', 'cub', 'in1k')
 # Big models or many images: in the suite, but deselected by -m "not slow".
 FAST_DATASETS = ('synthvoc', 'synthvoc-wsol')
-# Model and loop settings that make iterative jobs affordable on a CPU.
-ITERATIONS = dict(adv_iter=2, num_iters=2, num_workers=0)
+# Model settings that make iterative jobs affordable on a CPU (and W-OoD's
+# K-means fit the few OoD images of the fixture).
+MODEL_OVERRIDES = dict(
+    adv_iter=2, num_iters=2, num_workers=0, num_ood_clusters=2)
 SIZE_KEYS = ('crop_size', 'scale', 'scales', 'size', 'long_side_range',
              'test_pad_size', 'test_sizes')
 WRITER_OUTPUT_KEYS = ('output_dir', 'ann_file', 'fg_ann_file',
@@ -126,14 +128,14 @@ def _writes(cfg) -> List[str]:
     ]
 
 
-def _reads(cfg) -> List[str]:
-    """The ``work_dirs/`` paths of the dataloaders, hooks and model (the
-    outputs of other stages; checkpoints excluded)."""
+def _reads(cfg, work_dirs: str) -> List[str]:
+    """The paths under ``work_dirs`` of the dataloaders, hooks and model
+    (the outputs of other stages; checkpoints excluded)."""
     found = []
 
     def visit(node):
         for key, value in node.items():
-            if (isinstance(value, str) and value.startswith('work_dirs/')
+            if (isinstance(value, str) and value.startswith(work_dirs + '/')
                     and not value.endswith('.pth')):
                 found.append(value)
 
@@ -190,12 +192,13 @@ def tiny(config: str, roots: Dict[str, str], work_dirs: str) -> Config:
         if 'dataset' in node and 'batch_size' in node:
             node['batch_size'] = min(node['batch_size'], 2)
             node['num_workers'] = 0
-            node['persistent_workers'] = False
+            if 'persistent_workers' in node:
+                node['persistent_workers'] = False
 
     for key in list(cfg.keys()):
         if key.endswith('dataloader') or key in ('model', 'custom_hooks'):
             _walk(cfg[key], visit)
-    for key, value in ITERATIONS.items():
+    for key, value in MODEL_OVERRIDES.items():
         if key in cfg.model:
             cfg.model[key] = value
     if is_train_config(cfg):
@@ -254,7 +257,7 @@ class ConfigRuns:
         if config in self.done:
             return self.done[config]
         cfg = tiny(config, self.roots, self.work_dirs)
-        for path in _reads(cfg):
+        for path in _reads(cfg, self.work_dirs):
             upstream = self._writer_of(path)
             if upstream != config:
                 self.run(upstream)
@@ -308,13 +311,10 @@ def test_config_runs_on_its_dataset_layout(config, config_runs):
     result = config_runs.run(config)
     cfg = result['cfg']
     if not is_train_config(cfg):
-        metrics = result['metrics'] or {}
-        bad = {
-            k: v
-            for k, v in metrics.items()
-            if isinstance(v, float) and v != v  # nan
-        }
-        assert not bad, f'{config}: nan metrics {bad}'
+        # a job scores what it wrote where it has metrics (random weights:
+        # the values themselves mean nothing)
+        metrics = [ev for ev in _evaluators(cfg) if 'Writer' not in ev.type]
+        assert not metrics or result['metrics'], config
 
 
 def test_one_data_root_override_moves_every_dataset_path():
