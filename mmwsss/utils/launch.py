@@ -268,6 +268,49 @@ def resolve_work_dir_placeholders(cfg: Config) -> int:
         skip=('work_dir', ))
 
 
+def move_cam_dir_to_pipeline(cfg: dict) -> bool:
+    """Honour a config's deprecated ``model.cam_dir`` through its pipeline.
+
+    The configs of mmwsss load the CAMs with :class:`mmwsss.LoadCAMFile` in
+    the test pipeline, from their own folder. A ``model.cam_dir`` set on top
+    of them (an older config inheriting one, or ``--cfg-options
+    model.cam_dir=DIR``) must still choose the folder: it is moved onto the
+    pipeline's ``LoadCAMFile`` (with a ``DeprecationWarning`` naming the new
+    key). Without a ``LoadCAMFile`` the model keeps ``cam_dir`` and reads
+    the files itself.
+
+    Args:
+        cfg (dict): The whole config (``model``, ``test_dataloader``);
+            changed in place.
+
+    Returns:
+        bool: Whether ``model.cam_dir`` was moved.
+    """
+    model = cfg.get('model') or {}
+    cam_dir = model.get('cam_dir')
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    while 'dataset' in dataset:  # dataset wrappers
+        dataset = dataset['dataset']
+    pipeline = dataset.get('pipeline') or []
+    positions = [
+        i for i, step in enumerate(pipeline)
+        if str(step.get('type', '')).split('.')[-1] == 'LoadCAMFile'
+    ]
+    if cam_dir is None or not positions:
+        return False
+    for i in positions:
+        pipeline[i]['cam_dir'] = cam_dir
+    del model['cam_dir']
+    message = (
+        'model.cam_dir is deprecated: the CAM files are loaded by '
+        "mmwsss.LoadCAMFile in the test pipeline; set test_dataloader."
+        f'dataset.pipeline.{positions[0]}.cam_dir instead (done for you: '
+        f'{cam_dir}).')
+    warnings.warn(message, DeprecationWarning, stacklevel=2)
+    print_log(message, logger='current', level=logging.WARNING)
+    return True
+
+
 def init_cpu_distributed(cfg: Config) -> None:
     """Let ``--launcher pytorch`` run on machines without CUDA (gloo).
 
