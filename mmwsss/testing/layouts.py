@@ -202,7 +202,8 @@ def make_voc2012_sbd(root: str, synthvoc: str) -> str:
 
 
 def make_ood_images(root: str, synthvoc: str) -> str:
-    """The OoD image folder of W-OoD (``OoD_images/*.jpg``, no list).
+    """The OoD image folder of W-OoD: ``OoD_images/`` with the images and
+    ``ood_list.txt`` (their paths relative to the folder).
 
     Args:
         root (str): Folder that receives ``OoD_images``.
@@ -213,6 +214,9 @@ def make_ood_images(root: str, synthvoc: str) -> str:
     """
     out = osp.join(root, 'OoD_images')
     shutil.copytree(osp.join(synthvoc, 'OoD'), out, dirs_exist_ok=True)
+    _write_lines(
+        osp.join(out, 'ood_list.txt'),
+        sorted(name for name in os.listdir(out) if name.endswith('.jpg')))
     return out
 
 
