@@ -339,3 +339,18 @@ def test_one_data_root_override_moves_every_dataset_path():
         _walk(cfg.to_dict(), visit)
         assert not stale, f'{config}: not moved: {stale}'
         assert moved, config
+
+
+def test_the_coco14_layout_reads_as_its_converter_documents(config_runs):
+    # no coco14 config yet: the converted tree, read as the converter says
+    from mmwsss.datasets import VOCWSSSDataset
+    for split in ('train2014', 'val2014'):
+        dataset = VOCWSSSDataset(
+            data_root=config_runs.roots['coco14'],
+            ann_file=f'ImageSets/{split}.txt',
+            data_prefix=dict(
+                img_path=split, seg_map_path=f'SegmentationClass/{split}'),
+            label_source='seg')
+        assert len(dataset) > 0
+        assert len(dataset.metainfo['classes']) == 80
+        assert osp.isfile(dataset.get_data_info(0)['img_path'])
