@@ -22,7 +22,6 @@ fixture fails with the list of known ones.
 """
 import glob
 import os.path as osp
-import re
 from typing import Dict, List, Optional
 
 import pytest
