@@ -58,3 +58,9 @@ test_cfg = dict(type='mmwsss.ResumableTestLoop')
 # Distributed runs: the frozen detector has nothing for DDP to synchronise
 # (DDP refuses a module without trainable parameters).
 model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
+# A test job (tools/test.py with the trained detector's checkpoint): the
+# detector's training recipe is not inherited (BBAM cannot train).
+train_dataloader = None
+train_cfg = None
+optim_wrapper = None
+param_scheduler = None

@@ -8,8 +8,21 @@
 # position embedding is interpolated by the backbone).
 # Images keep their size (the maps must match it); scale 0.5 (close to the
 # 224 training crops of most ImageNet images) comes first and gives the
-# scores.
+# scores. The val images and their classes are read from the layout of
+# configs/_base_/datasets/imagenet_wsol.py (tools/dataset_converters/
+# ilsvrc_wsol.py). A test job only: the base's training recipe (a 20-epoch
+# warm-up that no shorter run could follow) is not inherited.
 _base_ = ['mmpretrain::vision_transformer/vit-base-p16_32xb128-mae_in1k.py']
+
+data_root = 'data/imagenet'
+train_dataloader = None
+train_cfg = None
+optim_wrapper = None
+param_scheduler = None
+auto_scale_lr = None
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
 
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
@@ -33,7 +46,13 @@ test_dataloader = dict(
     batch_size=1,
     num_workers=4,
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(pipeline=cam_pipeline))
+    dataset=dict(
+        _delete_=True,
+        type='mmwsss.ImageNetWSOLDataset',
+        data_root=data_root,
+        synset_file='LOC_synset_mapping.txt',
+        data_prefix=dict(img_path='val', ann_path='val_bbox'),
+        pipeline=cam_pipeline))
 test_evaluator = [
     dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/vit-b16_in1k'),
 ]

@@ -137,13 +137,137 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    resolve_work_dir_placeholders(cfg)
     return cfg
+
+
+def is_path_variable(key: str) -> bool:
+    """Whether a top-level config key names a folder that other paths of
+    the config are derived from (``data_root``, ``ood_root``, ``cam_dir``,
+    ``bbam_dir``...; not ``work_dir``, which the runner owns)."""
+    return key != 'work_dir' and (key.endswith('_root')
+                                  or key.endswith('_dir'))
+
+
+def _map_strings(value, change: Callable[[str], Optional[str]]):
+    """``value`` with every string ``s`` inside it (through dicts, lists
+    and tuples) replaced by ``change(s)`` unless that is None; also the
+    number of strings replaced."""
+    if isinstance(value, str):
+        new = change(value)
+        return (value, 0) if new is None else (new, 1)
+    if isinstance(value, dict):
+        count = 0
+        for key in list(value):
+            value[key], changed = _map_strings(value[key], change)
+            count += changed
+        return value, count
+    if isinstance(value, (list, tuple)):
+        items = [_map_strings(item, change) for item in value]
+        return type(value)(item for item, _ in items), sum(
+            changed for _, changed in items)
+    return value, 0
+
+
+def _map_config_strings(cfg: Config, change: Callable[[str], Optional[str]],
+                        skip: Sequence[str] = ()) -> int:
+    """:func:`_map_strings` over the top-level entries of ``cfg`` (but
+    ``skip``), in place; the number of strings replaced."""
+    plain = cfg.to_dict()
+    count = 0
+    for key, value in plain.items():
+        if key in skip:
+            continue
+        value, changed = _map_strings(value, change)
+        if changed:
+            cfg[key] = value
+            count += changed
+    return count
+
+
+def rebase_paths(cfg: Config, old: str, new: str) -> int:
+    """Move every path of ``cfg`` that lies under the folder ``old`` to the
+    same place under ``new``.
+
+    Values are compared as written (``data/VOCdevkit/`` and
+    ``data/VOCdevkit`` are the same folder, ``data/VOCdevkit2`` is not under
+    it).
+
+    Args:
+        cfg (Config): The config, changed in place.
+        old (str): The folder a config was written for.
+        new (str): Where it lies now.
+
+    Returns:
+        int: How many strings were changed.
+    """
+    old, new = old.rstrip('/'), new.rstrip('/')
+    if not old or old == new:
+        return 0
+
+    def move(value: str) -> Optional[str]:
+        if value.rstrip('/') == old or value.startswith(old + '/'):
+            return new + value[len(old):]
+        return None
+
+    return _map_config_strings(cfg, move)
+
+
+def merge_options(cfg: Config, options: dict) -> None:
+    """Merge ``--cfg-options`` into ``cfg``; overriding a path variable
+    moves every path derived from it.
+
+    A config names its folders once, as top-level variables
+    (:func:`is_path_variable`: ``data_root``, ``ood_root``, ``cam_dir``...),
+    and derives the paths of its dataloaders, hooks and metrics from them.
+    mmengine substitutes the variables when the file is read, so overriding
+    ``data_root`` alone would change nothing else; here every string of the
+    config that lay under the old folder is moved under the new one first
+    (:func:`rebase_paths`), then the options are merged as usual, so that
+    more specific options (``train_dataloader.dataset.data_root=...``)
+    still win.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        options (dict): Parsed ``--cfg-options``.
+    """
+    for key, new in options.items():
+        old = cfg.get(key)
+        if (is_path_variable(key) and isinstance(old, str)
+                and isinstance(new, str)):
+            rebase_paths(cfg, old, new)
+    cfg.merge_from_dict(options)
+
+
+#: Written in a config path, stands for the run's work dir.
+WORK_DIR_PLACEHOLDER = '{work_dir}'
+
+
+def resolve_work_dir_placeholders(cfg: Config) -> int:
+    """Replace :data:`WORK_DIR_PLACEHOLDER` in every string of ``cfg`` by
+    ``cfg.work_dir``: ``output_dir='{work_dir}/cams'`` writes into the
+    run's own work dir, wherever ``--work-dir`` puts it.
+
+    Args:
+        cfg (Config): The config with its final ``work_dir``.
+
+    Returns:
+        int: How many strings were changed.
+    """
+    work_dir = cfg.get('work_dir')
+    if work_dir is None:
+        return 0
+    return _map_config_strings(
+        cfg,
+        lambda value: value.replace(WORK_DIR_PLACEHOLDER, work_dir)
+        if WORK_DIR_PLACEHOLDER in value else None,
+        skip=('work_dir', ))
 
 
 def move_cam_dir_to_pipeline(cfg: dict) -> bool:

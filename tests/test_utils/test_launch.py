@@ -127,3 +127,47 @@ def test_existing_and_unknown_config_paths_are_left_alone(
         with pytest.raises(FileNotFoundError):
             load_config(_tool_args(missing))
     assert not [w for w in recwarn if w.category is DeprecationWarning]
+
+
+def test_overriding_data_root_moves_every_path_under_it():
+    from mmengine.config import Config
+
+    from mmwsss.utils.launch import merge_options
+    cfg = Config(
+        dict(
+            data_root='data/VOCdevkit/',
+            cam_dir='work_dirs/cams/voc',
+            train_dataloader=dict(
+                dataset=dict(
+                    data_root='data/VOCdevkit/',
+                    ann_file='data/VOCdevkit/VOC2012/a.json')),
+            custom_hooks=[dict(dataset=dict(data_root='data/VOCdevkit'))],
+            test_evaluator=[
+                dict(gt_dir='data/VOCdevkit/VOC2012/SegmentationObject'),
+                dict(other='data/VOCdevkit2/x', cams='work_dirs/cams/voc')
+            ]))
+    merge_options(cfg, {'data_root': '/d/', 'cam_dir': '/c'})
+    assert cfg.train_dataloader.dataset.data_root == '/d/'
+    assert cfg.train_dataloader.dataset.ann_file == '/d/VOC2012/a.json'
+    assert cfg.custom_hooks[0].dataset.data_root == '/d'
+    assert cfg.test_evaluator[0].gt_dir == '/d/VOC2012/SegmentationObject'
+    # not under the old folder; the CAM folder moved with its variable
+    assert cfg.test_evaluator[1].other == 'data/VOCdevkit2/x'
+    assert cfg.test_evaluator[1].cams == '/c'
+    # a specific option still wins over the moved value
+    merge_options(cfg, {'train_dataloader.dataset.data_root': '/e'})
+    assert cfg.train_dataloader.dataset.data_root == '/e'
+
+
+def test_work_dir_placeholder_resolves_to_the_run_work_dir():
+    from mmengine.config import Config
+
+    from mmwsss.utils.launch import resolve_work_dir_placeholders
+    cfg = Config(
+        dict(
+            work_dir='runs/a',
+            test_evaluator=[dict(output_dir='{work_dir}/cams')],
+            other='work_dirs/x'))
+    assert resolve_work_dir_placeholders(cfg) == 1
+    assert cfg.test_evaluator[0].output_dir == 'runs/a/cams'
+    assert cfg.other == 'work_dirs/x'

@@ -20,7 +20,10 @@ class DisplacementMeanShiftHook(Hook):
     at inference. The hook runs in ``after_train_epoch`` of the last epoch
     (``after_train_iter`` of the last iteration for iteration-based loops)
     with a priority above :class:`CheckpointHook`'s, so the final checkpoint
-    holds the estimate.
+    holds the estimate. The dataloader is built (and checked to hold a
+    batch) in ``before_train``, so that a wrong path or a list shorter than
+    one batch stops the run before the first epoch rather than after the
+    last.
 
     Args:
         dataloader (DataLoader | dict): The images to average over, as a
@@ -32,10 +35,24 @@ class DisplacementMeanShiftHook(Hook):
     def __init__(self, dataloader: Union[DataLoader, dict]):
         self.dataloader = dataloader
 
-    def _estimate(self, runner) -> None:
+    def before_train(self, runner) -> None:
+        """Build the dataloader and check that it yields a batch.
+
+        Raises:
+            ValueError: If the dataloader has no batch (fewer images than
+                one batch with ``drop_last``).
+        """
         if isinstance(self.dataloader, dict):
             self.dataloader = runner.build_dataloader(
                 self.dataloader, seed=runner.seed)
+        if len(self.dataloader) == 0:
+            raise ValueError(
+                'DisplacementMeanShiftHook: its dataloader has no batch '
+                f'({len(self.dataloader.dataset)} images, batch size '
+                f'{self.dataloader.batch_size}, drop_last); the displacement '
+                'mean could not be estimated after training.')
+
+    def _estimate(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         mean = model.estimate_mean_shift(self.dataloader)

@@ -59,7 +59,8 @@ class InstancePseudoMaskMetric(BaseMetric):
     ground-truth instances come from ``<instance_dir>/<id>.png`` (VOC's and
     SynthVOC's ``SegmentationObject``; see :func:`gt_instances`); images
     without that file are skipped and counted in ``missing_gt`` (VOC's SBD
-    images have none). Reported, in percent:
+    images have none); if no image has one, ``instance_dir`` is wrong and
+    the evaluation fails rather than reporting an AP of nothing. Reported, in percent:
 
     - ``voc_AP50``: the mean over classes of the VOC-protocol AP at IoU 0.5
       (:func:`mmwsss.evaluation.functional.instance_masks.voc_instance_ap`),
@@ -127,6 +128,12 @@ class InstancePseudoMaskMetric(BaseMetric):
         missing = [r['missing'] for r in results if 'missing' in r]
         scored = [r for r in results if 'missing' not in r]
         logger = MMLogger.get_current_instance()
+        if not scored:
+            raise FileNotFoundError(
+                f'InstancePseudoMaskMetric: none of the {len(missing)} '
+                'images has a ground-truth instance map in '
+                f'{self.instance_dir}; set instance_dir to the '
+                'SegmentationObject folder of the data.')
         if missing:
             logger.warning(f'{len(missing)} images have no ground-truth '
                            f'instance map and are not scored, e.g. '

@@ -233,3 +233,12 @@ def test_source_json_must_cover_images_and_classes(tmp_path):
     writer.process(None, _exact_samples()[:1])
     with pytest.raises(KeyError, match='cow'):
         writer.compute_metrics(writer.results)
+
+
+def test_no_ground_truth_for_any_image_fails(tmp_path):
+    # a wrong instance_dir: every image "missing", which is no evaluation
+    metric = InstancePseudoMaskMetric(instance_dir=str(tmp_path / 'nowhere'))
+    metric.dataset_meta = dict(classes=CLASSES)
+    metric.process(None, _exact_samples())
+    with pytest.raises(FileNotFoundError, match='none of the 2 images'):
+        metric.compute_metrics(metric.results)
