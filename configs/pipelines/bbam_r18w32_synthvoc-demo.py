@@ -15,7 +15,7 @@ on_eval_data = {
     'val_dataloader.dataset.data_root': data,
     'test_dataloader.dataset.data_root': data,
     'val_evaluator.ann_file': val_ann,
-    'test_evaluator.ann_file': val_ann
+    'test_evaluator.ann_file': val_ann,
 }
 
 stages = dict(
@@ -28,10 +28,8 @@ stages = dict(
     faster_rcnn=dict(
         kind='train',
         config=detector_config,
-        cfg_options={
-            'train_dataloader.dataset.data_root': data,
-            **on_eval_data
-        },
+        cfg_options=dict(
+            on_eval_data, **{'train_dataloader.dataset.data_root': data}),
         metrics=dict(bbox_ap50='coco/bbox_mAP_50')),
     bbam=dict(
         kind='test',
@@ -49,7 +47,7 @@ stages = dict(
             'test_evaluator.1.output_dir': '{bbam.masks}',
             'test_evaluator.1.fg_ann_file': '{bbam.fg_ann}',
             'test_evaluator.1.ignore_ann_file': '{bbam.ignore_ann}',
-            'test_evaluator.1.semantic_dir': '{bbam.semantic}'
+            'test_evaluator.1.semantic_dir': '{bbam.semantic}',
         },
         metrics=dict(
             pseudo_miou='box_pseudo_mask/mIoU',
@@ -60,14 +58,15 @@ stages = dict(
     mask_rcnn=dict(
         kind='train',
         config=mask_rcnn_config,
-        cfg_options={
-            'train_dataloader.dataset.ann_file': '{bbam.fg_ann}',
-            'train_dataloader.dataset.ignore_ann_file': '{bbam.ignore_ann}',
-            'train_dataloader.dataset.data_prefix.img':
-            data + '/JPEGImages/',
-            'load_from': '{faster_rcnn.checkpoint}',
-            **on_eval_data
-        },
+        cfg_options=dict(
+            on_eval_data, **{
+                'train_dataloader.dataset.ann_file': '{bbam.fg_ann}',
+                'train_dataloader.dataset.ignore_ann_file':
+                '{bbam.ignore_ann}',
+                'train_dataloader.dataset.data_prefix.img':
+                data + '/JPEGImages/',
+                'load_from': '{faster_rcnn.checkpoint}',
+            }),
         metrics=dict(
             segm_ap50='coco/segm_mAP_50', segm_ap='coco/segm_mAP')),
 )

@@ -16,43 +16,21 @@ deeplab_config = ('configs/deeplabv2/'
 
 data = '{synthvoc.data}'
 on_data = {
-    f'{split}_dataloader.dataset.data_root': data
-    for split in ('train', 'val', 'test')
+    'train_dataloader.dataset.data_root': data,
+    'val_dataloader.dataset.data_root': data,
+    'test_dataloader.dataset.data_root': data,
 }
 # The CAM folder of the IR-label and random-walk configs: the cam_dir of
 # their mmwsss.LoadCAMFile, right after the image loading.
 cam_dir_option = 'test_dataloader.dataset.pipeline.1.cam_dir'
-
-
-def classifier_stages(tag, config):
-    """Train a CAM classifier, then write its CAMs and score them as seeds
-    (one tools/test.py run: the writer and the seed metric)."""
-    return {
-        tag:
-        dict(
-            kind='train',
-            config=config,
-            cfg_options=on_data,
-            metrics=dict(cls_map='multi-label/mAP')),
-        f'{tag}_seeds':
-        dict(
-            kind='test',
-            config=config,
-            checkpoint=f'{{{tag}.checkpoint}}',
-            outputs=dict(cams='cams', report='seeds.json'),
-            cfg_options={
-                **on_data, 'test_evaluator.0.output_dir':
-                f'{{{tag}_seeds.cams}}',
-                'test_evaluator.1.out_file': f'{{{tag}_seeds.report}}'
-            },
-            metrics=dict(
-                miou='cam_seed/mIoU',
-                threshold='cam_seed/threshold',
-                precision='cam_seed/precision',
-                recall='cam_seed/recall',
-                per_class='report:per_class')),
-    }
-
+# A CAM test run writes the CAMs (evaluator 0) and scores them as seeds
+# over the threshold sweep (evaluator 1, its report in out_file).
+seed_metrics = dict(
+    miou='cam_seed/mIoU',
+    threshold='cam_seed/threshold',
+    precision='cam_seed/precision',
+    recall='cam_seed/recall',
+    per_class='report:per_class')
 
 stages = dict(
     synthvoc=dict(
@@ -61,7 +39,22 @@ stages = dict(
         args=[data],
         options=dict(seed=0, emblem_parts=[2, 3]),
         outputs=dict(data='data')),
-    **classifier_stages('cam', cam_config),
+    cam=dict(
+        kind='train',
+        config=cam_config,
+        cfg_options=on_data,
+        metrics=dict(cls_map='multi-label/mAP')),
+    cam_seeds=dict(
+        kind='test',
+        config=cam_config,
+        checkpoint='{cam.checkpoint}',
+        outputs=dict(cams='cams', report='seeds.json'),
+        cfg_options=dict(
+            on_data, **{
+                'test_evaluator.0.output_dir': '{cam_seeds.cams}',
+                'test_evaluator.1.out_file': '{cam_seeds.report}',
+            }),
+        metrics=seed_metrics),
     cam_chance=dict(
         kind='script',
         script='tools/analysis/eval_cam_seeds.py',
@@ -70,16 +63,31 @@ stages = dict(
         cfg_options={'test_dataloader.dataset.data_root': data},
         outputs=dict(report='chance.json'),
         metrics=dict(miou='report:miou', threshold='report:best_threshold')),
-    **classifier_stages('moana', moana_config),
+    moana=dict(
+        kind='train',
+        config=moana_config,
+        cfg_options=on_data,
+        metrics=dict(cls_map='multi-label/mAP')),
+    moana_seeds=dict(
+        kind='test',
+        config=moana_config,
+        checkpoint='{moana.checkpoint}',
+        outputs=dict(cams='cams', report='seeds.json'),
+        cfg_options=dict(
+            on_data, **{
+                'test_evaluator.0.output_dir': '{moana_seeds.cams}',
+                'test_evaluator.1.out_file': '{moana_seeds.report}',
+            }),
+        metrics=seed_metrics),
     ir_labels=dict(
         kind='test',
         config=ir_label_config,
         checkpoint='{moana.checkpoint}',
-        outputs=dict(labels='ir_labels'),
+        outputs=dict(labels='labels'),
         cfg_options={
             'test_dataloader.dataset.data_root': data,
             cam_dir_option: '{moana_seeds.cams}',
-            'test_evaluator.0.output_dir': '{ir_labels.labels}'
+            'test_evaluator.0.output_dir': '{ir_labels.labels}',
         },
         metrics=dict(
             precision='ir_label/precision', labelled='ir_label/labelled')),
@@ -87,21 +95,21 @@ stages = dict(
         kind='train',
         config=irnet_config,
         cfg_options={
-            # the frozen backbone is the CAM classifier's
+            # its frozen backbone is the CAM classifier's
             'model.backbone.init_cfg.checkpoint': '{moana.checkpoint}',
             'train_dataloader.dataset.data_root': data,
             'train_dataloader.dataset.ir_label_dir': '{ir_labels.labels}',
-            'custom_hooks.0.dataloader.dataset.data_root': data
+            'custom_hooks.0.dataloader.dataset.data_root': data,
         }),
     pseudo_masks=dict(
         kind='test',
         config=rw_config,
         checkpoint='{irnet.checkpoint}',
-        outputs=dict(masks='pseudo_masks'),
+        outputs=dict(masks='masks'),
         cfg_options={
             'test_dataloader.dataset.data_root': data,
             cam_dir_option: '{moana_seeds.cams}',
-            'test_evaluator.0.output_dir': '{pseudo_masks.masks}'
+            'test_evaluator.0.output_dir': '{pseudo_masks.masks}',
         },
         metrics=dict(
             miou='pseudo_mask/mIoU',
@@ -110,9 +118,10 @@ stages = dict(
     deeplab=dict(
         kind='train',
         config=deeplab_config,
-        cfg_options={
-            **on_data, 'train_dataloader.dataset.pseudo_mask_dir':
-            '{pseudo_masks.masks}'
-        },
+        cfg_options=dict(
+            on_data, **{
+                'train_dataloader.dataset.pseudo_mask_dir':
+                '{pseudo_masks.masks}'
+            }),
         metrics=dict(val_miou='mIoU')),
 )
