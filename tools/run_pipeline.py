@@ -132,6 +132,9 @@ def main(argv=None) -> dict:
             select_stages(stages, args.stages, args.start), force=args.force)
     except PipelineError as error:
         sys.exit(f'run_pipeline: {error}')
+    except KeyboardInterrupt:
+        sys.exit('run_pipeline: interrupted; the same command goes on from '
+                 'where it stopped')
 
 
 if __name__ == '__main__':

@@ -4,7 +4,8 @@
 # against the generator's masks next to the filled-box baseline -> Mask R-CNN,
 # initialised from the detector, on the pseudo-masks, evaluated by mmdet's
 # CocoMetric (segm) on the val masks.
-detector_config = 'configs/bbam/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py'
+detector_config = (
+    'configs/bbam/faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py')
 bbam_config = 'configs/bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py'
 mask_rcnn_config = (
     'configs/bbam/mask-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240-bbam.py')

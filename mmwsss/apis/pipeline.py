@@ -418,7 +418,8 @@ def content_digest(path: str) -> str:
         return _file_sha256(path)
     digest = hashlib.sha256()
     for name in _folder_files(path):
-        digest.update(f'{name}\0{_file_sha256(osp.join(path, name))}\n'.encode())
+        file_digest = _file_sha256(osp.join(path, name))
+        digest.update(f'{name}\0{file_digest}\n'.encode())
     return digest.hexdigest()
 
 

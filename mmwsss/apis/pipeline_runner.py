@@ -2,6 +2,7 @@
 """Run a pipeline (:mod:`mmwsss.apis.pipeline`): each stage as the standard
 tool's command line in a subprocess, skipping the stages that are up to
 date, then a summary of every stage's metrics, time and outputs."""
+import fcntl
 import glob
 import json
 import os
@@ -21,6 +22,8 @@ from .pipeline import (CHECKPOINT, RECORD_FILE, STAGE_TOOLS, STARTED_FILE,
                        resolve, stage_fingerprint, write_json)
 
 SUMMARY_FILE = 'summary.json'
+# Held by the run using a work dir.
+LOCK_FILE = '.lock'
 # Lines of a tool's output shown while it runs (all go to the stage log):
 # mmengine's progress and metric lines and errors.
 _PROGRESS_MARKS = ('Epoch(', 'Iter(', 'mIoU', 'Error', 'Traceback')
@@ -208,7 +211,8 @@ class PipelineRunner:
         python (str): The Python interpreter. Defaults to this one.
         verbose (bool): Show every line of the tools' output instead of
             their progress lines. Defaults to False.
-        stream (TextIO): Where progress goes. Defaults to stdout.
+        stream (TextIO, optional): Where progress goes. Defaults to
+            stdout.
         name (str): The pipeline's name in the summary. Defaults to ''.
     """
 
@@ -220,7 +224,7 @@ class PipelineRunner:
                  env: Optional[Dict[str, str]] = None,
                  python: str = sys.executable,
                  verbose: bool = False,
-                 stream: TextIO = sys.stdout,
+                 stream: Optional[TextIO] = None,
                  name: str = ''):
         self.stages = list(stages)
         self.work_dir = osp.abspath(work_dir)
@@ -229,7 +233,7 @@ class PipelineRunner:
         self.env = dict(env or {})
         self.python = python
         self.verbose = verbose
-        self.stream = stream
+        self.stream = stream or sys.stdout
         self.name = name
         # Writers that keep a fingerprint of their outputs refuse a folder
         # written with another one unless tools/test.py gets --overwrite.
@@ -264,11 +268,22 @@ class PipelineRunner:
             dict: The summary (also written to ``<work_dir>/summary.json``
             and printed as a table).
         """
-        selected = [s.name for s in self.stages] if selected is None else (
-            list(selected))
         os.makedirs(self.work_dir, exist_ok=True)
+        with open(osp.join(self.work_dir, LOCK_FILE), 'w') as lock:
+            # Released by the system when this process ends, however.
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PipelineError(
+                    f'another pipeline run is using {self.work_dir}') from None
+            return self._run_stages(
+                [s.name for s in self.stages]
+                if selected is None else list(selected), force)
+
+    def _run_stages(self, selected: List[str], force: bool) -> dict:
         self.log(f'[pipeline] {len(selected)} of {len(self.stages)} stages '
-                 f'in {self.work_dir}; commands run in {self.root}')
+                 f'in {self.work_dir}; commands run in {self.root}, with it '
+                 'first on PYTHONPATH')
         paths: Dict[Tuple[str, str], str] = {}
         digests: Dict[str, str] = {}
         results: Dict[str, dict] = {}
@@ -313,9 +328,12 @@ class PipelineRunner:
         # Only test stages resume within a stage (their writers skip the
         # items they already wrote); training and scripts start over, so
         # that an interrupted pipeline ends with the same files.
+        # (A record of a finished run means the outputs were changed since
+        # then, not left unfinished.)
         resume = (
             stage.kind == 'test' and not force and started is not None
-            and started['fingerprint'] == fingerprint)
+            and started['fingerprint'] == fingerprint
+            and not osp.isfile(osp.join(stage_dir, RECORD_FILE)))
         if resume:
             reason = 'resuming its interrupted run'
         elif force:

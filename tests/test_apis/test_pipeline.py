@@ -3,12 +3,14 @@
 rerun, resume and kill behaviour on a repository of small stand-in tools
 (a few milliseconds per stage; the real tools are exercised by
 tests/test_tools/test_run_pipeline.py)."""
+import fcntl
 import json
 import os
 import os.path as osp
 import random
 import signal
 import time
+import traceback
 
 import pytest
 
@@ -203,7 +205,7 @@ def test_parse_stages_checks_the_spec():
         dict(a=dict(kind='script', script='s.py', outputs=dict(x='../x'))),
         dict(a=dict(kind='script', script='s.py', outputs=dict(x='/x'))),
         dict(a=dict(kind='script', script='s.py', colour='red')),
-        dict(a=dict(kind='train', config='c.py', outputs=dict(checkpoint='c'))),
+        dict(a=dict(kind='train', config='c', outputs=dict(checkpoint='x'))),
         # a later stage, an unknown output, an undeclared own output
         dict(
             a=dict(kind='train', config='c.py', cfg_options=dict(x='{b.y}')),
@@ -414,7 +416,7 @@ def test_failed_test_stage_resumes_its_items(repo, tmp_path):
 def _run_killed(runner, delay):
     """Run ``runner`` in a forked process group and SIGKILL the group
     (the runner and the tool it is running) after ``delay`` seconds;
-    whether it finished first (a failure is an error)."""
+    whether it finished (an exception in it is an error)."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the child)
         code = 1
@@ -422,6 +424,8 @@ def _run_killed(runner, delay):
             os.setpgid(0, 0)
             runner.run()
             code = 0
+        except BaseException:
+            traceback.print_exc()
         finally:
             os._exit(code)
     try:
@@ -431,9 +435,10 @@ def _run_killed(runner, delay):
     deadline = time.time() + delay
     while time.time() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.waitstatus_to_exitcode(status) == 0, 'runner failed'
-            return True
+        if done:  # finished, or killed by someone else: an interruption too
+            code = os.waitstatus_to_exitcode(status)
+            assert code <= 0, 'the runner failed (traceback above)'
+            return code == 0
         time.sleep(0.01)
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -460,3 +465,14 @@ def test_killed_pipeline_finishes_with_identical_outputs(repo, tmp_path):
         assert set(statuses(summary).values()) == {'skipped'}
         assert outputs_content(summary) == outputs_content(reference)
     assert kills >= 3
+
+
+def test_one_run_per_work_dir(repo, tmp_path):
+    work = tmp_path / 'work'
+    work.mkdir()
+    with open(work / '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(PipelineError, match='another pipeline run'):
+            make_runner(repo, str(work)).run()
+    assert statuses(make_runner(repo, str(work)).run(selected=['data'])
+                    )['data'] == 'ran'
