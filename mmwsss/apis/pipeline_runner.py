@@ -340,6 +340,8 @@ class PipelineRunner:
             reason = 'forced'
         elif record is None and osp.isfile(osp.join(stage_dir, RECORD_FILE)):
             reason = 'its outputs changed on disk'
+        elif started is not None and started['fingerprint'] == fingerprint:
+            reason = 'its run was interrupted, starting over'
         elif record is None:
             reason = 'no finished run'
         else:
@@ -405,6 +407,8 @@ class PipelineRunner:
         and its progress lines (every line if verbose) onto the stream."""
         env = dict(os.environ)
         env['PYTHONPATH'] = self.root + os.pathsep + env.get('PYTHONPATH', '')
+        # Lines as they are printed (a pipe would buffer them).
+        env['PYTHONUNBUFFERED'] = '1'
         env.update(self.env)
         shown_env = ' '.join(f'{k}={shlex.quote(v)}'
                              for k, v in self.env.items())
