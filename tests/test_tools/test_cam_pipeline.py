@@ -102,7 +102,8 @@ def test_eval_cam_seeds_chance_level(trained, tools):
     metric = CAMSeedMetric()
     metric.dataset_meta = dataset.metainfo
     rng = np.random.default_rng(3)
-    for info in dataset.data_list:
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
         keys = read_cam_file(
             osp.join(trained['cams'], info['img_id'] + '.npz'))['keys']
         gt = read_label_map(info['seg_map_path'], 3)
