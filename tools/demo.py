@@ -20,7 +20,8 @@ PIPELINES = dict(
 
 def main() -> dict:
     """Entry point; returns the pipeline's summary."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    # --help is run_pipeline's
+    parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument('--branch', choices=list(PIPELINES), default='image')
     args, options = parser.parse_known_args()
     return run_pipeline.main(
