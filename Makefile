@@ -9,13 +9,14 @@ PYTEST_ARGS ?=
 install:
 	@bash tools/install_env.sh $(VENV) $(PYTHON)
 
-## Whole pipeline on the bundled synthetic benchmark (SynthVOC).
+## Whole pipeline on the bundled synthetic benchmark (SynthVOC); a rerun
+## skips the stages that are up to date.
 demo: install
-	$(PY) tools/demo.py --work-dir work_dirs/demo
+	$(PY) tools/run_pipeline.py configs/pipelines/irn_r18w32_synthvoc-demo.py --work-dir work_dirs/demo
 
 ## Box-supervised branch on SynthVOC: Faster R-CNN -> BBAM -> Mask R-CNN.
 demo-box: install
-	$(PY) tools/demo.py --branch box --work-dir work_dirs/demo_box
+	$(PY) tools/run_pipeline.py configs/pipelines/bbam_r18w32_synthvoc-demo.py --work-dir work_dirs/demo_box
 
 ## Full test suite (what CI runs).
 test: install

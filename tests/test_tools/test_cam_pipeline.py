@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mmwsss.testing import free_port
@@ -78,6 +79,40 @@ def test_eval_cam_seeds_tool_matches_the_run(trained, tools):
     assert 'images scored: 8' in log
     in_run = float(trained['log'].split('cam_seed/mIoU: ')[1].split()[0])
     assert json.load(open(report))['miou'] == pytest.approx(in_run, abs=1e-3)
+
+
+def test_eval_cam_seeds_chance_level(trained, tools):
+    """--random-cams scores seeded uniform maps of each CAM file's classes,
+    drawn image after image in dataset order, with the default sweep."""
+    from mmengine.config import Config
+
+    from mmwsss.datasets import VOCWSSSDataset
+    from mmwsss.evaluation import CAMSeedMetric
+    from mmwsss.fileio import read_cam_file, read_label_map
+
+    report = str(trained['tmp'] / 'chance.json')
+    log = tools.run([
+        'tools/analysis/eval_cam_seeds.py', trained['cfg'], trained['cams'],
+        '--random-cams', '3', '--out', report
+    ])
+    assert 'images scored: 8' in log
+    dataset_cfg = Config.fromfile(trained['cfg']).test_dataloader.dataset
+    dataset_cfg.pop('type')
+    dataset = VOCWSSSDataset(**dict(dataset_cfg, pipeline=[]))
+    metric = CAMSeedMetric()
+    metric.dataset_meta = dataset.metainfo
+    rng = np.random.default_rng(3)
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        keys = read_cam_file(
+            osp.join(trained['cams'], info['img_id'] + '.npz'))['keys']
+        gt = read_label_map(info['seg_map_path'], 3)
+        metric.process(None, [dict(
+            cam_high_res=rng.random((len(keys), ) + gt.shape),
+            cam_keys=keys, gt_sem_seg=dict(data=gt[None]))])
+    expected = metric.compute_metrics(metric.results)['mIoU']
+    assert json.load(open(report))['miou'] == pytest.approx(expected,
+                                                            abs=1e-9)
 
 
 def test_two_processes_equal_one(trained, tools):
