@@ -33,4 +33,4 @@ test-gpu: install
 	$(PY) tools/demo.py --device cuda --work-dir work_dirs/demo_gpu
 
 clean-demo:
-	rm -rf work_dirs/demo work_dirs/demo_box data/synthvoc_parts
+	rm -rf work_dirs/demo work_dirs/demo_box

@@ -54,6 +54,7 @@ def test_all_configs_listed():
         'cam_r50-os8_1xb256-20e_in1k-224.py',
         'moana_r50-os8_1xb256-20e_in1k-224.py',
         'moana_r50-os16_1xb16-5e_voc12aug-512.py',
+        'moana_r50-os16_1xb16-5e_voc12aug-512_paper-jitter.py',
         'moana_r18w32-os16_1xb16-20e_synthvoc-112.py',
         'cam_r18w32-os8_1xb16-40e_synthvoc-wsol-112.py',
         'moana_r18w32-os8_1xb16-40e_synthvoc-wsol-112.py',
