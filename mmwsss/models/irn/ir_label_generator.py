@@ -2,7 +2,7 @@
 """Weight-free "models" that turn CAM files into label maps (IR labels)."""
 import functools
 import multiprocessing
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -18,30 +18,23 @@ from .ir_label import cams_to_ir_label, dense_crf_label
 
 # The arrays of the CAM files it needs.
 _CAM_ARRAYS = ('keys', 'high_res')
-_IRJob = Tuple[np.ndarray, np.ndarray, np.ndarray, float, float,
-               Optional[dict]]
-
-
-def _ir_label_job(job: _IRJob) -> np.ndarray:
-    # Module-level so that worker processes can unpickle it.
-    image, high_res, keys, fg_threshold, bg_threshold, crf_cfg = job
-    return cams_to_ir_label(
-        high_res,
-        keys,
-        fg_threshold=fg_threshold,
-        bg_threshold=bg_threshold,
-        image=image,
-        crf=None if crf_cfg is None else functools.partial(
-            dense_crf_label, **crf_cfg))
+def _cam_label_job(job: tuple) -> np.ndarray:
+    """The label of one image: ``label_fn(high_res, keys, image=...,
+    crf=..., **params)``. Module-level, with module-level functions in
+    ``job``, so that worker processes can unpickle it."""
+    label_fn, crf_fn, image, high_res, keys, params, crf_cfg = job
+    crf = None if crf_cfg is None else functools.partial(crf_fn, **crf_cfg)
+    return label_fn(high_res, keys, image=image, crf=crf, **params)
 
 
 class CAMLabelGenerator(BaseModel):
     """Base of the weight-free "models" that turn the CAMs of each image
     into a label map on the CPU (IRN's IR labels, PSA's la/ha labels).
 
-    Subclasses set :attr:`label_job` (a module-level function, so that
-    worker processes can unpickle it) and build its argument per image in
-    :meth:`_job`. With ``num_workers > 0`` the images of a batch are
+    Subclasses set :attr:`label_fn` (CAMs to label map) and :attr:`crf_fn`
+    (the method's dense CRF), both module-level functions so that worker
+    processes can unpickle them, and return the method's settings from
+    :meth:`label_params`. With ``num_workers > 0`` the images of a batch are
     processed by that many forked processes.
 
     Args:
@@ -77,14 +70,22 @@ class CAMLabelGenerator(BaseModel):
         self.crf_cfg = (dict(crf_cfg or {}) if crf else None)
         self.num_workers = num_workers
 
-    @staticmethod
-    def label_job(job: tuple) -> np.ndarray:
-        """The (H, W) uint8 label of one image from its :meth:`_job`."""
+    #: ``label_fn(high_res, keys, image=, crf=, **label_params())``.
+    label_fn: Callable = None
+    #: The CRF ``label_fn`` calls, with ``crf_cfg`` bound.
+    crf_fn: Callable = None
+    #: Deprecated CAM folder read by the model itself (IRN only).
+    cam_dir: Optional[str] = None
+
+    def label_params(self) -> dict:
+        """The method's settings passed to :attr:`label_fn`."""
         raise NotImplementedError
 
     def _job(self, img: torch.Tensor, sample) -> tuple:
-        """The argument of :attr:`label_job` for one image."""
-        raise NotImplementedError
+        image, high_res, keys = self._image_and_cams(img, sample,
+                                                     self.cam_dir)
+        return (type(self).label_fn, type(self).crf_fn, image, high_res,
+                keys, self.label_params(), self.crf_cfg)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # No weights: accept any checkpoint (e.g. the CAM classifier's)
@@ -115,9 +116,9 @@ class CAMLabelGenerator(BaseModel):
         if self.num_workers > 0 and len(jobs) > 1:
             context = multiprocessing.get_context('fork')
             with context.Pool(min(self.num_workers, len(jobs))) as pool:
-                labels = pool.map(self.label_job, jobs)
+                labels = pool.map(_cam_label_job, jobs)
         else:
-            labels = [self.label_job(job) for job in jobs]
+            labels = [_cam_label_job(job) for job in jobs]
         for label, sample in zip(labels, data_samples):
             sample.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
         return data_samples
@@ -227,10 +228,9 @@ class IRLabelGenerator(CAMLabelGenerator):
         self.fg_threshold = fg_threshold
         self.bg_threshold = bg_threshold
 
-    label_job = staticmethod(_ir_label_job)
+    label_fn = staticmethod(cams_to_ir_label)
+    crf_fn = staticmethod(dense_crf_label)
 
-    def _job(self, img: torch.Tensor, sample) -> _IRJob:
-        image, high_res, keys = self._image_and_cams(img, sample,
-                                                     self.cam_dir)
-        return (image, high_res, keys, self.fg_threshold, self.bg_threshold,
-                self.crf_cfg)
+    def label_params(self) -> dict:
+        return dict(
+            fg_threshold=self.fg_threshold, bg_threshold=self.bg_threshold)

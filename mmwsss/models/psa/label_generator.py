@@ -1,30 +1,10 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """PSA's confident labels (la/ha) from CAM files."""
-import functools
-from typing import Optional, Tuple
-
-import numpy as np
-import torch
+from typing import Optional
 
 from mmwsss.registry import MODELS
 from ..irn.ir_label_generator import CAMLabelGenerator
 from .functional import psa_crf_scores, psa_la_ha_label
-
-_PSAJob = Tuple[np.ndarray, np.ndarray, np.ndarray, float, float,
-                Optional[dict]]
-
-
-def _psa_label_job(job: _PSAJob) -> np.ndarray:
-    # Module-level so that worker processes can unpickle it.
-    image, high_res, keys, la_alpha, ha_alpha, crf_cfg = job
-    return psa_la_ha_label(
-        high_res,
-        keys,
-        la_alpha=la_alpha,
-        ha_alpha=ha_alpha,
-        image=image,
-        crf=None if crf_cfg is None else functools.partial(
-            psa_crf_scores, **crf_cfg))
 
 
 @MODELS.register_module()
@@ -89,9 +69,8 @@ class PSALabelGenerator(CAMLabelGenerator):
         self.la_alpha = la_alpha
         self.ha_alpha = ha_alpha
 
-    label_job = staticmethod(_psa_label_job)
+    label_fn = staticmethod(psa_la_ha_label)
+    crf_fn = staticmethod(psa_crf_scores)
 
-    def _job(self, img: torch.Tensor, sample) -> _PSAJob:
-        image, high_res, keys = self._image_and_cams(img, sample)
-        return (image, high_res, keys, self.la_alpha, self.ha_alpha,
-                self.crf_cfg)
+    def label_params(self) -> dict:
+        return dict(la_alpha=self.la_alpha, ha_alpha=self.ha_alpha)
