@@ -204,17 +204,8 @@ class IRLabelGenerator(CAMLabelGenerator):
                  cam_dir: Optional[str] = None,
                  fg_threshold: float = 0.30,
                  bg_threshold: float = 0.05,
-                 crf: bool = True,
-                 crf_cfg: Optional[dict] = None,
-                 num_workers: int = 0,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(
-            crf=crf,
-            crf_cfg=crf_cfg,
-            num_workers=num_workers,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+                 **kwargs):
+        super().__init__(**kwargs)
         check_fraction(
             type(self).__name__,
             fg_threshold=fg_threshold,

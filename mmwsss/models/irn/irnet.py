@@ -23,6 +23,15 @@ from .random_walk import (random_walk, resolve_walk_dtype,
 
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
+
+
+def imagenet_preprocessor(data_preprocessor: Optional[dict]) -> dict:
+    """``data_preprocessor``, or by default an ``ImgDataPreprocessor``
+    normalising RGB images with the ImageNet mean and std."""
+    if data_preprocessor is not None:
+        return data_preprocessor
+    return dict(
+        type='ImgDataPreprocessor', mean=IMAGENET_MEAN, std=IMAGENET_STD)
 # The arrays of the CAM files the random walks need.
 _WALK_CAM_ARRAYS = ('keys', 'strided')
 
@@ -163,13 +172,9 @@ class IRNet(BaseModel):
                  test_pad_size: int = 512,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='ImgDataPreprocessor',
-                mean=IMAGENET_MEAN,
-                std=IMAGENET_STD)
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=imagenet_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         if len(in_channels) != 5:
             raise ValueError('in_channels must list the channels of the five '
                              f'taps (stem + 4 stages), got {in_channels}')

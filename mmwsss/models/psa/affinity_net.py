@@ -11,7 +11,7 @@ from mmengine.structures import PixelData
 from mmwsss.registry import MODELS
 from mmwsss.utils.tensor import to_numpy
 from ..irn.cam_inputs import sample_cams
-from ..irn.irnet import IMAGENET_MEAN, IMAGENET_STD
+from ..irn.irnet import imagenet_preprocessor
 from ..irn.random_walk import resolve_walk_dtype
 from .functional import (psa_affinity_labels, psa_affinity_loss,
                          psa_pair_affinity, psa_pool_scores, psa_random_walk,
@@ -121,13 +121,9 @@ class AffinityNet(BaseModel):
                  ignore_index: int = 255,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='ImgDataPreprocessor',
-                mean=IMAGENET_MEAN,
-                std=IMAGENET_STD)
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=imagenet_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.affinity_head = AffinityHead(in_channels, tap_channels,
                                           norm_groups)

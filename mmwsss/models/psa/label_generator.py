@@ -1,6 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """PSA's confident labels (la/ha) from CAM files."""
-from typing import Optional
 
 from mmwsss.registry import MODELS
 from ..irn.ir_label_generator import CAMLabelGenerator
@@ -52,17 +51,8 @@ class PSALabelGenerator(CAMLabelGenerator):
     def __init__(self,
                  la_alpha: float = 4,
                  ha_alpha: float = 32,
-                 crf: bool = True,
-                 crf_cfg: Optional[dict] = None,
-                 num_workers: int = 0,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(
-            crf=crf,
-            crf_cfg=crf_cfg,
-            num_workers=num_workers,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+                 **kwargs):
+        super().__init__(**kwargs)
         if not 0 < la_alpha <= ha_alpha:
             raise ValueError('Expected 0 < la_alpha <= ha_alpha, got '
                              f'{la_alpha} and {ha_alpha}')
