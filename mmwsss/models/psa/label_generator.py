@@ -1,6 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """PSA's confident labels (la/ha) from CAM files."""
-
 from mmwsss.registry import MODELS
 from ..irn.ir_label_generator import CAMLabelGenerator
 from .functional import psa_crf_scores, psa_la_ha_label
