@@ -87,6 +87,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='show every line the tools print (default: their progress '
         'lines; everything is in <work-dir>/<stage>/run.log)')
     parser.add_argument(
+        '--no-report',
+        action='store_true',
+        help='do not write <work-dir>/report.html at the end (see '
+        'tools/analysis/report.py)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -128,13 +133,29 @@ def main(argv=None) -> dict:
             env=device_env(args.device),
             verbose=args.verbose,
             name=args.pipeline)
-        return runner.run(
+        summary = runner.run(
             select_stages(stages, args.stages, args.start), force=args.force)
     except PipelineError as error:
         sys.exit(f'run_pipeline: {error}')
     except KeyboardInterrupt:
         sys.exit('run_pipeline: interrupted; the same command goes on from '
                  'where it stopped')
+    if not args.no_report:
+        write_run_report(work_dir)
+    return summary
+
+
+def write_run_report(work_dir: str) -> None:
+    """Write ``<work_dir>/report.html`` and print its path; a report that
+    cannot be made is a warning, never a failed pipeline."""
+    from mmwsss.visualization.report import write_report
+    try:
+        path = write_report(work_dir)
+    except Exception as error:  # the outputs are made; only the page failed
+        print(f'run_pipeline: no report ({type(error).__name__}: {error}); '
+              f'try python tools/analysis/report.py {work_dir}')
+        return
+    print(f'report: {path}')
 
 
 if __name__ == '__main__':
