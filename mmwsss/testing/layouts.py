@@ -2,7 +2,8 @@
 """Tiny copies of the real datasets, in their real layouts, made from
 SynthVOC images.
 
-The configs of VOC 2012 + SBD, COCO 2014, CUB-200-2011 and ILSVRC read
+The configs of VOC 2012 + SBD, COCO 2014, CUB-200-2011, ILSVRC,
+OpenImages30k (wsolevaluation), FGVC-Aircraft and Stanford Dogs read
 folders laid out as the distributed datasets after our converters
 (``tools/dataset_converters``). These builders lay out a handful of SynthVOC
 images the same way, with the raw parts written in the distributed formats
@@ -24,7 +25,7 @@ import os
 import os.path as osp
 import shutil
 import xml.etree.ElementTree as ET
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -64,7 +65,8 @@ TINY_SYNTHVOC = dict(
     num_val=2,
     num_ood=2,
     image_size=(64, 96),
-    wsol_images_per_class=2)
+    wsol_images_per_class=2,
+    saliency=True)
 
 
 def make_tiny_synthvoc(root: str, seed: int = 0, **knobs) -> str:
@@ -113,12 +115,43 @@ def _voc_names(classes: List[str]) -> Dict[str, str]:
     }
 
 
+class _WSOLImage(NamedTuple):
+    """One image of SynthVOC's WSOL set (CUB's tables)."""
+    key: str  # CUB image id
+    rel_path: str  # under wsol/images (and wsol/masks, as .png)
+    label: int  # 0-based class
+    is_train: bool
+    boxes: List[Tuple[float, float, float, float]]  # x, y, w, h
+
+
+def _wsol_images(synthvoc: str) -> List[_WSOLImage]:
+    """The images of ``synthvoc/wsol`` with their labels, splits and boxes."""
+    tables = {}
+    for name in ('images', 'image_class_labels', 'train_test_split',
+                 'bounding_boxes'):
+        with open(osp.join(synthvoc, 'wsol', name + '.txt')) as f:
+            tables[name] = {}
+            for line in f:
+                key, value = line.split(None, 1)
+                tables[name].setdefault(key, []).append(value.strip())
+    return [
+        _WSOLImage(key, rel_path,
+                   int(tables['image_class_labels'][key][0]) - 1,
+                   tables['train_test_split'][key][0] == '1', [
+                       tuple(float(v) for v in box.split())
+                       for box in tables['bounding_boxes'][key]
+                   ]) for key, (rel_path, ) in tables['images'].items()
+    ]
+
+
 def make_voc2012_sbd(root: str, synthvoc: str) -> str:
     """Lay out VOC 2012 + SBD and run our VOC converters on them.
 
     Written as distributed: ``VOCdevkit/VOC2012/{JPEGImages, Annotations,
     SegmentationClass, SegmentationObject, ImageSets/Segmentation/{train,
-    val}.txt}`` (VOC's own masks for its ``train`` and ``val`` only, VOC's
+    val}.txt}`` plus the ``Saliency/`` PNGs of SynthVOC where it has them
+    (the grey maps DSRG's configs read, as a saliency model writes them)
+    (VOC's own masks for its ``train`` and ``val`` only, VOC's
     20-class indices and palette) and SBD's ``benchmark_RELEASE/dataset/
     {cls/*.mat, train.txt, val.txt}``. SBD covers the SynthVOC training
     images after the first, which VOC does not segment, and one VOC ``val``
@@ -179,6 +212,10 @@ def make_voc2012_sbd(root: str, synthvoc: str) -> str:
             shutil.copyfile(
                 osp.join(synthvoc, 'SegmentationObject', sid + '.png'),
                 osp.join(voc, 'SegmentationObject', vid + '.png'))
+        saliency = osp.join(synthvoc, 'Saliency', sid + '.png')
+        if osp.isfile(saliency):
+            os.makedirs(osp.join(voc, 'Saliency'), exist_ok=True)
+            shutil.copyfile(saliency, osp.join(voc, 'Saliency', vid + '.png'))
         if sid in sbd_train + sbd_val:
             # SBD has no void band: its borders belong to the background
             savemat(
@@ -300,6 +337,165 @@ def make_cub(root: str, synthvoc: str) -> str:
     return cub
 
 
+def make_openimages_wsol(root: str, synthvoc: str) -> str:
+    """Lay out wsolevaluation's OpenImages30k from SynthVOC's WSOL set.
+
+    ``OpenImages/{train,val,test}/<class>/<stem>.jpg`` with, for ``val`` and
+    ``test`` (SynthVOC's WSOL test images, in both), one instance mask
+    ``<stem>_m0.png`` per image and an ignore mask ``<stem>_ignore.png`` for
+    the first; ``metadata/OpenImages/<split>/{image_ids,class_labels}.txt``
+    and, for ``val`` and ``test``, ``localization.txt`` (``path,mask,
+    ignore``), the paths relative to ``OpenImages``.
+
+    Args:
+        root (str): Folder that receives ``wsolevaluation/``.
+        synthvoc (str): A SynthVOC folder.
+
+    Returns:
+        str: The ``wsolevaluation`` folder.
+    """
+    out = osp.join(root, 'wsolevaluation')
+    wsol = osp.join(synthvoc, 'wsol')
+    images = _wsol_images(synthvoc)
+    for split in ('train', 'val', 'test'):
+        ids, labels, localization = [], [], []
+        for image in images:
+            if image.is_train != (split == 'train'):
+                continue
+            rel_path = f'{split}/{image.rel_path}'
+            dst = osp.join(out, 'OpenImages', rel_path)
+            os.makedirs(osp.dirname(dst), exist_ok=True)
+            shutil.copyfile(osp.join(wsol, 'images', image.rel_path), dst)
+            ids.append(rel_path)
+            labels.append(f'{rel_path},{image.label}')
+            if split == 'train':
+                continue
+            stem = osp.splitext(rel_path)[0]
+            shutil.copyfile(
+                osp.join(wsol, 'masks',
+                         osp.splitext(image.rel_path)[0] + '.png'),
+                osp.join(out, 'OpenImages', stem + '_m0.png'))
+            ignore = ''
+            if not localization:
+                # a corner band the annotators left out
+                with Image.open(dst) as img:
+                    band = np.zeros((img.height, img.width), np.uint8)
+                band[:, :img.width // 8] = 255
+                ignore = stem + '_ignore.png'
+                Image.fromarray(band).save(
+                    osp.join(out, 'OpenImages', ignore))
+            localization.append(f'{rel_path},{stem}_m0.png,{ignore}')
+        meta = osp.join(out, 'metadata', 'OpenImages', split)
+        _write_lines(osp.join(meta, 'image_ids.txt'), ids)
+        _write_lines(osp.join(meta, 'class_labels.txt'), labels)
+        if localization:
+            _write_lines(osp.join(meta, 'localization.txt'), localization)
+    return out
+
+
+def make_fgvc_aircraft(root: str, synthvoc: str) -> str:
+    """Lay out ``fgvc-aircraft-2013b/data`` from SynthVOC's WSOL set.
+
+    ``images/<7 digits>.jpg``, ``images_box.txt`` (``id x0 y0 x1 y1``,
+    1-based inclusive corners), ``images_{variant,family}_{trainval,test}
+    .txt`` (``id name``, names with spaces) and ``variants.txt`` /
+    ``families.txt`` with the real 100 variants / 70 families (only the
+    first few have images).
+
+    Args:
+        root (str): Folder that receives ``fgvc-aircraft-2013b``.
+        synthvoc (str): A SynthVOC folder.
+
+    Returns:
+        str: The ``fgvc-aircraft-2013b/data`` folder.
+    """
+    data = osp.join(root, 'fgvc-aircraft-2013b', 'data')
+    variants = [f'Variant {i}' for i in range(100)]
+    families = [f'Family {i}' for i in range(70)]
+    boxes = []
+    split_lines = {
+        (level, split): []
+        for level in ('variant', 'family') for split in ('trainval', 'test')
+    }
+    for image in _wsol_images(synthvoc):
+        image_id = f'{1000000 + int(image.key):07d}'
+        dst = osp.join(data, 'images', image_id + '.jpg')
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+        shutil.copyfile(
+            osp.join(synthvoc, 'wsol', 'images', image.rel_path), dst)
+        x, y, w, h = image.boxes[0]  # one aircraft per image
+        boxes.append(f'{image_id} {x + 1:g} {y + 1:g} {x + w:g} {y + h:g}')
+        split = 'trainval' if image.is_train else 'test'
+        split_lines['variant', split].append(
+            f'{image_id} {variants[image.label]}')
+        split_lines['family', split].append(
+            f'{image_id} {families[image.label % 70]}')
+    _write_lines(osp.join(data, 'images_box.txt'), boxes)
+    for (level, split), lines in split_lines.items():
+        _write_lines(osp.join(data, f'images_{level}_{split}.txt'), lines)
+    _write_lines(osp.join(data, 'variants.txt'), variants)
+    _write_lines(osp.join(data, 'families.txt'), families)
+    return data
+
+
+def make_stanford_dogs(root: str, synthvoc: str) -> str:
+    """Lay out Stanford Dogs from SynthVOC's WSOL set.
+
+    ``Images/<wnid>-<breed>/<wnid>_<n>.jpg`` for the real 120 breeds (only
+    the first few have images), one VOC-style XML per image in
+    ``Annotation/<wnid>-<breed>/<wnid>_<n>`` (no extension) and
+    ``lists/{train,test}_list.mat`` (``file_list``, ``annotation_list``,
+    1-based ``labels``), as in ``lists.tar``.
+
+    Args:
+        root (str): Folder that receives ``StanfordDogs``.
+        synthvoc (str): A SynthVOC folder.
+
+    Returns:
+        str: The ``StanfordDogs`` folder.
+    """
+    from scipy.io import savemat
+
+    from mmwsss.datasets.converters import box_xml
+    dogs = osp.join(root, 'StanfordDogs')
+    breeds = [f'n{2085620 + 7 * i:08d}-Breed_{i}' for i in range(120)]
+    for breed in breeds:
+        os.makedirs(osp.join(dogs, 'Images', breed), exist_ok=True)
+        os.makedirs(osp.join(dogs, 'Annotation', breed), exist_ok=True)
+    lists = dict(train=[], test=[])
+    for image in _wsol_images(synthvoc):
+        breed = breeds[image.label]
+        stem = f'{breed.split("-")[0]}_{image.key}'
+        rel_path = f'{breed}/{stem}.jpg'
+        with Image.open(osp.join(synthvoc, 'wsol', 'images',
+                                 image.rel_path)) as img:
+            img.save(osp.join(dogs, 'Images', rel_path))
+            width, height = img.size
+        with open(osp.join(dogs, 'Annotation', breed, stem), 'w') as f:
+            f.write(
+                box_xml(stem, width, height,
+                        [(breed.split('-', 1)[1], [x, y, x + w, y + h])
+                         for x, y, w, h in image.boxes]))
+        lists['train' if image.is_train else 'test'].append(
+            (rel_path, image.label + 1))
+    os.makedirs(osp.join(dogs, 'lists'), exist_ok=True)
+    for split, rows in lists.items():
+        # MATLAB cell columns of strings, as scipy reads them back
+        files = np.empty((len(rows), 1), dtype=object)
+        annotations = np.empty((len(rows), 1), dtype=object)
+        for i, (rel_path, _) in enumerate(rows):
+            files[i, 0] = np.array([rel_path])
+            annotations[i, 0] = np.array([osp.splitext(rel_path)[0]])
+        savemat(
+            osp.join(dogs, 'lists', f'{split}_list.mat'),
+            dict(
+                file_list=files,
+                annotation_list=annotations,
+                labels=np.array([[label] for _, label in rows],
+                                dtype=np.float64)))
+    return dogs
+
+
 def make_ilsvrc(root: str, synthvoc: str, num_synsets: int = 1000) -> str:
     """Lay out ILSVRC 2012 as the devkit distributes it and run
     :func:`convert_ilsvrc_wsol` (devkit route).
@@ -336,25 +532,17 @@ def make_ilsvrc(root: str, synthvoc: str, num_synsets: int = 1000) -> str:
                        ('words', 'O'), ('num_children', 'O')])
         })
     wsol = osp.join(synthvoc, 'wsol')
-    tables = {}
-    for name in ('images', 'image_class_labels', 'train_test_split',
-                 'bounding_boxes'):
-        with open(osp.join(wsol, name + '.txt')) as f:
-            tables[name] = {}
-            for line in f:
-                key, value = line.split(None, 1)
-                tables[name].setdefault(key, []).append(value.strip())
     train_dir = osp.join(root, 'ILSVRC2012_img_train')
     val_dir = osp.join(root, 'ILSVRC2012_img_val')
     box_dir = osp.join(root, 'ILSVRC2012_bbox_val')
     for folder in [val_dir, box_dir] + [osp.join(train_dir, w) for w in wnids]:
         os.makedirs(folder, exist_ok=True)
     val_index = 0
-    for key, (rel_path, ) in tables['images'].items():
-        wnid = wnids[int(tables['image_class_labels'][key][0]) - 1]
-        src = osp.join(wsol, 'images', rel_path)
-        if tables['train_test_split'][key][0] == '1':
-            stem = f'{wnid}_{key}'
+    for image in _wsol_images(synthvoc):
+        wnid = wnids[image.label]
+        src = osp.join(wsol, 'images', image.rel_path)
+        if image.is_train:
+            stem = f'{wnid}_{image.key}'
             Image.open(src).save(osp.join(train_dir, wnid, stem + '.JPEG'))
             continue
         val_index += 1
@@ -362,10 +550,7 @@ def make_ilsvrc(root: str, synthvoc: str, num_synsets: int = 1000) -> str:
         with Image.open(src) as img:
             img.save(osp.join(val_dir, stem + '.JPEG'))
             width, height = img.size
-        boxes = []
-        for box in tables['bounding_boxes'][key]:
-            x, y, w, h = (float(v) for v in box.split())
-            boxes.append((wnid, [x, y, x + w, y + h]))
+        boxes = [(wnid, [x, y, x + w, y + h]) for x, y, w, h in image.boxes]
         with open(osp.join(box_dir, stem + '.xml'), 'w') as f:
             f.write(box_xml(stem, width, height, boxes))
     imagenet = osp.join(root, 'imagenet')
@@ -394,7 +579,10 @@ def build_real_layouts(root: str,
         dict[str, str]: The folders the configs' ``data_root`` name, by
         dataset: ``voc12aug`` (``VOCdevkit/VOC2012``), ``voc12aug-ood``
         (``OoD_images``), ``coco14`` (``coco``), ``cub``
-        (``CUB_200_2011``), ``in1k`` (``imagenet``), and ``synthvoc``.
+        (``CUB_200_2011``), ``in1k`` (``imagenet``), ``openimages``
+        (``wsolevaluation``), ``fgvc-aircraft``
+        (``fgvc-aircraft-2013b/data``), ``stanford-dogs``
+        (``StanfordDogs``) and ``synthvoc``.
     """
     if synthvoc is None:
         synthvoc = make_tiny_synthvoc(osp.join(root, 'synthvoc'), seed)
@@ -405,4 +593,7 @@ def build_real_layouts(root: str,
         'coco14': make_coco2014(root, synthvoc),
         'cub': make_cub(root, synthvoc),
         'in1k': make_ilsvrc(root, synthvoc),
+        'openimages': make_openimages_wsol(root, synthvoc),
+        'fgvc-aircraft': make_fgvc_aircraft(root, synthvoc),
+        'stanford-dogs': make_stanford_dogs(root, synthvoc),
     }

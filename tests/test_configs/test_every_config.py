@@ -10,7 +10,8 @@ afford changed (:func:`tiny`): the folders moved by ``--cfg-options
 data_root=...`` (and ``ood_root``) as ``tools/train.py`` moves them,
 ``work_dirs/`` moved into the session's folder, image sizes above 128
 pixels divided by 4, batches of at most 2, one iteration, no pretrained
-weights (``init_cfg=dict(type='Pretrained')`` and ``load_from`` dropped: no
+weights (``init_cfg=dict(type='Pretrained')``, also inside a list of
+initialisers, and ``load_from`` dropped: no
 download is possible) and the iterative jobs cut to 2 iterations.
 
 Chained stages read what their upstream config wrote in this session,
@@ -32,12 +33,16 @@ from mmwsss.utils.launch import (build_runner, merge_options, rebase_paths,
                                  resolve_work_dir_placeholders)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# configs/pipelines/ holds the stage lists of tools/run_pipeline.py, not
+# model configs (tests/test_configs/test_pipeline_configs.py runs them).
+NOT_MODEL_CONFIG_FOLDERS = ('_base_', 'pipelines')
 CONFIGS = sorted(
     osp.relpath(path, osp.join(ROOT, 'configs'))
     for path in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
-    if '_base_' not in path)
+    if osp.basename(osp.dirname(path)) not in NOT_MODEL_CONFIG_FOLDERS)
 # Longest first: 'synthvoc-wsol' before 'synthvoc'.
-DATASETS = ('synthvoc-wsol', 'synthvoc', 'voc12aug', 'coco14', 'cub', 'in1k')
+DATASETS = ('synthvoc-wsol', 'stanford-dogs', 'fgvc-aircraft', 'openimages',
+            'synthvoc', 'voc12aug', 'coco14', 'cub', 'in1k')
 # Big models or many images: in the suite, but deselected by -m "not slow".
 FAST_DATASETS = ('synthvoc', 'synthvoc-wsol')
 # Model settings that make iterative jobs affordable on a CPU (and W-OoD's
@@ -154,11 +159,23 @@ def _drop_pretrained(cfg) -> None:
         init = node.get('init_cfg')
         if isinstance(init, dict) and init.get('type') == 'Pretrained':
             node['init_cfg'] = None
+        elif isinstance(init, list):  # the other initialisers stay
+            node['init_cfg'] = [
+                one for one in init if one.get('type') != 'Pretrained'
+            ] or None
         if isinstance(node.get('pretrained'), str):
             node['pretrained'] = None
 
     _walk(cfg.get('model'), visit)
     cfg.load_from = None
+
+
+def _clusters_by_predicted_class(cfg) -> bool:
+    """Whether W-OoD's hook groups the OoD features by predicted class
+    (then ``num_ood_clusters`` must equal the number of classes)."""
+    return any(
+        hook.get('ood_clustering') == 'predicted_class'
+        for hook in cfg.get('custom_hooks') or [])
 
 
 def tiny(config: str, roots: Dict[str, str], work_dirs: str) -> Config:
@@ -197,8 +214,11 @@ def tiny(config: str, roots: Dict[str, str], work_dirs: str) -> Config:
     for key in list(cfg.keys()):
         if key.endswith('dataloader') or key in ('model', 'custom_hooks'):
             _walk(cfg[key], visit)
+    # grouped by predicted class, W-OoD has one OoD cluster per class (no
+    # K-means to fit)
+    kept = ('num_ood_clusters', ) if _clusters_by_predicted_class(cfg) else ()
     for key, value in MODEL_OVERRIDES.items():
-        if key in cfg.model:
+        if key in cfg.model and key not in kept:
             cfg.model[key] = value
     if is_train_config(cfg):
         loop = cfg.train_cfg
@@ -293,7 +313,9 @@ def config_runs(tmp_path_factory) -> ConfigRuns:
 
 def test_configs_are_found():
     assert len(CONFIGS) >= 60
-    assert not [c for c in CONFIGS if c.startswith('_base_')]
+    assert not [
+        c for c in CONFIGS if c.startswith(('_base_/', 'pipelines/'))
+    ]
 
 
 def test_dataset_names():
@@ -301,6 +323,10 @@ def test_dataset_names():
                       ) == 'synthvoc-wsol'
     assert dataset_of('deeplabv2/deeplabv2_r101-d8_1xb10-20k_voc12aug-'
                       '321x321_pseudo-crf.py') == 'voc12aug'
+    assert dataset_of('moana/rfga_r50-os8_1xb20-60e_fgvc-aircraft-448.py'
+                      ) == 'fgvc-aircraft'
+    assert dataset_of('cam/cam_vgg16-os16_1xb32-10e_openimages-224.py'
+                      ) == 'openimages'
     with pytest.raises(ValueError, match='no known dataset.*in1k'):
         dataset_of('x/cam_r50_1xb8-5e_ade20k.py')
 

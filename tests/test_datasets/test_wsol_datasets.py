@@ -327,3 +327,31 @@ def test_wsol_resize_and_missing_mask(tmp_path):
     missing = str(tmp_path / 'none.png')
     with pytest.raises(FileNotFoundError, match='none.png'):
         LoadWSOLMask()(dict(gt_mask_paths=[missing]))
+
+
+def test_openimages_layout_builder_reads_back(tiny_synthvoc, tmp_path):
+    # mmwsss.testing.layouts.make_openimages_wsol (an every-config fixture):
+    # SynthVOC's WSOL images and masks through the wsolevaluation metadata
+    from mmwsss.testing.layouts import make_openimages_wsol
+    root = make_openimages_wsol(str(tmp_path), tiny_synthvoc)
+    prefix = dict(img_path='OpenImages', mask_path='OpenImages')
+    cub = {
+        split: sorted(d['gt_label'] for d in CUBWSOLDataset(
+            osp.join(tiny_synthvoc, 'wsol'), split=split))
+        for split in ('train', 'test')
+    }
+    train = WSOLMetadataDataset(
+        root, 'metadata/OpenImages/train', data_prefix=prefix)
+    assert sorted(d['gt_label'] for d in train) == cub['train']
+    assert 'gt_mask_paths' not in train.get_data_info(0)
+    for split in ('val', 'test'):
+        dataset = WSOLMetadataDataset(
+            root, f'metadata/OpenImages/{split}', data_prefix=prefix)
+        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        assert sorted(d['gt_label'] for d in infos) == cub['test']
+        assert all(
+            len(d['gt_mask_paths']) == 1 and osp.isfile(d['gt_mask_paths'][0])
+            for d in infos)
+        ignored = [d['ignore_mask_path'] for d in infos]
+        assert osp.isfile(ignored[0]) and ignored[1:] == [None] * (
+            len(infos) - 1)

@@ -186,3 +186,35 @@ def test_dogs_text_list_and_errors(tmp_path):
                        'n02085620_5927'))
     with pytest.raises(FileNotFoundError, match='n02085620_5927'):
         StanfordDogsWSOLDataset(root, split='test')
+
+
+def _synthvoc_wsol(synthvoc):
+    """SynthVOC's WSOL set as CUB tables: (label, is_train, x0y0x1y1)."""
+    from mmwsss.datasets import CUBWSOLDataset
+    return {
+        split: [(d['gt_label'], d['gt_bboxes'].tolist())
+                for d in CUBWSOLDataset(
+                    osp.join(synthvoc, 'wsol'), split=split)]
+        for split in ('train', 'test')
+    }
+
+
+def test_layout_builders_read_back(tiny_synthvoc, tmp_path):
+    # mmwsss.testing.layouts (the every-config fixtures): the readers see
+    # SynthVOC's WSOL images with their labels; the boxes converted
+    from mmwsss.testing.layouts import make_fgvc_aircraft, make_stanford_dogs
+    expected = _synthvoc_wsol(tiny_synthvoc)
+    aircraft = make_fgvc_aircraft(str(tmp_path), tiny_synthvoc)
+    dogs = make_stanford_dogs(str(tmp_path), tiny_synthvoc)
+    for split, official in (('train', 'trainval'), ('test', 'test')):
+        air = FGVCAircraftWSOLDataset(aircraft, split=official)
+        assert len(air.metainfo['classes']) == 100
+        # 1-based inclusive corners: x0 + 1, y0 + 1, x1, y1
+        assert sorted((d['gt_label'], d['gt_bboxes'].tolist())
+                      for d in air) == sorted(
+                          (label, [[x0 + 1, y0 + 1, x1, y1]])
+                          for label, [[x0, y0, x1, y1]] in expected[split])
+        dog = StanfordDogsWSOLDataset(dogs, split=split)
+        assert len(dog.metainfo['classes']) == 120
+        assert sorted((d['gt_label'], d['gt_bboxes'].tolist())
+                      for d in dog) == sorted(expected[split])
