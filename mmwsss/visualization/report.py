@@ -239,7 +239,9 @@ def discover(work_dir: str) -> dict:
                     manifest=manifest))
         if any(_STAMP.match(d) for d in dirs):
             run_dirs.append(folder)
-            dirs[:] = []  # a run's own folders hold no stages
+            # a run's timestamped folders hold no stages; its siblings may
+            # (the pipeline runner writes a stage's outputs beside its run)
+            dirs[:] = [d for d in dirs if not _STAMP.match(d)]
     runs = {}
     for run_dir in run_dirs:
         run = read_run_dir(run_dir)
