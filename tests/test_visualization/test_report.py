@@ -166,6 +166,19 @@ def test_discover_maps_recorded_paths(work_dir):
     assert found['runs'][0]['val_metrics'] == {'multi-label/mAP': 88.5}
 
 
+def test_writer_beside_its_run_is_found(work_dir):
+    """The pipeline runner's layout: a stage folder holds its timestamped
+    run and its writer's output folder side by side."""
+    stage = work_dir / 'cam_stage'
+    shutil.move(str(work_dir / 'cams'), str(stage / 'cams'))
+    _write_lines(str(stage / STAMP / f'{STAMP}.json'),
+                 [{'cam_seed/mIoU': 61.25}])
+    found = discover(str(work_dir))
+    assert [w['name'] for w in found['writers']] == [
+        osp.join('cam_stage', 'cams'), 'pseudo_masks'
+    ]
+
+
 def test_summary_stage_order(work_dir):
     (work_dir / 'summary.json').write_text(json.dumps(dict(
         stages=[dict(name='pseudo_masks'), dict(name='cams')])))
