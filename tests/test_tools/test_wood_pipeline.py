@@ -56,7 +56,7 @@ def test_train_with_ood_split(tiny_synthvoc, repo_root, tmp_path):
         f.write(CONFIG.format(repo=repo_root, data=tiny_synthvoc))
     work = str(tmp_path / 'train')
     log = _run(['tools/train.py', cfg, '--work-dir', work])
-    assert '2 OoD clusters from 2 images' in log
+    assert '2 OoD clusters (kmeans) from 2 images' in log
     assert 'W-OoD: 2 OoD images, batch 2' in log
     for key in ('loss_distance: ', 'loss_ood: ', 'multi-label/mAP'):
         assert key in log

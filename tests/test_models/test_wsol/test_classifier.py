@@ -68,8 +68,13 @@ def test_scores_and_score_maps():
             cam = sample.get(key)
             assert cam.shape == (64, 48) and cam.dtype == torch.float64
             assert cam.min() == 0 and cam.max() == 1
-            np.testing.assert_array_equal(
-                cam.numpy(), normalize_scoremap(raw[i, cls], (64, 48)))
+            # raw_cams is another forward pass: equal up to float32
+            # rounding, which depends on the thread count
+            np.testing.assert_allclose(
+                cam.numpy(),
+                normalize_scoremap(raw[i, cls], (64, 48)),
+                rtol=0,
+                atol=1e-5)
     assert any(int(s.pred_label) != label for s, label in zip(out, [1, 3, 0]))
 
 
