@@ -3,7 +3,8 @@
 import os.path as osp
 import random
 import zlib
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from collections import OrderedDict
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -66,7 +67,10 @@ class DisjointImageBatches:
     that share none of its classes, a fresh batch at every step. The image
     level labels of all candidates are read once into a (N, C) matrix; the
     disjoint index list of a class set is computed with one vectorised test
-    (:func:`mmwsss.functional.disjoint_image_indices`) and cached.
+    (:func:`mmwsss.functional.disjoint_image_indices`) and kept in a
+    least-recently-used cache of ``cache_size`` class sets: COCO's 82k
+    training images hold tens of thousands of distinct class sets, each
+    list up to N indices, so an unbounded cache grows to gigabytes.
 
     The batches of a target are drawn from a generator seeded by ``seed``
     and the target's id: a random permutation of its disjoint images
@@ -89,6 +93,9 @@ class DisjointImageBatches:
         num_workers (int): Worker processes of the (persistent) loader; 0
             loads in the calling process. Defaults to 0.
         seed (int): Base seed of the draws. Defaults to 0.
+        cache_size (int): Class sets whose disjoint index lists are kept
+            (least recently used dropped first); 0 keeps none. Defaults to
+            256.
     """
 
     def __init__(self,
@@ -96,16 +103,21 @@ class DisjointImageBatches:
                  num_classes: int,
                  batch_size: int = 20,
                  num_workers: int = 0,
-                 seed: int = 0):
+                 seed: int = 0,
+                 cache_size: int = 256):
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        if cache_size < 0:
+            raise ValueError(f'cache_size must be >= 0, got {cache_size}')
         self._dataset = dataset
         self.num_classes = num_classes
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.cache_size = cache_size
         self._label_matrix: Optional[np.ndarray] = None
-        self._disjoint: Dict[Tuple[int, ...], np.ndarray] = {}
+        self._disjoint: 'OrderedDict[Tuple[int, ...], np.ndarray]' = (
+            OrderedDict())
         self._plan = _BatchPlan()
         self._loader: Optional[DataLoader] = None
 
@@ -140,10 +152,15 @@ class DisjointImageBatches:
     def disjoint_indices(self, keys: Sequence[int]) -> np.ndarray:
         """Indices of the candidates sharing no class with ``keys``."""
         key = tuple(sorted({int(k) for k in keys}))
-        if key not in self._disjoint:
-            self._disjoint[key] = disjoint_image_indices(
-                self.label_matrix, list(key))
-        return self._disjoint[key]
+        if key in self._disjoint:
+            self._disjoint.move_to_end(key)
+            return self._disjoint[key]
+        indices = disjoint_image_indices(self.label_matrix, list(key))
+        if self.cache_size > 0:
+            self._disjoint[key] = indices
+            if len(self._disjoint) > self.cache_size:
+                self._disjoint.popitem(last=False)
+        return indices
 
     def plan(self, keys: Sequence[int], num_batches: int,
              image_key: str) -> List[List[Tuple[int, int]]]:
@@ -250,8 +267,8 @@ class RIBClassifier(CAMClassifier):
         rib_data (dict, optional): Arguments of
             :class:`DisjointImageBatches` except ``num_classes`` (the
             head's): ``dataset`` (e.g. the training set config),
-            ``batch_size``, ``num_workers``, ``seed``. None fine-tunes on
-            the target image alone. Defaults to None.
+            ``batch_size``, ``num_workers``, ``seed``, ``cache_size``. None
+            fine-tunes on the target image alone. Defaults to None.
         num_iters (int): RIB iterations K. Defaults to 10.
         lr (float): Learning rate. Defaults to 8e-6.
         head_lr_mult (float): Learning-rate factor of the head.

@@ -141,6 +141,40 @@ def test_disjoint_index_lists():
         _ = DisjointImageBatches(ToyDataset(), 3).label_matrix
 
 
+def test_disjoint_cache_is_bounded_and_keeps_results(monkeypatch):
+    # COCO has tens of thousands of class sets: the cache must not grow
+    # with them, and what it returns must not depend on it
+    computed = []
+    compute = rib_module.disjoint_image_indices
+
+    def counting(matrix, keys):
+        computed.append(tuple(keys))
+        return compute(matrix, keys)
+
+    monkeypatch.setattr(rib_module, 'disjoint_image_indices', counting)
+    class_sets = [[k] for k in range(NUM_CLASSES)] + [[0, 1], [2, 5], [3]]
+    unbounded = DisjointImageBatches(
+        ToyDataset(), NUM_CLASSES, cache_size=100)
+    expected = [unbounded.disjoint_indices(k).tolist() for k in class_sets]
+    for size in (0, 1, 5):
+        bank = DisjointImageBatches(ToyDataset(), NUM_CLASSES, cache_size=size)
+        computed.clear()
+        for keys, indices in zip(class_sets, expected):
+            assert bank.disjoint_indices(keys).tolist() == indices
+            assert len(bank._disjoint) <= size
+        assert bank.plan([0, 1], 4, 'img_a') == unbounded.plan(
+            [0, 1], 4, 'img_a')
+        # four other class sets came between the two queries of [3]
+        assert computed.count((3, )) == (1 if size == 5 else 2)
+    # least recently used goes first: a hit refreshes its class set
+    bank = DisjointImageBatches(ToyDataset(), NUM_CLASSES, cache_size=2)
+    for keys in ([0], [1], [0], [2]):
+        bank.disjoint_indices(keys)
+    assert list(bank._disjoint) == [(0, ), (2, )]
+    with pytest.raises(ValueError, match='cache_size'):
+        DisjointImageBatches(ToyDataset(), NUM_CLASSES, cache_size=-1)
+
+
 def test_seeded_batches_do_not_depend_on_workers_or_order():
     bank = DisjointImageBatches(ToyDataset(), NUM_CLASSES, batch_size=3)
     first = list(bank.batches([0], 2, 'img_a'))
