@@ -1,0 +1,25 @@
+# IR labels of COCO 2014 train2014 from the RIB CAMs of
+# rib-gndrp_r50-os16_k10-b15_coco14-512.py with RIB's COCO thresholds
+# (run_sample_coco.py): confident foreground above 0.35, background below
+# 0.17, dense CRF as IRN. Writes work_dirs/ir_labels/rib_coco14/.
+#   python tools/test.py configs/rib/ir-label_r50-os16_coco14-rib.py CAM_CKPT
+_base_ = ['../irn/ir-label_r50-os16_coco14.py']
+
+cam_dir = 'work_dirs/cams/rib_coco14'
+ir_label_dir = 'work_dirs/ir_labels/rib_coco14'
+model = dict(fg_threshold=0.35, bg_threshold=0.17)
+test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmwsss.LoadImageRGB'),
+        dict(
+            type='mmwsss.LoadCAMFile',
+            cam_dir=cam_dir,
+            arrays=('keys', 'high_res'),
+            num_classes=80),
+        dict(type='mmwsss.LoadLabelMap', num_classes=80),
+        dict(type='mmwsss.PackCAMInputs'),
+    ]))
+test_evaluator = [
+    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
+    dict(type='mmwsss.IRLabelMetric'),
+]
