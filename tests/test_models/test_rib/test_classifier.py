@@ -417,6 +417,24 @@ def test_configs_build_with_the_reference_settings():
         assert model.backbone.layer3[0].conv1.weight.requires_grad
 
 
+def test_coco_config_has_the_official_coco_settings():
+    # obtain_RIB_CAM_coco.py: lr 5e-6, B 15, tau 0.5, stop 1000, 0.3 / 0.8
+    cfg = Config.fromfile(
+        f'{REPO_ROOT}/configs/rib/rib-gndrp_r50-os16_k10-b15_coco14-512.py')
+    assert cfg.model.rib_data.dataset == cfg.train_dataloader.dataset
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.backbone.update(init_cfg=None, depth=18, base_channels=8)
+    model_cfg.head.in_channels = 64
+    model = MODELS.build(model_cfg)
+    assert model.head.num_classes == 80
+    assert (model.num_iters, model.lr, model.head_lr_mult, model.tau,
+            model.stop_th, model.explode_th,
+            model.explode_ratio) == (10, 5e-6, 10.0, 0.5, 1000.0, 0.3, 0.8)
+    assert model.loss_scales == (1.0, 1.5, 2.0)
+    assert (model.rib_batches.batch_size,
+            model.rib_batches.cache_size) == (15, 256)
+
+
 def test_ablation_switches_are_validated():
     with pytest.raises(ValueError, match='pooling'):
         _model(pooling='max')
