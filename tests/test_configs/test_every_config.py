@@ -367,7 +367,7 @@ def test_one_data_root_override_moves_every_dataset_path():
 
 
 def test_the_coco14_layout_reads_as_its_converter_documents(config_runs):
-    # no coco14 config yet: the converted tree, read as the converter says
+    # the converted tree, read as the converter says (and the coco14 configs)
     from mmwsss.datasets import VOCWSSSDataset
     for split in ('train2014', 'val2014'):
         dataset = VOCWSSSDataset(
