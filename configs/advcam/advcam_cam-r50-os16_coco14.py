@@ -16,7 +16,8 @@ model = dict(
     step_size=0.08,
     score_th=0.5,
     one_backward=True,
-    # COCO images hold up to ~18 classes; each climbs as image + flip
+    # classes climbed together, each as image + flip (COCO images often
+    # hold several; raise on large GPUs)
     max_classes_per_batch=2)
 
 test_evaluator = [
