@@ -390,8 +390,9 @@ TINY_IRNET = dict(
 
 def _setting_case(id, model, setting, message):
 
-    @case(id, 'settings', f'{model}({", ".join(f"{k}={v}" for k, v in setting.items())})',
-          'error')
+    arguments = ', '.join(f'{k}={v}' for k, v in setting.items())
+
+    @case(id, 'settings', f'{model}({arguments})', 'error')
     def run(tmp_path, fx):
         extra = TINY_IRNET if 'Walk' in model else {}
         raises(ValueError, f'{model}: {message}', MODELS.build,

@@ -45,25 +45,26 @@ def _scan_data(buf: np.ndarray, start: int,
     if not len(ends):
         return len(buf), ('truncated: it ends inside the compressed data, '
                           'before its end-of-image marker')
-    end = int(ff[ends[0]])
+    length = int(ff[ends[0]])  # of the data, up to the marker
+    end = start + length
     marker = int(followers[ends[0]])
     if marker not in _AFTER_SCAN:
-        return start + end, (f'invalid marker 0xFF{marker:02X} in the compressed '
-                     f'data at byte {start + end}')
+        return end, (f'invalid marker 0xFF{marker:02X} in the compressed '
+                     f'data at byte {end}')
     restarts = followers[:ends[0]]
     restarts = restarts[(restarts >= 0xD0) & (restarts <= 0xD7)].astype(int)
     if len(restarts) and (restarts[0] != 0xD0 or np.any(
             np.diff(restarts - 0xD0) % 8 != 1)):
-        return start + end, 'restart markers out of order in the compressed data'
+        return end, 'restart markers out of order in the compressed data'
     if zero_runs_possible:
-        return start + end, None
-    zeros = np.concatenate(([0], (data[:end] == 0).astype(np.int8), [0]))
+        return end, None
+    zeros = np.concatenate(([0], (data[:length] == 0).astype(np.int8), [0]))
     edges = np.flatnonzero(np.diff(zeros))
     longest = int(np.max(edges[1::2] - edges[::2])) if len(edges) else 0
     if longest >= ZERO_RUN_BYTES:
-        return start + end, (f'{longest} zero bytes in a row in the compressed data '
-                     '(a zero-filled block)')
-    return start + end, None
+        return end, (f'{longest} zero bytes in a row in the compressed '
+                     'data (a zero-filled block)')
+    return end, None
 
 
 def _first_symbols(segment: np.ndarray) -> dict:
