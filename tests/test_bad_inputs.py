@@ -273,35 +273,6 @@ def _manifest(out) -> dict:
         return json.load(f)
 
 
-def _job_item_case(id, input, damage, message):
-    """One of the 8 CAM files of a batch damaged by ``damage(path)``: only
-    its image fails, named with the file and the problem in the manifest;
-    the other 7 IR labels are written."""
-
-    @case(id, 'IR labels (job)', input, 'item failure')
-    def run(tmp_path, fx):
-        job = fx('ir_job')
-        cams = str(tmp_path / 'cams')
-        os.makedirs(cams)
-        for name in os.listdir(str(job['tmp'] / 'cams')):
-            with open(str(job['tmp'] / 'cams' / name), 'rb') as f:
-                open(osp.join(cams, name), 'wb').write(f.read())
-        bad = job['ids'][5]
-        damage(osp.join(cams, bad + '.npz'))
-        out = str(tmp_path / 'ir')
-        with pytest.raises(ItemsFailedError) as error:
-            _ir_runner(job, tmp_path, cams, out).test()
-        assert '1 items failed, 7 succeeded' in str(error.value)
-        assert sorted(_pngs(out)) == [
-            n + '.png' for n in job['ids'] if n != bad
-        ]
-        failures = _manifest(out)['failures']
-        assert [f['item'] for f in failures] == [bad]
-        failure = json.dumps(failures[0])
-        assert osp.join(cams, bad + '.npz') in failure, failure
-        assert message in failure, failure
-
-
 def _rewrite_cam(path, change):
     arrays = read_cam_file(path)
     change(arrays)
@@ -313,51 +284,125 @@ def _truncate(path):
     open(path, 'wb').write(data[:len(data) // 2])
 
 
-_job_item_case('job-cam-truncated', 'one truncated CAM file in a batch of 8',
-               _truncate, 'Cannot read CAM file')
-_job_item_case(
-    'job-cam-nan', 'one CAM file with NaN in a batch of 8',
-    lambda p: _rewrite_cam(
+# One CAM file of the batch of 8 damaged per case, all in one job run.
+JOB_DAMAGE = dict(
+    truncated=_truncate,
+    nan=lambda p: _rewrite_cam(
         p, lambda a: a['high_res'].__setitem__((0, 0, 0), np.nan)),
-    'NaN or Inf')
-_job_item_case(
-    'job-cam-key-out-of-range', 'one CAM file with key 3 of 3 classes',
-    lambda p: _rewrite_cam(
-        p, lambda a: a.__setitem__('keys', a['keys'] * 0 + np.arange(
-            3, 3 + len(a['keys'])))), 'beyond the 3')
-_job_item_case(
-    'job-cam-wrong-size', 'one CAM file of another image size',
-    lambda p: _rewrite_cam(
-        p, lambda a: a.__setitem__('high_res', a['high_res'][:, :-1])),
-    'high_res maps')
+    key_out_of_range=lambda p: _rewrite_cam(
+        p, lambda a: a.__setitem__('keys', np.arange(3, 3 + len(a['keys'])))),
+    wrong_size=lambda p: _rewrite_cam(
+        p, lambda a: a.__setitem__('high_res', a['high_res'][:, :-1])))
 
 
-def _resume_case(id, input, damage):
+@pytest.fixture(scope='module')
+def ir_job_failures(ir_job, tmp_path_factory):
+    """The IR-label job over CAM files of which :data:`JOB_DAMAGE` damaged
+    4: the error, the manifest, the written labels and the damaged files."""
+    tmp = tmp_path_factory.mktemp('bad_inputs_ir_failures')
+    cams = str(tmp / 'cams')
+    os.makedirs(cams)
+    for name in os.listdir(str(ir_job['tmp'] / 'cams')):
+        with open(str(ir_job['tmp'] / 'cams' / name), 'rb') as f:
+            open(osp.join(cams, name), 'wb').write(f.read())
+    damaged = {}
+    for img_id, (kind, damage) in zip(ir_job['ids'][1:], JOB_DAMAGE.items()):
+        damaged[kind] = osp.join(cams, img_id + '.npz')
+        damage(damaged[kind])
+    out = str(tmp / 'ir')
+    with pytest.raises(ItemsFailedError) as error:
+        _ir_runner(ir_job, tmp, cams, out).test()
+    return dict(
+        error=str(error.value),
+        manifest=_manifest(out),
+        written=sorted(_pngs(out)),
+        damaged=damaged)
+
+
+def _job_item_case(id, input, kind, message):
+    """Only the image of the damaged CAM file fails, named with the file
+    and the problem in the manifest; the good images are written."""
+
+    @case(id, 'IR labels (job)', input, 'item failure')
+    def run(tmp_path, fx):
+        job, result = fx('ir_job'), fx('ir_job_failures')
+        assert '4 items failed, 4 succeeded' in result['error']
+        bad = {
+            osp.basename(p)[:-len('.npz')]
+            for p in result['damaged'].values()
+        }
+        assert result['written'] == [
+            n + '.png' for n in job['ids'] if n not in bad
+        ]
+        path = result['damaged'][kind]
+        failure = [
+            json.dumps(f) for f in result['manifest']['failures']
+            if path in json.dumps(f)
+        ]
+        assert len(failure) == 1 and message in failure[0], failure
+
+
+_job_item_case('job-cam-truncated',
+               'one truncated CAM file in a batch of 8', 'truncated',
+               'Cannot read CAM file')
+_job_item_case('job-cam-nan', 'one CAM file with NaN in a batch of 8', 'nan',
+               'NaN or Inf')
+_job_item_case('job-cam-key-out-of-range',
+               'one CAM file with key 3 of 3 classes in a batch of 8',
+               'key_out_of_range', 'beyond the 3')
+_job_item_case('job-cam-wrong-size',
+               'one CAM file of another image size in a batch of 8',
+               'wrong_size', 'high_res maps')
+
+# Existing outputs damaged before a rerun, all in one rerun.
+RESUME_DAMAGE = dict(
+    truncated=lambda path, good: open(path, 'wb').write(good[:len(good) //
+                                                             2]),
+    undecodable=lambda path, good: open(path, 'wb').write(good[:8] + b'\0' * (
+        len(good) - 20) + good[-12:]))
+
+
+@pytest.fixture(scope='module')
+def ir_job_resumed(ir_job, tmp_path_factory):
+    """The IR-label job run, 2 of its PNGs damaged (:data:`RESUME_DAMAGE`),
+    run again: the files of both runs, the manifest and the damaged
+    names."""
+    tmp = tmp_path_factory.mktemp('bad_inputs_ir_resume')
+    cams = str(ir_job['tmp'] / 'cams')
+    out = str(tmp / 'ir')
+    _ir_runner(ir_job, tmp, cams, out).test()
+    first = _pngs(out)
+    damaged = {}
+    for img_id, (kind, damage) in zip(ir_job['ids'][2:],
+                                      RESUME_DAMAGE.items()):
+        damaged[kind] = img_id + '.png'
+        damage(osp.join(out, damaged[kind]), first[damaged[kind]])
+    _ir_runner(ir_job, tmp, cams, out).test()
+    return dict(
+        first=first, again=_pngs(out), manifest=_manifest(out),
+        damaged=damaged)
+
+
+def _resume_case(id, input, kind):
 
     @case(id, 'IR labels (resume)', input, 'rewritten')
     def run(tmp_path, fx):
-        job = fx('ir_job')
-        cams = str(job['tmp'] / 'cams')
-        out = str(tmp_path / 'ir')
-        _ir_runner(job, tmp_path, cams, out).test()
-        first = _pngs(out)
-        name = job['ids'][2] + '.png'
-        damage(osp.join(out, name), first[name])
-        _ir_runner(job, tmp_path, cams, out).test()
-        assert _pngs(out) == first
-        manifest = _manifest(out)
-        assert manifest['damaged_rewritten'] == [name]
-        assert manifest['skipped_existing'] == 7
+        result = fx('ir_job_resumed')
+        name = result['damaged'][kind]
+        assert result['again'][name] == result['first'][name]
+        assert result['again'] == result['first']
+        manifest = result['manifest']
+        assert name in manifest['damaged_rewritten']
+        assert manifest['skipped_existing'] == 6
         assert manifest['failures'] == []
 
 
 _resume_case('resume-png-truncated', 'existing output PNG cut in half',
-             lambda path, good: open(path, 'wb').write(good[:len(good) // 2]))
+             'truncated')
 _resume_case(
     'resume-png-undecodable',
     'existing output PNG with signature and IEND but scrambled data',
-    lambda path, good: open(path, 'wb').write(good[:8] + b'\0' * (len(
-        good) - 20) + good[-12:]))
+    'undecodable')
 
 
 @case('resume-npz-truncated', 'CAM writer', 'existing CAM file cut in half',
@@ -469,9 +514,9 @@ _num_classes_case('num-classes-head', 'model.head.num_classes=5 of 6',
                   ['model.head.num_classes=5',
                    'model.data_preprocessor.num_classes=6'])
 _num_classes_case(
-    'num-classes-metric', 'a metric of 5 classes for a 6-class model',
-    {'test_evaluator': [dict(type='mmwsss.CAMSeedMetric', num_classes=5)]},
-    ['test_evaluator.0.num_classes=5', 'model.head.num_classes=6'])
+    'num-classes-preprocessor', 'model.data_preprocessor.num_classes=20 of 6',
+    {'model.data_preprocessor.num_classes': 20},
+    ['model.data_preprocessor.num_classes=20', 'model.head.num_classes=6'])
 
 
 @case('label-beyond-classes', 'labels', 'label value 7 with num_classes=3',
