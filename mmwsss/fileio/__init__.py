@@ -7,7 +7,8 @@
 - :mod:`.naming`: the file stem of a sample, shared by every per-image file;
 - :mod:`.atomic`: atomic, deterministic writing and ``.npz`` archives;
 - :mod:`.coco_records`: COCO json records of instance pseudo-masks;
-- :mod:`.research_cams`: the CAM files of the research codes.
+- :mod:`.research_cams`: the CAM files of the research codes;
+- :mod:`.jpeg_check`: damage in the structure of a JPEG file.
 
 Only numpy, Pillow and pycocotools are needed, so the dataset generator can
 use it.
@@ -20,6 +21,7 @@ from .cam_file import (CAM_ARRAYS, CAM_FIELDS, CAM_SUFFIX, cam_path,
 from .coco_records import (coco_categories, coco_image_ids, coco_json,
                            decode_rle, encode_rle, image_record, load_record,
                            load_records, rle_area, rle_bbox, save_json)
+from .jpeg_check import jpeg_damage
 from .label_map import (encode_label_map, read_index_png, read_label_map,
                         voc_palette, write_label_map)
 from .naming import (NameCollisionError, UniqueNames, UnsafeNameError,
@@ -41,5 +43,6 @@ __all__ = [
     'coco_image_ids', 'coco_json',
     'decode_rle', 'encode_rle', 'image_record', 'load_record', 'load_records',
     'rle_area', 'rle_bbox', 'save_json', 'RESEARCH_CAM_FORMATS',
-    'load_pickled_npy', 'read_research_cams', 'write_research_cams'
+    'load_pickled_npy', 'read_research_cams', 'write_research_cams',
+    'jpeg_damage'
 ]

@@ -522,7 +522,9 @@ def load_state_dict_checked(model: torch.nn.Module,
                             checkpoint_name: str,
                             strict: bool = True,
                             revise_keys: Sequence[Tuple[str, str]] = (
-                                (r'^module\.', ''), )) -> None:
+                                (r'^module\.', ''), ),
+                            partial_setting: str = 'load_from_strict = False'
+                            ) -> None:
     """Load a checkpoint's weights into ``model``; fail if they do not fit.
 
     mmengine loads ``load_from``, ``--resume`` and a tested checkpoint with
@@ -548,6 +550,9 @@ def load_state_dict_checked(model: torch.nn.Module,
         revise_keys (Sequence[tuple[str, str]]): Regex substitutions of
             the checkpoint's keys. Defaults to removing a ``module.``
             prefix.
+        partial_setting (str): The config setting that allows a partial
+            load, for the messages. Defaults to
+            ``'load_from_strict = False'``.
 
     Raises:
         CheckpointMismatchError: If the checkpoint holds no weights (for a
@@ -604,14 +609,14 @@ def load_state_dict_checked(model: torch.nn.Module,
     if strict or not loaded:
         hint = ('Check that the checkpoint belongs to this config. If only '
                 'the fitting part is meant to be loaded (e.g. a new head), '
-                'set `load_from_strict = False` in the config.'
+                f'set `{partial_setting}` in the config.'
                 if strict else 'None of its weights fits the model.')
         raise CheckpointMismatchError(
             f'Checkpoint "{checkpoint_name}" does not fit the model '
             f'({model_name}): {report}. {hint}')
     print_log(
         f'Checkpoint "{checkpoint_name}" fits the model ({model_name}) in '
-        f'part, as the config allows (load_from_strict=False): {report}.',
+        f'part, as the config allows ({partial_setting}): {report}.',
         logger='current',
         level=logging.WARNING)
 

@@ -403,10 +403,51 @@ class CheckedLoadRunner(Runner):
         return checkpoint
 
 
+def _num_classes_settings(value, path: str, found: list) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == 'num_classes' and isinstance(item, int):
+                found.append((f'{path}.{key}', item))
+            else:
+                _num_classes_settings(item, f'{path}.{key}', found)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _num_classes_settings(item, f'{path}.{i}', found)
+
+
+def check_num_classes(cfg: Config) -> None:
+    """Refuse a config whose model and metrics count different classes.
+
+    Every integer ``num_classes`` under ``model`` (head, data preprocessor,
+    walk...) and the evaluators must be equal: one changed alone (e.g.
+    ``--cfg-options model.head.num_classes=5``) otherwise runs and scores
+    or writes labels of the wrong classes, or fails deep inside a loss. The
+    dataloaders' settings are bounds on the labels and CAM keys read
+    (``LoadLabelMap``, ``LoadCAMFile``), checked per file against the data.
+
+    Args:
+        cfg (Config): The job's config.
+
+    Raises:
+        ValueError: Naming each setting and its value.
+    """
+    found = []
+    for section in ('model', 'val_evaluator', 'test_evaluator'):
+        _num_classes_settings(cfg.get(section), section, found)
+    if len({value for _, value in found}) > 1:
+        listed = ', '.join(f'{key}={value}' for key, value in found)
+        raise ValueError(f'The num_classes settings of the config disagree: '
+                         f'{listed}. Set them all to the number of classes '
+                         'of the dataset.')
+
+
 def build_runner(cfg: Config) -> Runner:
-    """Set up CPU distribution if needed and build the runner: a
-    :class:`CheckedLoadRunner`, or ``RUNNERS.build`` when the config sets
-    ``runner_type`` (whose runner loads checkpoints its own way)."""
+    """Check the config's ``num_classes`` settings
+    (:func:`check_num_classes`), set up CPU distribution if needed and
+    build the runner: a :class:`CheckedLoadRunner`, or ``RUNNERS.build``
+    when the config sets ``runner_type`` (whose runner loads checkpoints
+    its own way)."""
+    check_num_classes(cfg)
     init_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)

@@ -105,28 +105,7 @@ def test_files_are_named_by_the_sample_stem(tmp_path):
     assert list(arrays) == ['keys']
 
 
-@pytest.mark.parametrize(
-    'change, message',
-    [
-        (lambda c: c['high_res'].__setitem__((0, 1, 1), np.nan), 'NaN or Inf'),
-        (lambda c: c['strided'].__setitem__((1, 0, 0), np.inf), 'NaN or Inf'),
-        (lambda c: c['high_res'].__setitem__((1, 2, 3), -0.5), 'negative'),
-        (lambda c: c.__setitem__('keys', np.array([-1, 2])), '0-based'),
-        (lambda c: c.__setitem__('keys', np.array([2, 2])), 'repeat'),
-        (lambda c: c.__setitem__('keys', np.array([0, 5])), 'beyond the 5'),
-    ],
-    ids=['nan', 'inf', 'negative', 'negative-key', 'repeated-key',
-         'key-out-of-range'])
-def test_bad_values_are_refused_naming_the_file(tmp_path, change, message):
-    """Values that would turn into wrong labels downstream: a NaN or a
-    negative value raised to a power relabels the image, a key beyond the
-    classes writes an out-of-range label."""
-    cams = _cams()
-    change(cams)
-    path = str(tmp_path / 'bad.npz')
-    save_npz(path, cams)
-    with pytest.raises(ValueError, match=f'bad.npz.*{message}'):
-        read_cam_file(path, num_classes=5)
+# NaN / Inf, negative values and bad keys: tests/test_bad_inputs.py.
 
 
 def test_load_cam_file_transform_checks_the_classes(tmp_path):

@@ -1,7 +1,8 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """A training run stopped at a random iteration and resumed ends with the
 weights of an uninterrupted run (mmwsss.ReproducibleResumeHook), with the
-random augmentations of the SynthVOC CAM config."""
+random augmentations of the SynthVOC CAM config (epoch and iteration loops)
+and of W-OoD (its own OoD loader)."""
 import os.path as osp
 
 import numpy as np
@@ -13,7 +14,9 @@ from mmengine.hooks import Hook
 from mmwsss.engine.hooks import add_plain_checkpoint_hook
 from mmwsss.utils.launch import build_runner
 
-CONFIG = 'configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
+CONFIGS = dict(
+    cam='configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py',
+    wood='configs/wood/wood_r18w32-os16_k12_1xb16-5e_synthvoc-112.py')
 MAX_EPOCHS = 3
 ITERS_PER_EPOCH = 2
 
@@ -34,9 +37,17 @@ class _CrashAfterIter(Hook):
             raise _Crash
 
 
-def _tiny_cfg(repo_root: str, synthvoc: str, work_dir: str,
-              num_workers: int) -> Config:
-    cfg = Config.fromfile(osp.join(repo_root, CONFIG))
+def _small_pipeline(pipeline: list) -> None:
+    for step in pipeline:
+        if step['type'] == 'mmwsss.RandomLongSideResize':
+            step['long_side_range'] = (40, 80)
+        if step['type'] == 'mmwsss.RandomCropPad':
+            step['crop_size'] = 48
+
+
+def _tiny_cfg(repo_root: str, synthvoc: str, work_dir: str, num_workers: int,
+              config: str = 'cam', by_epoch: bool = True) -> Config:
+    cfg = Config.fromfile(osp.join(repo_root, CONFIGS[config]))
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     loader = cfg.train_dataloader
@@ -45,16 +56,36 @@ def _tiny_cfg(repo_root: str, synthvoc: str, work_dir: str,
         num_workers=num_workers,
         persistent_workers=num_workers > 0)
     loader.dataset.data_root = synthvoc
-    for step in loader.dataset.pipeline:
-        if step['type'] == 'mmwsss.RandomLongSideResize':
-            step['long_side_range'] = (40, 80)
-        if step['type'] == 'mmwsss.RandomCropPad':
-            step['crop_size'] = 48
+    _small_pipeline(loader.dataset.pipeline)
     # Validation between epochs draws from the main process's generators.
     cfg.val_dataloader.update(num_workers=0, persistent_workers=False)
     cfg.val_dataloader.dataset.data_root = synthvoc
-    cfg.train_cfg.update(max_epochs=MAX_EPOCHS, val_interval=1)
-    cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=-1)
+    if config == 'wood':
+        cfg.load_from = None
+        ood = cfg.model.ood_data
+        ood.update(batch_size=2, num_workers=num_workers)
+        ood.dataset.data_root = synthvoc
+        _small_pipeline(ood.dataset.pipeline)
+        cfg.model.num_ood_clusters = 2  # the fixture's 2 OoD images
+        for hook in cfg.custom_hooks:
+            hook.in_dataset.data_root = synthvoc
+            hook.ood_dataset.data_root = synthvoc
+    if by_epoch:
+        cfg.train_cfg.update(max_epochs=MAX_EPOCHS, val_interval=1)
+        cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=-1)
+    else:
+        iters = MAX_EPOCHS * ITERS_PER_EPOCH
+        cfg.train_cfg = dict(
+            type='IterBasedTrainLoop',
+            max_iters=iters,
+            val_interval=ITERS_PER_EPOCH)
+        cfg.param_scheduler = [
+            dict(type='PolyLR', power=0.9, by_epoch=False, begin=0,
+                 end=iters)
+        ]
+        cfg.default_hooks.checkpoint.update(
+            by_epoch=False, interval=ITERS_PER_EPOCH, max_keep_ckpts=-1)
+        cfg.log_processor = dict(by_epoch=False)
     cfg.default_hooks.logger.interval = 1
     add_plain_checkpoint_hook(cfg)
     return cfg
@@ -73,18 +104,25 @@ def _train(cfg: Config, crash_after: int = None) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('num_workers', [0, 2])
+@pytest.mark.parametrize(
+    'config, by_epoch, num_workers',
+    [('cam', True, 0), ('cam', True, 2), ('cam', False, 0),
+     ('cam', False, 2), ('wood', True, 0), ('wood', True, 2)],
+    ids=['cam-epochs-0-workers', 'cam-epochs-2-workers',
+         'cam-iterations-0-workers', 'cam-iterations-2-workers',
+         'wood-epochs-0-workers', 'wood-epochs-2-workers'])
 def test_resume_reproduces_an_uninterrupted_run(repo_root, synthvoc, tmp_path,
+                                                config, by_epoch,
                                                 num_workers):
     straight = _train(
         _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'straight'),
-                  num_workers))
-    # A random iteration after the first checkpoint (epoch 1).
+                  num_workers, config, by_epoch))
+    # A random iteration after the first checkpoint (epoch 1 / iteration 2).
     crash_after = int(
         np.random.default_rng(num_workers).integers(
             ITERS_PER_EPOCH + 1, MAX_EPOCHS * ITERS_PER_EPOCH))
     cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'resumed'),
-                    num_workers)
+                    num_workers, config, by_epoch)
     _train(cfg, crash_after=crash_after)
     cfg.resume = True
     resumed = _train(cfg)

@@ -1,14 +1,16 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Loading transforms."""
+import io
 import os.path as osp
+import warnings
 from typing import Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from PIL import Image
 
-from mmwsss.fileio import (CAM_ARRAYS, CAM_FIELDS, cam_path, read_cam_file,
-                           read_label_map)
+from mmwsss.fileio import (CAM_ARRAYS, CAM_FIELDS, cam_path, jpeg_damage,
+                           read_cam_file, read_label_map)
 from mmwsss.registry import TRANSFORMS
 
 
@@ -18,7 +20,10 @@ class LoadImageRGB(BaseTransform):
 
     Unlike mmcv's ``LoadImageFromFile`` (OpenCV, BGR), this keeps the colour
     order of the reference code so PIL resizes see the same data. An
-    unreadable file raises an error that names it.
+    unreadable file raises an error that names it; a JPEG that decodes but
+    whose structure is damaged (:func:`mmwsss.fileio.jpeg_damage`: a
+    zero-filled block, a stray marker...) gives a warning that names it,
+    since its pixels are partly garbage.
 
     Added keys: ``img`` (H, W, 3) uint8 RGB, ``img_shape``, ``ori_shape``.
     """
@@ -27,11 +32,18 @@ class LoadImageRGB(BaseTransform):
         path = results['img_path']
         if not osp.isfile(path):
             raise FileNotFoundError(f'Image not found: {path}')
+        with open(path, 'rb') as f:
+            data = f.read()
         try:
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(data)) as img:
                 img = np.asarray(img.convert('RGB'))
         except Exception as e:  # PIL raises several unrelated types
             raise ValueError(f'Cannot read image {path}: {e}') from e
+        damage = jpeg_damage(data)
+        if damage is not None:
+            warnings.warn(
+                f'Damaged JPEG {path}: {damage}; it decodes, but parts of '
+                'the image are likely garbage.', stacklevel=2)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]

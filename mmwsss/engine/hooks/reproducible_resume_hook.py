@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
 from mmwsss.registry import HOOKS
@@ -58,6 +59,40 @@ class EpochWorkerSeeder:
         seed_all(derived_seed(self.seed, 1, self.epoch, self.rank, worker_id))
 
 
+class SeededBatches:
+    """An iterator of batches that seeds the main process from (seed, batch
+    count, rank) before loading each batch.
+
+    For iteration-based loops with ``num_workers=0``: the augmentations then
+    draw from the main process's generators, and mmengine resumes these
+    loops by loading the skipped batches again, without the training steps
+    (and their draws) in between. Seeded by its position, each batch gets
+    the same draws in the replay as in the uninterrupted run.
+
+    Args:
+        iterator: The loop's batch iterator.
+        seed (int): The run's seed.
+        rank (int): The process's rank.
+    """
+
+    def __init__(self, iterator, seed: int, rank: int):
+        self._iterator = iterator
+        self._seed = seed
+        self._rank = rank
+        self._count = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        seed_all(derived_seed(self._seed, 3, self._count, self._rank))
+        self._count += 1
+        return next(self._iterator)
+
+    def __getattr__(self, name: str):
+        return getattr(self._iterator, name)
+
+
 @HOOKS.register_module()
 class ReproducibleResumeHook(Hook):
     """Make ``--resume`` continue the random streams of an uninterrupted run.
@@ -82,8 +117,15 @@ class ReproducibleResumeHook(Hook):
       iteration, rank) before each iteration. mmengine resumes them by
       replaying the skipped batches through the loader, whose workers
       (seeded once by mmengine's ``worker_init_fn``) therefore reach the
-      same state; with ``num_workers=0`` the replayed augmentations draw
-      from the main process's generators and the resumed run is not exact.
+      same state; with ``num_workers=0`` the main process is also seeded
+      from (seed, batch count, rank) before each batch is loaded
+      (:class:`SeededBatches`), so that the replayed augmentations draw
+      what they drew in the uninterrupted run.
+    * A model with a loader of its own (W-OoD's OoD images) has
+      ``restart_data_stream(seed, batches_done, worker_init_fn)``: it is
+      restarted at each epoch (once for iteration loops) at the position
+      of training (one batch per iteration done), its sampler seeded from
+      the run's seed and its workers as the epoch's.
 
     The run's seed is ``runner.seed``: a resumed run takes the one saved in
     the checkpoint, also where the config's ``randomness.seed`` is None; so
@@ -107,6 +149,27 @@ class ReproducibleResumeHook(Hook):
         if self._by_epoch:
             self._worker_seeder = EpochWorkerSeeder(self._seed, self._rank)
             loader.worker_init_fn = self._worker_seeder
+        else:
+            if not getattr(loader, 'num_workers', 0):
+                runner.train_loop.dataloader_iterator = SeededBatches(
+                    runner.train_loop.dataloader_iterator, self._seed,
+                    self._rank)
+            self._restart_model_stream(runner, epoch=0)
+
+    def _restart_model_stream(self, runner, epoch: int) -> None:
+        """Restart the model's own loader, if any, at the training
+        position."""
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        restart = getattr(model, 'restart_data_stream', None)
+        if restart is None:
+            return
+        seed = derived_seed(self._seed, 4)
+        worker_seeder = EpochWorkerSeeder(seed, self._rank)
+        worker_seeder.epoch = epoch
+        restart(
+            seed=seed, batches_done=runner.iter, worker_init_fn=worker_seeder)
 
     def before_train_epoch(self, runner) -> None:
         """Seed the main process and this epoch's workers (epoch loops)."""
@@ -114,6 +177,7 @@ class ReproducibleResumeHook(Hook):
             return
         seed_all(derived_seed(self._seed, 0, runner.epoch, self._rank))
         self._worker_seeder.epoch = runner.epoch
+        self._restart_model_stream(runner, runner.epoch)
         loader = runner.train_loop.dataloader
         # torch keeps persistent workers in the loader's private _iterator
         # and only re-seeds them at their start: start new ones.

@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """A test loop for long, resumable batch jobs driven by writer evaluators."""
+import copy
 import logging
 import traceback
 from typing import Any, List, Optional, Sequence, Tuple
@@ -334,11 +335,27 @@ class ResumableTestLoop(TestLoop):
         return bool(self.writers) and all(
             w.has_output(s) for w in self.writers for s in data_samples)
 
+    def _check_existing(self, samples: Sequence) -> None:
+        """Load the existing outputs of a batch that is predicted again for
+        its other items: the writers keep files that exist, so one that
+        looks whole but does not load must be marked to be written again
+        here (it would be kept, damaged, and the job report it as done)."""
+        for writer in self.writers:
+            for sample in samples:
+                if not writer.has_output(sample):
+                    continue
+                try:
+                    writer.load_output(copy.deepcopy(sample))
+                except Exception as error:
+                    writer.redo(sample, error)
+
     def _predict(self, data_batch: dict) -> list:
         """The batch's predictions: read back when every writer has them,
         else from the model."""
         samples = data_batch['data_samples']
-        if self._cached(samples):
+        if not self._cached(samples):
+            self._check_existing(samples)
+        else:
             outputs, unreadable = list(samples), False
             for writer in self.writers:
                 for i, sample in enumerate(outputs):

@@ -27,12 +27,13 @@ from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
-from mmengine.runner import load_checkpoint
+from mmengine.runner import CheckpointLoader
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmwsss.registry import MODELS
 from mmwsss.utils import to_numpy
+from mmwsss.utils.checkpoint import load_state_dict_checked
 from ..utils.checks import check_fraction
 from .mask import bbam_loss, bbam_stride, init_bbam_mask, perturb_with_mask
 from .proposals import (jitter_boxes, sample_jitter_draws,
@@ -145,7 +146,12 @@ class BBAM(BaseModel):
     Args:
         detector (dict): Config of the mmdet two-stage detector.
         detector_checkpoint (str, optional): Detector weights to load at
-            construction. Defaults to None.
+            construction; they must fit the detector (a checkpoint of
+            other classes or another model is an error naming it). Defaults
+            to None.
+        detector_checkpoint_strict (bool): Whether ``detector_checkpoint``
+            must fit exactly; False loads what fits (at least one weight),
+            as ``load_from_strict = False`` does. Defaults to True.
         num_proposals (int): Jittered proposals per box. Defaults to 1000.
         jitter_ratio (float): Maximum jitter as a fraction of the box width
             or height. Defaults to 0.3.
@@ -189,6 +195,7 @@ class BBAM(BaseModel):
     def __init__(self,
                  detector: dict,
                  detector_checkpoint: Optional[str] = None,
+                 detector_checkpoint_strict: bool = True,
                  num_proposals: int = 1000,
                  jitter_ratio: float = 0.3,
                  iou_cascade: Sequence[float] = (0.9, 0.85, 0.8),
@@ -242,8 +249,16 @@ class BBAM(BaseModel):
                 f'(Faster or Mask R-CNN); got {type(self.detector).__name__}.')
         self.data_preprocessor = self.detector.data_preprocessor
         if detector_checkpoint is not None:
-            load_checkpoint(
-                self.detector, detector_checkpoint, map_location='cpu')
+            # Not mmengine's load_checkpoint: it loads with strict=False
+            # and only logs keys that do not fit (random weights, exit 0).
+            load_state_dict_checked(
+                self.detector,
+                CheckpointLoader.load_checkpoint(
+                    detector_checkpoint, map_location='cpu'),
+                detector_checkpoint,
+                strict=detector_checkpoint_strict,
+                revise_keys=((r'^module\.', ''), (r'^detector\.', '')),
+                partial_setting='detector_checkpoint_strict=False')
         self.detector.requires_grad_(False)
         self.detector.eval()
         if torchvision_roi_align:

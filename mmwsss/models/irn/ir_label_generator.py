@@ -211,8 +211,9 @@ class IRLabelGenerator(CAMLabelGenerator):
             fg_threshold=fg_threshold,
             bg_threshold=bg_threshold)
         if not bg_threshold <= fg_threshold:
-            raise ValueError('Expected 0 <= bg_threshold <= fg_threshold, '
-                             f'got {bg_threshold} and {fg_threshold}')
+            raise ValueError(f'{type(self).__name__}: expected 0 <= '
+                             'bg_threshold <= fg_threshold, got '
+                             f'{bg_threshold} and {fg_threshold}')
         if cam_dir is not None:
             warn_cam_dir_deprecated(type(self).__name__, _CAM_ARRAYS)
         self.cam_dir = cam_dir

@@ -2,7 +2,7 @@
 """W-OoD: a CAM classifier trained with out-of-distribution images
 (naver-ai/w-ood)."""
 import copy
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
@@ -51,7 +51,8 @@ class WOoDClassifier(CAMClassifier):
         ood_data (dict, optional): The OoD training loader: ``dataset`` (an
             :class:`mmwsss.OoDImageDataset` config with the training
             augmentation), ``batch_size`` (16), ``num_workers`` (0) and
-            ``seed`` (None) of its worker processes. None disables
+            ``seed`` (None: the run's, see :meth:`restart_data_stream`) of
+            its sample order and worker processes. None disables
             ``loss_ood`` (e.g. for tests or a distance-only ablation).
         num_ood_clusters (int): K of the OoD K-means. Defaults to 50.
         distance_lambda (float): Weight of ``L_M``. Defaults to 0.007.
@@ -149,27 +150,69 @@ class WOoDClassifier(CAMClassifier):
         """Penultimate features (B, D): GAP of the last feature map."""
         return self.extract_feat(inputs)[-1].mean(dim=(2, 3))
 
+    def _build_ood_iterator(self,
+                            seed: Optional[int] = None,
+                            batches_done: int = 0,
+                            worker_init_fn: Optional[Callable] = None
+                            ) -> Iterator:
+        cfg = copy.deepcopy(self.ood_data)
+        own_seed = cfg.pop('seed', None)  # the config's wins over the run's
+        seed = seed if own_seed is None else own_seed
+        num_workers = cfg.pop('num_workers', 0)
+        loader = Runner.build_dataloader(
+            dict(
+                dataset=cfg.pop('dataset'),
+                batch_size=cfg.pop('batch_size', 16),
+                num_workers=num_workers,
+                persistent_workers=num_workers > 0,
+                drop_last=True,
+                # shards by rank; iterates without end
+                sampler=dict(type='InfiniteSampler', shuffle=True, seed=seed),
+                collate_fn=dict(type='default_collate'),
+                **cfg),
+            seed=seed)
+        if worker_init_fn is not None:
+            loader.worker_init_fn = worker_init_fn
+        # Skip the sample indices of the batches already trained on without
+        # loading them (the sampler's stream is the rank's).
+        for _ in range(batches_done * loader.batch_size):
+            next(loader.sampler.indices)
+        print_log(
+            f'W-OoD: {len(loader.dataset)} OoD images, batch '
+            f'{loader.batch_size}', logger='current')
+        return iter(loader)
+
+    def restart_data_stream(self, seed: int, batches_done: int,
+                            worker_init_fn: Optional[Callable]) -> None:
+        """Restart the OoD batches at a position of training, for an exact
+        resume (called by :class:`mmwsss.ReproducibleResumeHook` at each
+        epoch).
+
+        The OoD sampler is seeded with ``seed`` (unless ``ood_data`` sets a
+        seed) and starts after the ``batches_done`` batches of the steps
+        already trained (one per step); the workers are seeded by
+        ``worker_init_fn``. Without ``ood_data`` nothing happens.
+
+        Args:
+            seed (int): Seed of the OoD sample order.
+            batches_done (int): Training steps done.
+            worker_init_fn (Callable, optional): Seeds the loader workers.
+        """
+        if self.ood_data is None:
+            return
+        self._stop_ood_iterator()
+        self._ood_iter = self._build_ood_iterator(seed, batches_done,
+                                                  worker_init_fn)
+
+    def _stop_ood_iterator(self) -> None:
+        shutdown = getattr(self._ood_iter, '_shutdown_workers', None)
+        if shutdown is not None:
+            shutdown()
+        self._ood_iter = None
+
     def _next_ood_batch(self) -> dict:
         if self._ood_iter is None:
-            cfg = copy.deepcopy(self.ood_data)
-            seed = cfg.pop('seed', None)
-            num_workers = cfg.pop('num_workers', 0)
-            loader = Runner.build_dataloader(
-                dict(
-                    dataset=cfg.pop('dataset'),
-                    batch_size=cfg.pop('batch_size', 16),
-                    num_workers=num_workers,
-                    persistent_workers=num_workers > 0,
-                    drop_last=True,
-                    # shards by rank; iterates without end
-                    sampler=dict(type='InfiniteSampler', shuffle=True),
-                    collate_fn=dict(type='default_collate'),
-                    **cfg),
-                seed=seed)
-            print_log(
-                f'W-OoD: {len(loader.dataset)} OoD images, batch '
-                f'{loader.batch_size}', logger='current')
-            self._ood_iter = iter(loader)
+            self._ood_iter = self._build_ood_iterator()
         return next(self._ood_iter)
 
     def ood_logits(self) -> torch.Tensor:
