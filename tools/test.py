@@ -28,6 +28,7 @@ from mmwsss.fileio import NameCollisionError, UnsafeNameError
 from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
                                  move_cam_dir_to_pipeline,
                                  shutdown_distributed)
+from mmwsss.utils.threads import apply_thread_plan
 
 # TTA models of the hosts that can be synthesised when a config has none.
 DEFAULT_TTA_MODELS = {
@@ -281,6 +282,9 @@ def main() -> None:
     """Entry point."""
     args = parse_args()
     cfg = merge_args(load_config(args), args)
+    apply_thread_plan(
+        cfg, args.threads, args.workers, args.crf_workers,
+        keep_workers=False)
     runner = build_runner(cfg)
     if args.out is not None and cfg.get('default_scope') != 'mmseg':
         runner.test_evaluator.metrics.append(

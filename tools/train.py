@@ -16,6 +16,7 @@ import mmwsss  # noqa: F401
 from mmwsss.engine.hooks import add_plain_checkpoint_hook
 from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
                                  shutdown_distributed)
+from mmwsss.utils.threads import apply_thread_plan
 
 
 def parse_args() -> argparse.Namespace:
@@ -119,6 +120,9 @@ def main() -> None:
     """Entry point."""
     args = parse_args()
     cfg = merge_args(load_config(args), args)
+    apply_thread_plan(
+        cfg, args.threads, args.workers, args.crf_workers,
+        keep_workers=True)
     runner = build_runner(cfg)
     runner.train()
     shutdown_distributed(runner)
