@@ -28,7 +28,7 @@ in the same process.
 
 Sizes: ``synthvoc`` (sides 96-192, the bundled benchmark), ``voc`` (sides
 375-500, PASCAL VOC's) and ``tiny`` (64-96, for ``--quick``). ``--quick``
-runs the tiny size with narrow models, 3 images and the iterative methods
+runs the tiny size with narrow models, 4 images and the iterative methods
 cut to 2 steps, in a few minutes on 2 cores; the full run is meant for idle
 cores::
 
@@ -59,7 +59,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from peak_memory import PeakMemory  # noqa: E402
 
-from mmwsss.utils.launch import build_runner  # noqa: E402
+from mmwsss.utils.launch import build_runner, rebase_paths  # noqa: E402
 from mmwsss.utils.threads import available_cores, plan_threads  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -138,9 +138,6 @@ _NARROW_DETECTOR = """
 model = dict(detector=dict(backbone=dict(base_channels=8),
                            neck=dict(in_channels=[8, 16, 32, 64])))
 """
-_NARROW_AFFINITYNET = """
-model = dict(backbone=dict(base_channels=8))
-"""
 
 
 class Stage:
@@ -175,13 +172,8 @@ STAGES = {
                    narrow=_NARROW_MOANA),
     'advcam': Stage('advcam/advcam_cam-r18w32-os16_synthvoc.py', _CAM,
                     narrow=_NARROW_CLASSIFIER, quick=dict(adv_iter=2)),
-    'rib': Stage(
-        'rib/rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py',
-        _CAM + """
-model = dict(rib_data=dict(dataset=dict(data_root='{data}')))
-""",
-        narrow=_NARROW_CLASSIFIER,
-        quick=dict(num_iters=2)),
+    'rib': Stage('rib/rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py', _CAM,
+                 narrow=_NARROW_CLASSIFIER, quick=dict(num_iters=2)),
     'ficklenet': Stage(
         'ficklenet/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112.py', _CAM,
         narrow=_NARROW_CLASSIFIER, quick=dict(num_draws=3)),
@@ -214,7 +206,7 @@ train_dataloader = dict(dataset=dict(ir_label_dir='{labels}'))
     'train_affinitynet': Stage(
         'psa/affinitynet_r18w32-d8_1xb16-10e_synthvoc-128.py', _TRAIN + """
 train_dataloader = dict(dataset=dict(ir_label_dir='{psa}'))
-""", train=True, narrow=_NARROW_AFFINITYNET, needs=('psa_label', )),
+""", train=True, needs=('psa_label', )),
     'train_deeplab': Stage(
         'deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py',
         _TRAIN + """
@@ -254,6 +246,24 @@ class BatchClock(Hook):
         return sum(self.sizes[1:]) / (self.ends[-1] - self.ends[0])
 
 
+def drop_pretrained(node) -> None:
+    """Random weights: remove ``Pretrained`` initialisers (e.g. the CAM
+    checkpoint that IRNet's backbone starts from) throughout a model."""
+    if isinstance(node, dict):
+        init = node.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        elif isinstance(init, list):
+            node['init_cfg'] = [
+                one for one in init if one.get('type') != 'Pretrained'
+            ] or None
+        for value in node.values():
+            drop_pretrained(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            drop_pretrained(value)
+
+
 def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
                  workers: int, work_dir: str) -> Config:
     """The stage's config for one setting."""
@@ -265,30 +275,39 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
     with open(path, 'w') as f:
         f.write(text)
     cfg = Config.fromfile(path)
+    # the folders the template does not name (RIB's auxiliary dataset...)
+    rebase_paths(cfg, 'data/synthvoc', fields['data'])
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     cfg.load_from = None
+    drop_pretrained(cfg.model)
     cfg.randomness = dict(seed=0)
     cfg.default_hooks.checkpoint = None
     cfg.log_level = 'WARNING'
     for key, value in stage.quick.items() if args.quick else ():
         cfg.model[key] = value
+    loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
     if stage.crf:
         cfg.model.num_workers = threads if threads > 1 else 0
-    loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
+        # batches of two: the CRF processes share a batch
+        loader.batch_size = 2
     loader.num_workers = workers
     loader.persistent_workers = workers > 0
     if stage.train:
         loader.batch_size = args.train_batch
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
         cfg.param_scheduler = None
+        for hook in cfg.get('custom_hooks') or ():
+            if 'dataloader' in hook:  # IRNet's displacement mean pass
+                hook['dataloader']['batch_size'] = args.train_batch
         if 'max_epochs' in cfg.train_cfg:
             cfg.train_cfg.max_epochs = 1
         else:
             cfg.train_cfg.max_iters = args.images // args.train_batch
         cfg.train_cfg.pop('val_interval', None)
         cfg.train_cfg.pop('val_begin', None)
-    if cfg.test_cfg and cfg.test_cfg.get('type') == 'mmwsss.ResumableTestLoop':
+    test_cfg = cfg.get('test_cfg') or {}
+    if test_cfg.get('type') == 'mmwsss.ResumableTestLoop':
         cfg.test_cfg.stop_on_error = True
     return cfg
 
@@ -392,8 +411,14 @@ def run_size(size: str, args, folder: str) -> List[dict]:
     results = []
     for name in ordered(args.stages):
         stage = STAGES[name]
-        result = run_stage(name, stage, fields, args,
-                           osp.join(folder, size))
+        try:
+            result = run_stage(name, stage, fields, args,
+                               osp.join(folder, size))
+        except Exception as error:  # the other stages still run
+            print(f'  {name}: failed: {type(error).__name__}: {error}',
+                  flush=True)
+            results.append(dict(stage=name, size=size, error=repr(error)))
+            continue
         result['size'] = size
         if name in OUTPUT_FIELDS:  # what the downstream stages read
             fields[OUTPUT_FIELDS[name]] = result['settings'][0]['out']
@@ -490,11 +515,16 @@ def run_baselines(args) -> List[dict]:
 
 def print_table(results: List[dict], baselines: List[dict]) -> None:
     settings = sorted({(row['threads'], row['workers'])
-                       for result in results for row in result['settings']})
+                       for result in results
+                       for row in result.get('settings', ())})
     head = ' '.join(f't{t}/w{w}'.rjust(8) for t, w in settings)
     print(f'\n{"size":9s}{"stage":19s}{head}  default  best  default/best'
           '  peak MiB (best)')
     for result in results:
+        if 'error' in result:
+            print(f'{result["size"]:9s}{result["stage"]:19s}failed: '
+                  f'{result["error"][:80]}')
+            continue
         by_setting = {(row['threads'], row['workers']): row
                       for row in result['settings']}
         cells = ' '.join(
@@ -529,9 +559,9 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, nargs='+', default=(1, 2))
     parser.add_argument('--workers', type=int, nargs='+', default=(0, 2))
     parser.add_argument('--images', type=int,
-                        help='train-split images; 8 (3 with --quick)')
+                        help='train-split images; 8 (4 with --quick)')
     parser.add_argument('--train-batch', type=int,
-                        help='batch of the training stages; 4 (1 with '
+                        help='batch of the training stages; 4 (2 with '
                         '--quick)')
     parser.add_argument('--adv-iter', type=int, default=27,
                         help='AdvCAM steps of --baselines')
@@ -542,13 +572,19 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.sizes = args.sizes or (['tiny'] if args.quick else
                                 ['synthvoc', 'voc'])
-    args.images = args.images or (3 if args.quick else 8)
-    args.train_batch = args.train_batch or (1 if args.quick else 4)
+    args.images = args.images or (4 if args.quick else 8)
+    args.train_batch = args.train_batch or (2 if args.quick else 4)
     return args
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if os.environ.get('MALLOC_MMAP_THRESHOLD_') is None and argv is None:
+        # Freed tensors leave the resident set at once instead of staying in
+        # glibc's heap, so that each setting's peak is its own (as
+        # benchmarks/advcam.py --memory).
+        os.execve(sys.executable, [sys.executable, *sys.argv],
+                  dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536'))
     # mmengine logs every parameter's initialisation
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
     load = os.getloadavg()
@@ -572,7 +608,7 @@ def main(argv=None) -> dict:
         stages=results,
         baselines=baselines)
     for result in results:
-        for row in result['settings']:
+        for row in result.get('settings', ()):
             row.pop('out')
     print_table(results, baselines)
     print(f'load average at the end {report["load_average_end"][0]:.2f}')
