@@ -47,7 +47,7 @@ import os.path as osp
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import torch
 from mmengine.config import Config
@@ -441,9 +441,13 @@ def run_baselines(args) -> List[dict]:
     rows = []
 
     def timed(fn):
-        start = time.perf_counter()
-        out = fn()
-        return time.perf_counter() - start, out
+        """Median time of ``args.repeats`` runs, and the output."""
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - start)
+        return float(np.median(times)), out
 
     # AdvCAM at T steps (benchmarks/advcam.py's setting)
     adv = argparse.Namespace(
@@ -489,8 +493,9 @@ def run_baselines(args) -> List[dict]:
                 model, pipeline, img_path, boxes, labels,
                 np.random.default_rng(0), per_batch))
             diff = max((a - b).abs().max().item() for a, b in zip(ref, new))
+            per = per_batch or 'all'
             rows.append(dict(
-                method=f'bbam iters={iters} objects/batch={per_batch or "all"}',
+                method=f'bbam iters={iters} objects/batch={per}',
                 reference_s=t_ref, mmwsss_s=t_new, speedup=t_ref / t_new,
                 max_abs_diff=diff))
 
@@ -566,12 +571,16 @@ def parse_args(argv=None):
     parser.add_argument('--adv-iter', type=int, default=27,
                         help='AdvCAM steps of --baselines')
     parser.add_argument('--baselines', action='store_true')
+    parser.add_argument('--repeats', type=int,
+                        help='runs of each baseline, the median reported; 3 '
+                        '(1 with --quick)')
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     parser.add_argument('--out', help='json file of the results')
     args = parser.parse_args(argv)
     args.sizes = args.sizes or (['tiny'] if args.quick else
                                 ['synthvoc', 'voc'])
+    args.repeats = args.repeats or (1 if args.quick else 3)
     args.images = args.images or (4 if args.quick else 8)
     args.train_batch = args.train_batch or (2 if args.quick else 4)
     return args
@@ -582,14 +591,16 @@ def main(argv=None) -> dict:
     if os.environ.get('MALLOC_MMAP_THRESHOLD_') is None and argv is None:
         # Freed tensors leave the resident set at once instead of staying in
         # glibc's heap, so that each setting's peak is its own (as
-        # benchmarks/advcam.py --memory).
-        os.execve(sys.executable, [sys.executable, *sys.argv],
-                  dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536'))
+        # benchmarks/advcam.py --memory); OpenMP's wait policy as the tools
+        # set it (tools/train.py), read when torch loads.
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
+        env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
     # mmengine logs every parameter's initialisation
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
     load = os.getloadavg()
-    print(f'{available_cores()} cores, load average {load[0]:.2f} at start',
-          flush=True)
+    print(f'{available_cores()} cores, load average {load[0]:.2f} at start, '
+          f'OMP_WAIT_POLICY={os.environ.get("OMP_WAIT_POLICY")}', flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.work_dir or tmp
         results = []
@@ -600,6 +611,7 @@ def main(argv=None) -> dict:
         baselines = run_baselines(args) if args.baselines else []
     report = dict(
         cores=available_cores(),
+        omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
         load_average_start=load,
         load_average_end=os.getloadavg(),
         memory='peak resident set of the main process above its start '
