@@ -60,7 +60,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from peak_memory import PeakMemory  # noqa: E402
 
 from mmwsss.utils.launch import build_runner, rebase_paths  # noqa: E402
-from mmwsss.utils.threads import available_cores, plan_threads  # noqa: E402
+from mmwsss.utils.threads import (  # noqa: E402
+    available_cores, omp_spinning, plan_threads)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: min and max image side of each size
@@ -340,7 +341,7 @@ def default_setting(stage: Stage, cfg_workers: int) -> tuple:
     """(threads, workers) the tools choose on this machine."""
     plan = plan_threads(
         available_cores(), 1, workers=cfg_workers,
-        keep_workers=stage.train)
+        keep_workers=stage.train, spinning=omp_spinning())
     if stage.crf:  # the CRF processes of the tools' plan
         return max(plan.crf_workers, 1), plan.workers
     return plan.threads, plan.workers
