@@ -75,8 +75,9 @@ def plan_threads(cores: int,
     default). With ``spinning`` waits (any other policy) an OpenMP thread
     that shares its core with a busy process stalls all the others (2
     threads measured 10-60x slower than 1 on a busy 2-core machine), so the
-    threads get only the cores the workers leave. The CRF workers run while the process waits for their labels, so they
-    may use all of the process's cores. Training keeps the config's workers
+    threads get only the cores the workers leave. The CRF workers run while
+    the process waits for their labels, so they may use all of the
+    process's cores. Training keeps the config's workers
     (``keep_workers``): mmengine seeds the random augmentations of each
     worker by its index, so their number is part of the results.
 
