@@ -470,7 +470,9 @@ def run_baselines(args) -> List[dict]:
             max_abs_diff=diff))
 
     # BBAM (benchmarks/bbam.py's setting)
-    if osp.isdir(bbam.COCO128):
+    if not osp.isdir(bbam.COCO128):
+        print(f'BBAM baseline skipped: no coco128 at {bbam.COCO128}')
+    else:
         init_default_scope('mmdet')
         img_path = osp.join(bbam.COCO128, 'train2017', '000000000136.jpg')
         short_side = 240 if args.quick else 480
