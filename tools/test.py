@@ -11,23 +11,31 @@ The config's ``default_scope`` selects the host codebase and with it how
 * ``--tta``: uses ``tta_model``/``tta_pipeline`` of the config; mmpretrain and
   mmdet configs without them get a horizontal-flip TTA.
 """
-import argparse
-import inspect
-import sys
-from copy import deepcopy
+import os
 
-from mmengine.config import Config
-from mmengine.evaluator import DumpResults
-from mmengine.hooks import LoggerHook
-from mmengine.registry import HOOKS
+# Before torch loads OpenMP, which reads it once: idle threads sleep instead
+# of spinning, so that a process whose threads meet busy cores (other ranks,
+# workers, other jobs) does not slow down many times (mmwsss.utils.threads).
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-import mmwsss  # noqa: F401
-from mmwsss.engine.runner import ItemsFailedError
-from mmwsss.evaluation.writers import StaleOutputError
-from mmwsss.fileio import NameCollisionError, UnsafeNameError
-from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
-                                 move_cam_dir_to_pipeline,
-                                 shutdown_distributed)
+import argparse  # noqa: E402
+import inspect  # noqa: E402
+import sys  # noqa: E402
+from copy import deepcopy  # noqa: E402
+
+from mmengine.config import Config  # noqa: E402
+from mmengine.evaluator import DumpResults  # noqa: E402
+from mmengine.hooks import LoggerHook  # noqa: E402
+from mmengine.registry import HOOKS  # noqa: E402
+
+import mmwsss  # noqa: E402,F401
+from mmwsss.engine.runner import ItemsFailedError  # noqa: E402
+from mmwsss.evaluation.writers import StaleOutputError  # noqa: E402
+from mmwsss.fileio import NameCollisionError, UnsafeNameError  # noqa: E402
+from mmwsss.utils.launch import (  # noqa: E402
+    add_common_args, build_runner, load_config, move_cam_dir_to_pipeline,
+    shutdown_distributed)
+from mmwsss.utils.threads import apply_thread_plan  # noqa: E402
 
 # TTA models of the hosts that can be synthesised when a config has none.
 DEFAULT_TTA_MODELS = {
@@ -281,6 +289,9 @@ def main() -> None:
     """Entry point."""
     args = parse_args()
     cfg = merge_args(load_config(args), args)
+    apply_thread_plan(
+        cfg, args.threads, args.workers, args.crf_workers,
+        keep_workers=False)
     runner = build_runner(cfg)
     if args.out is not None and cfg.get('default_scope') != 'mmseg':
         runner.test_evaluator.metrics.append(

@@ -6,16 +6,24 @@ untouched. Importing :mod:`mmwsss` registers all mmwsss components and
 installs the weights-only checkpoint loader (see
 :mod:`mmwsss.utils.checkpoint`).
 """
-import argparse
-import logging
+import os
 
-from mmengine.config import Config
-from mmengine.logging import print_log
+# Before torch loads OpenMP, which reads it once: idle threads sleep instead
+# of spinning, so that a process whose threads meet busy cores (other ranks,
+# workers, other jobs) does not slow down many times (mmwsss.utils.threads).
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-import mmwsss  # noqa: F401
-from mmwsss.engine.hooks import add_plain_checkpoint_hook
-from mmwsss.utils.launch import (add_common_args, build_runner, load_config,
-                                 shutdown_distributed)
+import argparse  # noqa: E402
+import logging  # noqa: E402
+
+from mmengine.config import Config  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+
+import mmwsss  # noqa: E402,F401
+from mmwsss.engine.hooks import add_plain_checkpoint_hook  # noqa: E402
+from mmwsss.utils.launch import (  # noqa: E402
+    add_common_args, build_runner, load_config, shutdown_distributed)
+from mmwsss.utils.threads import apply_thread_plan  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -119,6 +127,9 @@ def main() -> None:
     """Entry point."""
     args = parse_args()
     cfg = merge_args(load_config(args), args)
+    apply_thread_plan(
+        cfg, args.threads, args.workers, args.crf_workers,
+        keep_workers=True)
     runner = build_runner(cfg)
     runner.train()
     shutdown_distributed(runner)

@@ -26,8 +26,10 @@ if torch.distributed.is_available():
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``--work-dir``, ``--cfg-options``, ``--launcher`` and
-    ``--local-rank`` to a tool's parser."""
+    """Add ``--work-dir``, ``--cfg-options``, ``--launcher``, the CPU
+    settings (``--threads``, ``--workers``, ``--crf-workers``: see
+    :func:`mmwsss.utils.threads.apply_thread_plan`) and ``--local-rank`` to
+    a tool's parser."""
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--cfg-options',
@@ -40,6 +42,22 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='torch intra-op threads of each process (default: '
+        'OMP_NUM_THREADS if set, else the cores of the process left by its '
+        'dataloader workers; see mmwsss.utils.threads)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        help='dataloader workers of each process (default: the config\'s '
+        'num_workers, capped at half the cores of the process when testing)')
+    parser.add_argument(
+        '--crf-workers',
+        type=int,
+        help='CRF worker processes of the IR/PSA label stages (default: the '
+        'config\'s, capped at the cores of the process)')
     # torch.distributed.launch passes --local-rank, older versions
     # --local_rank; torchrun sets LOCAL_RANK itself.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

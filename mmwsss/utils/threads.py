@@ -1,0 +1,241 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+"""How many CPU threads and processes each process of a job uses.
+
+PyTorch starts as many intra-op threads as the machine has cores in every
+process, whatever else runs: the dataloader workers, the CRF workers of the
+label stages and the other ranks of the node then compete for the same
+cores. OpenMP threads spin while they wait for each other, so an
+oversubscribed stage is not a little slower but many times slower (the
+random walk of a SynthVOC image: 0.48 s with one thread, 8.6 s with two on a
+busy 2-core machine). The tools set ``OMP_WAIT_POLICY=PASSIVE`` before
+torch loads (idle threads sleep instead of spinning), :func:`plan_threads`
+splits the cores a process may use between its threads and helpers, and
+:func:`apply_thread_plan` applies the plan to a tool's config.
+"""
+import dataclasses
+import logging
+import os
+from typing import Iterator, Optional, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreadPlan:
+    """What one process of a job uses.
+
+    Attributes:
+        threads (int): Intra-op threads of torch (``torch.set_num_threads``).
+        workers (int): Workers of each dataloader.
+        crf_workers (int): Worker processes of the CPU label stages (the
+            CRFs of IR labels and PSA labels).
+    """
+    threads: int
+    workers: int
+    crf_workers: int
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which ``taskset``,
+    cgroups cpusets and Slurm restrict), else ``os.cpu_count()``."""
+    if hasattr(os, 'sched_getaffinity'):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def processes_per_node() -> int:
+    """Processes the launcher started on this node: ``LOCAL_WORLD_SIZE``
+    (torchrun), ``SLURM_NTASKS_PER_NODE`` (srun), else 1."""
+    for name in ('LOCAL_WORLD_SIZE', 'SLURM_NTASKS_PER_NODE'):
+        value = os.environ.get(name, '')
+        # Slurm writes heterogeneous layouts as e.g. "2(x3)".
+        value = value.split('(')[0]
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 1
+
+
+def plan_threads(cores: int,
+                 processes: int = 1,
+                 workers: Optional[int] = None,
+                 crf_workers: Optional[int] = None,
+                 threads: Optional[int] = None,
+                 keep_workers: bool = False,
+                 spinning: bool = False) -> ThreadPlan:
+    """Split the cores of a node between the processes of a job and, in each
+    process, between torch's threads and its worker processes.
+
+    Each process gets ``cores // processes`` cores (at least one). Its
+    dataloader workers get at most half of them, since decoding an image
+    costs less than the model's work on it. Torch's threads get all of
+    them: the workers sleep once their prefetched batches wait, and idle
+    OpenMP threads sleep too under ``OMP_WAIT_POLICY=PASSIVE`` (the tools'
+    default). With ``spinning`` waits (any other policy) an OpenMP thread
+    that shares its core with a busy process stalls all the others (2
+    threads measured 10-60x slower than 1 on a busy 2-core machine), so the
+    threads get only the cores the workers leave. The CRF workers run while
+    the process waits for their labels, so they may use all of the
+    process's cores. Training keeps the config's workers
+    (``keep_workers``): mmengine seeds the random augmentations of each
+    worker by its index, so their number is part of the results.
+
+    Args:
+        cores (int): Cores of the node this job may use.
+        processes (int): Processes of the job on this node. Defaults to 1.
+        workers (int, optional): Dataloader workers the config asks for, an
+            upper bound; None takes the bound alone. Defaults to None.
+        crf_workers (int, optional): CRF workers the config asks for, an
+            upper bound; None takes the bound alone. Defaults to None.
+        threads (int, optional): Torch threads fixed by the user (flag or
+            ``OMP_NUM_THREADS``); the workers still get their share.
+            Defaults to None.
+        keep_workers (bool): Keep ``workers`` as given (not capped).
+            Defaults to False.
+        spinning (bool): OpenMP threads spin while they wait (not
+            ``OMP_WAIT_POLICY=PASSIVE``): leave the workers their own cores.
+            Defaults to False.
+
+    Returns:
+        ThreadPlan: The settings of each process.
+    """
+    if cores < 1 or processes < 1:
+        raise ValueError(f'need cores >= 1 and processes >= 1, got {cores} '
+                         f'and {processes}')
+    share = max(1, cores // processes)
+    max_workers = share // 2
+    if workers is None:
+        workers = max_workers
+    elif not keep_workers:
+        workers = min(workers, max_workers)
+    # A pool of one process costs a fork per batch and gains nothing.
+    max_crf = share if share > 1 else 0
+    crf_workers = max_crf if crf_workers is None else min(
+        crf_workers, max_crf)
+    if threads is None:
+        threads = max(1, share - workers) if spinning else share
+    return ThreadPlan(
+        threads=threads, workers=workers, crf_workers=crf_workers)
+
+
+#: Model types whose ``num_workers`` is a pool of CRF processes.
+CRF_POOL_MODELS = ('IRLabelGenerator', 'PSALabelGenerator',
+                   'CAMLabelGenerator')
+
+
+def _dataloaders(cfg: Config) -> Iterator[Tuple[str, dict]]:
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if isinstance(loader, dict) and 'num_workers' in loader:
+            yield key, loader
+
+
+def _crf_model(cfg: Config) -> Optional[dict]:
+    model = cfg.get('model')
+    if not isinstance(model, dict):
+        return None
+    name = str(model.get('type', '')).split('.')[-1]
+    return model if name in CRF_POOL_MODELS else None
+
+
+def omp_spinning() -> bool:
+    """Whether idle OpenMP threads of this process spin (any wait policy but
+    ``OMP_WAIT_POLICY=PASSIVE``, which the tools set)."""
+    return os.environ.get('OMP_WAIT_POLICY', '').upper() != 'PASSIVE'
+
+
+def explicit_threads(flag: Optional[int] = None) -> Optional[int]:
+    """Torch threads the user chose: the flag, else ``OMP_NUM_THREADS`` when
+    it is set (a positive integer), else None."""
+    if flag is not None:
+        return flag
+    value = os.environ.get('OMP_NUM_THREADS', '')
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def apply_thread_plan(cfg: Config,
+                      threads: Optional[int] = None,
+                      workers: Optional[int] = None,
+                      crf_workers: Optional[int] = None,
+                      keep_workers: bool = False) -> ThreadPlan:
+    """Choose and apply the thread plan of a tool's process.
+
+    Precedence, for each setting: the tool's flag, then the config's
+    ``cpu_cfg`` (``dict(threads=, workers=, crf_workers=)``, exact values),
+    then :func:`plan_threads` from the cores of this process, the processes
+    of the node and the config's ``num_workers`` as upper bounds.
+    ``OMP_NUM_THREADS``, when set, fixes the threads like the flag.
+    ``cpu_cfg = dict(auto=False)`` keeps the config's ``num_workers`` and
+    torch's threads but for what is fixed.
+
+    Sets ``torch.set_num_threads`` and, in place, the ``num_workers`` of the
+    dataloaders and of a CRF-pool model (:data:`CRF_POOL_MODELS`).
+
+    Args:
+        cfg (Config): The tool's config, changed in place.
+        threads (int, optional): ``--threads``. Defaults to None.
+        workers (int, optional): ``--workers``. Defaults to None.
+        crf_workers (int, optional): ``--crf-workers``. Defaults to None.
+        keep_workers (bool): Keep the config's dataloader workers (training:
+            see :func:`plan_threads`). Defaults to False.
+
+    Returns:
+        ThreadPlan: What was applied (the largest dataloader's workers).
+    """
+    cpu_cfg = dict(cfg.get('cpu_cfg') or {})
+    auto = cpu_cfg.pop('auto', True)
+    unknown = set(cpu_cfg) - {'threads', 'workers', 'crf_workers'}
+    if unknown:
+        raise ValueError(f'unknown cpu_cfg keys {sorted(unknown)}')
+    loaders = [loader for _, loader in _dataloaders(cfg)]
+    crf_model = _crf_model(cfg)
+    threads = explicit_threads(
+        threads if threads is not None else cpu_cfg.get('threads'))
+    if workers is None:
+        workers = cpu_cfg.get('workers')
+    if crf_workers is None:
+        crf_workers = cpu_cfg.get('crf_workers')
+    if auto:
+        plan = plan_threads(
+            available_cores(),
+            processes_per_node(),
+            workers=max(loader['num_workers'] for loader in loaders)
+            if loaders else None,
+            crf_workers=None if crf_model is None else crf_model.get(
+                'num_workers', 0),
+            threads=threads,
+            keep_workers=keep_workers,
+            spinning=omp_spinning())
+        # Each loader keeps at most what its config asked for.
+        loader_workers = [
+            min(loader['num_workers'], plan.workers) for loader in loaders
+        ]
+        threads, crf_plan = plan.threads, plan.crf_workers
+    else:
+        loader_workers = [loader['num_workers'] for loader in loaders]
+        threads = threads or torch.get_num_threads()
+        crf_plan = None if crf_model is None else crf_model.get(
+            'num_workers', 0)
+    if workers is not None:
+        loader_workers = [workers] * len(loaders)
+    if crf_workers is None:
+        crf_workers = crf_plan
+    torch.set_num_threads(threads)
+    for loader, num in zip(loaders, loader_workers):
+        loader['num_workers'] = num
+        if num == 0:  # the DataLoader refuses these without workers
+            loader['persistent_workers'] = False
+            loader.pop('prefetch_factor', None)
+    if crf_model is not None:
+        crf_model['num_workers'] = crf_workers
+    print_log(
+        f'CPU plan: {threads} torch threads, dataloader workers '
+        f'{loader_workers}, CRF workers {crf_workers} ({available_cores()} '
+        f'cores, {processes_per_node()} processes on this node)',
+        logger='current',
+        level=logging.INFO)
+    return ThreadPlan(
+        threads=threads,
+        workers=max(loader_workers, default=0),
+        crf_workers=crf_workers or 0)

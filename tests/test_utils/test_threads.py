@@ -1,0 +1,122 @@
+# Copyright (c) mmwsss contributors. All rights reserved.
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmwsss.utils import threads as threads_module
+from mmwsss.utils.threads import (ThreadPlan, apply_thread_plan,
+                                  plan_threads, processes_per_node)
+
+
+@pytest.mark.parametrize(
+    'cores, processes, workers, crf, expected',
+    [
+        # one core: everything in the main process
+        (1, 1, 2, 8, ThreadPlan(threads=1, workers=0, crf_workers=0)),
+        # 2 cores: one worker, both cores for torch and for the CRFs
+        (2, 1, 2, 2, ThreadPlan(threads=2, workers=1, crf_workers=2)),
+        # 16 cores: the config's 4 workers fit
+        (16, 1, 4, 8, ThreadPlan(threads=16, workers=4, crf_workers=8)),
+        # 8 workers asked on 8 cores: capped at half
+        (8, 1, 8, 8, ThreadPlan(threads=8, workers=4, crf_workers=8)),
+        # 4 ranks on 16 cores: 4 cores each
+        (16, 4, 8, 8, ThreadPlan(threads=4, workers=2, crf_workers=4)),
+        # more ranks than cores: one core each, no helpers
+        (2, 4, 2, 2, ThreadPlan(threads=1, workers=0, crf_workers=0)),
+        # nothing asked: the bounds
+        (8, 2, None, None, ThreadPlan(threads=4, workers=2, crf_workers=4)),
+        # the config asks for no workers: none
+        (8, 1, 0, 0, ThreadPlan(threads=8, workers=0, crf_workers=0)),
+    ])
+def test_plan_threads(cores, processes, workers, crf, expected):
+    assert plan_threads(cores, processes, workers, crf) == expected
+
+
+def test_plan_threads_spinning_leaves_the_workers_their_cores():
+    assert plan_threads(2, 1, 2, spinning=True) == ThreadPlan(
+        threads=1, workers=1, crf_workers=2)
+    assert plan_threads(16, 4, 8, spinning=True).threads == 2
+    assert plan_threads(8, 1, 0, spinning=True).threads == 8
+
+
+def test_plan_threads_fixed_threads_and_kept_workers():
+    plan = plan_threads(4, 1, workers=2, threads=3)
+    assert plan == ThreadPlan(threads=3, workers=2, crf_workers=4)
+    # training keeps the config's workers
+    assert plan_threads(2, 1, workers=2, keep_workers=True) == ThreadPlan(
+        threads=2, workers=2, crf_workers=2)
+    assert plan_threads(
+        16, 1, workers=12, keep_workers=True, spinning=True).threads == 4
+    with pytest.raises(ValueError):
+        plan_threads(0, 1)
+
+
+def test_processes_per_node(monkeypatch):
+    monkeypatch.delenv('LOCAL_WORLD_SIZE', raising=False)
+    monkeypatch.delenv('SLURM_NTASKS_PER_NODE', raising=False)
+    assert processes_per_node() == 1
+    monkeypatch.setenv('SLURM_NTASKS_PER_NODE', '2(x3)')
+    assert processes_per_node() == 2
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '4')
+    assert processes_per_node() == 4
+
+
+def _cfg(**extra):
+    loader = dict(num_workers=2, persistent_workers=True, batch_size=1)
+    return Config(
+        dict(
+            model=dict(type='mmwsss.IRLabelGenerator', num_workers=8),
+            test_dataloader=dict(loader),
+            train_dataloader=dict(loader, num_workers=4),
+            **extra))
+
+
+@pytest.fixture
+def four_cores(monkeypatch):
+    monkeypatch.setattr(threads_module, 'available_cores', lambda: 4)
+    monkeypatch.delenv('LOCAL_WORLD_SIZE', raising=False)
+    monkeypatch.delenv('SLURM_NTASKS_PER_NODE', raising=False)
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'PASSIVE')
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_apply_thread_plan(four_cores):
+    cfg = _cfg()
+    plan = apply_thread_plan(cfg)
+    assert plan == ThreadPlan(threads=4, workers=2, crf_workers=4)
+    assert torch.get_num_threads() == 4
+    assert cfg.test_dataloader.num_workers == 2
+    assert cfg.train_dataloader.num_workers == 2
+    assert cfg.model.num_workers == 4
+
+
+def test_apply_thread_plan_overrides(four_cores, monkeypatch):
+    # flags beat cpu_cfg, cpu_cfg beats the plan
+    cfg = _cfg(cpu_cfg=dict(threads=3, workers=1, crf_workers=0))
+    apply_thread_plan(cfg, workers=0)
+    assert torch.get_num_threads() == 3
+    assert cfg.test_dataloader.num_workers == 0
+    assert not cfg.test_dataloader.persistent_workers
+    assert cfg.model.num_workers == 0
+    # an explicit OMP_NUM_THREADS fixes the threads
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    cfg = _cfg()
+    assert apply_thread_plan(cfg).threads == 1
+    # training keeps the config's workers
+    cfg = _cfg()
+    apply_thread_plan(cfg, keep_workers=True)
+    assert cfg.train_dataloader.num_workers == 4
+    # auto=False keeps the config's numbers
+    cfg = _cfg(cpu_cfg=dict(auto=False))
+    apply_thread_plan(cfg)
+    assert cfg.model.num_workers == 8
+    assert cfg.train_dataloader.num_workers == 4
+    # spinning OpenMP threads leave the workers their cores
+    monkeypatch.delenv('OMP_NUM_THREADS')
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'active')
+    assert apply_thread_plan(_cfg()).threads == 2
+    with pytest.raises(ValueError, match='cpu_cfg'):
+        apply_thread_plan(_cfg(cpu_cfg=dict(thread=1)))
