@@ -87,7 +87,7 @@ test_dataloader = dict(
         label_source='xml',
         pipeline=cam_pipeline))
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/voc12aug'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
     dict(type='mmwsss.CAMSeedMetric'),
     dict(type='mmpretrain.AveragePrecision'),
 ]
