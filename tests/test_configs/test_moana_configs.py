@@ -152,7 +152,7 @@ def test_configs_encode_the_papers():
     voc = _config('moana_r50-os16_1xb16-5e_voc12aug-512.py')
     assert voc.model.neck.calibration == 'affine'
     assert voc.model.backbone.strides == (1, 2, 2, 1)
-    assert voc.test_evaluator[0].output_dir.endswith('voc12aug_moana')
+    assert voc.test_evaluator[0].output_dir == '{work_dir}/cams'
 
 
 @pytest.mark.parametrize('name', [
