@@ -3,9 +3,8 @@
 # ./faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240_noisy-box20.py was trained
 # on; otherwise ./bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py. The metric
 # still scores the pseudo-masks against the real masks. Train the Mask R-CNN
-# on them by pointing its train_dataloader.dataset.ann_file and
-# ignore_ann_file to this run's outputs: --cfg-options
-# bbam_dir=work_dirs/bbam_faster-rcnn_r18w32_fpn_synthvoc-240_noisy-box20/bbam
+# on them by moving its bbam_dir (its ann_file and ignore_ann_file lie there):
+#   --cfg-options bbam_dir=work_dirs/bbam_faster-rcnn_r18w32_fpn_synthvoc-240_noisy-box20/bbam
 _base_ = ['./bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py']
 
 box_noise = dict(type='mmwsss.JitterBoxes', ratio=0.2, mode='random', seed=0)
