@@ -9,8 +9,9 @@
 #       work_dirs/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug/iter_18000.pth 8
 # Resumable: rerun the same command after an interruption. Outputs under
 # bbam_dir = <work dir>/bbam (by default
-# work_dirs/bbam_faster-rcnn_r101-caffe_fpn_voc12aug/bbam): maps/ (BBAMs), masks/ (per image), semantic/ (PNG
-# labels for DeepLab), instances_train_aug_{fg85,ignore20}.json (for
+# work_dirs/bbam_faster-rcnn_r101-caffe_fpn_voc12aug/bbam): maps/ (BBAMs),
+# masks/ (per image), semantic/ (PNG labels for DeepLab),
+# instances_train_aug_{fg85,ignore20}.json (for
 # ./mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py).
 _base_ = ['./faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug.py']
 
