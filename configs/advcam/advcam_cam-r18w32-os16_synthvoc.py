@@ -4,7 +4,7 @@
 #   python tools/test.py configs/advcam/advcam_cam-r18w32-os16_synthvoc.py \
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
 # Fewer steps on CPU: --cfg-options model.adv_iter=8
-# Writes work_dirs/cams/advcam_synthvoc/<id>.npz and reports the seed mIoU.
+# Writes <work dir>/cams/<id>.npz and reports the seed mIoU.
 _base_ = ['../cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py']
 
 model = dict(
@@ -14,9 +14,3 @@ model = dict(
     step_size=0.08,
     score_th=0.5,
     one_backward=True)
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/advcam_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

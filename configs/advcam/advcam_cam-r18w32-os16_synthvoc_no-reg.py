@@ -4,11 +4,3 @@
 _base_ = ['./advcam_cam-r18w32-os16_synthvoc.py']
 
 model = dict(suppress_other_classes=False, ad_coeff=0.0)
-
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/advcam_synthvoc_no-reg'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

@@ -5,8 +5,8 @@
 # with flips. Inference only: the checkpoint is the CAM classifier's.
 #   bash tools/dist_test.sh configs/advcam/advcam_cam-r50-os16_voc12aug.py \
 #       work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/epoch_5.pth 8
-# Writes work_dirs/cams/advcam_voc12aug/<id>.npz (the CAM file format of
-# mmwsss.CAMWriter; a killed run resumes) and reports the seed mIoU.
+# Writes <work dir>/cams/<id>.npz (the CAM file format of mmwsss.CAMWriter; a
+# killed run resumes) and reports the seed mIoU.
 _base_ = ['../cam/cam_r50-os16_1xb16-5e_voc12aug-512.py']
 
 model = dict(
@@ -22,9 +22,3 @@ model = dict(
     # 2.0 of a 500 x 375 VOC image is a 2 x 3 x 1000 x 750 batch through
     # ResNet-50 with autograd; raise on large GPUs.
     max_classes_per_batch=2)
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/advcam_voc12aug'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

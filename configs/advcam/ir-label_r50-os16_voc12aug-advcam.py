@@ -1,13 +1,12 @@
 # IR labels of VOC 2012 train_aug from the AdvCAM CAMs of
 # advcam_cam-r50-os16_voc12aug.py with AdvCAM's thresholds (its run_sample.py):
 # confident foreground above 0.35, confident background below 0.15 (IRN: 0.30
-# / 0.05), dense CRF as IRN. Writes work_dirs/ir_labels/advcam_voc12aug/.
+# / 0.05), dense CRF as IRN. Writes <work dir>/ir_labels/.
 #   python tools/test.py \
 #       configs/advcam/ir-label_r50-os16_voc12aug-advcam.py CAM_CKPT
 _base_ = ['../irn/ir-label_r50-os16_voc12aug.py']
 
-cam_dir = 'work_dirs/cams/advcam_voc12aug'
-ir_label_dir = 'work_dirs/ir_labels/advcam_voc12aug'
+cam_dir = 'work_dirs/advcam_cam-r50-os16_voc12aug/cams'
 model = dict(fg_threshold=0.35, bg_threshold=0.15)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -20,7 +19,3 @@ test_dataloader = dict(
         dict(type='mmwsss.LoadLabelMap', num_classes=20),
         dict(type='mmwsss.PackCAMInputs'),
     ]))
-test_evaluator = [
-    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
-    dict(type='mmwsss.IRLabelMetric'),
-]

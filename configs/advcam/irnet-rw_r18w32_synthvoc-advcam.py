@@ -5,7 +5,7 @@
 #       work_dirs/irnet_r18w32_1xb16-10e_synthvoc-128-advcam/epoch_10.pth
 _base_ = ['../irn/irnet-rw_r18w32_synthvoc.py']
 
-cam_dir = 'work_dirs/cams/advcam_synthvoc'
+cam_dir = 'work_dirs/advcam_cam-r18w32-os16_synthvoc/cams'
 model = dict(bg_threshold=0.25, cam_power=1.5)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -18,9 +18,3 @@ test_dataloader = dict(
         dict(type='mmwsss.LoadLabelMap', num_classes=6),
         dict(type='mmwsss.PackCAMInputs'),
     ]))
-test_evaluator = [
-    dict(
-        type='mmwsss.PseudoMaskWriter',
-        output_dir='work_dirs/pseudo_masks/irn_advcam_synthvoc'),
-    dict(type='mmwsss.PseudoMaskMetric'),
-]

@@ -6,7 +6,7 @@
 #       work_dirs/irnet_r50_1xb32-3e_voc12aug-512-advcam/epoch_3.pth
 _base_ = ['../irn/irnet-rw_r50_voc12aug.py']
 
-cam_dir = 'work_dirs/cams/advcam_voc12aug'
+cam_dir = 'work_dirs/advcam_cam-r50-os16_voc12aug/cams'
 model = dict(bg_threshold=0.25, cam_power=1.5)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -19,9 +19,3 @@ test_dataloader = dict(
         dict(type='mmwsss.LoadLabelMap', num_classes=20),
         dict(type='mmwsss.PackCAMInputs'),
     ]))
-test_evaluator = [
-    dict(
-        type='mmwsss.PseudoMaskWriter',
-        output_dir='work_dirs/pseudo_masks/irn_advcam_voc12aug'),
-    dict(type='mmwsss.PseudoMaskMetric'),
-]

@@ -5,5 +5,5 @@
 #       configs/advcam/irnet_r18w32_1xb16-10e_synthvoc-128-advcam.py
 _base_ = ['../irn/irnet_r18w32_1xb16-10e_synthvoc-128.py']
 
-train_dataloader = dict(
-    dataset=dict(ir_label_dir='work_dirs/ir_labels/advcam_synthvoc'))
+ir_label_dir = 'work_dirs/ir-label_r18w32-os16_synthvoc-advcam/ir_labels'
+train_dataloader = dict(dataset=dict(ir_label_dir=ir_label_dir))

@@ -5,5 +5,5 @@
 #       configs/advcam/irnet_r50_1xb32-3e_voc12aug-512-advcam.py
 _base_ = ['../irn/irnet_r50_1xb32-3e_voc12aug-512.py']
 
-train_dataloader = dict(
-    dataset=dict(ir_label_dir='work_dirs/ir_labels/advcam_voc12aug'))
+ir_label_dir = 'work_dirs/ir-label_r50-os16_voc12aug-advcam/ir_labels'
+train_dataloader = dict(dataset=dict(ir_label_dir=ir_label_dir))

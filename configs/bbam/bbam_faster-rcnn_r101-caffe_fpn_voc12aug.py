@@ -8,12 +8,14 @@
 #       configs/bbam/bbam_faster-rcnn_r101-caffe_fpn_voc12aug.py \
 #       work_dirs/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug/iter_18000.pth 8
 # Resumable: rerun the same command after an interruption. Outputs under
-# work_dirs/bbam/voc12aug: maps/ (BBAMs), masks/ (per image), semantic/ (PNG
-# labels for DeepLab), instances_train_aug_{fg85,ignore20}.json (for
+# bbam_dir = <work dir>/bbam (by default
+# work_dirs/bbam_faster-rcnn_r101-caffe_fpn_voc12aug/bbam): maps/ (BBAMs),
+# masks/ (per image), semantic/ (PNG labels for DeepLab),
+# instances_train_aug_{fg85,ignore20}.json (for
 # ./mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py).
 _base_ = ['./faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug.py']
 
-bbam_dir = 'work_dirs/bbam/voc12aug'
+bbam_dir = '{work_dir}/bbam'
 model = dict(
     _delete_=True,
     type='mmwsss.BBAM',

@@ -12,7 +12,7 @@
 # Resumable (rerun the same command) and distributed (tools/dist_test.sh).
 _base_ = ['./faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240.py']
 
-bbam_dir = 'work_dirs/bbam/synthvoc'
+bbam_dir = '{work_dir}/bbam'
 model = dict(
     _delete_=True,
     type='mmwsss.BBAM',

@@ -3,11 +3,10 @@
 # ./faster-rcnn_r18w32_fpn_1xb8-12e_synthvoc-240_noisy-box20.py was trained
 # on; otherwise ./bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py. The metric
 # still scores the pseudo-masks against the real masks. Train the Mask R-CNN
-# on them by pointing its train_dataloader.dataset.ann_file and
-# ignore_ann_file (--cfg-options) to work_dirs/bbam/synthvoc_noisy-box20.
+# on them by moving its bbam_dir (its ann_file and ignore_ann_file lie there):
+#   --cfg-options bbam_dir=work_dirs/bbam_faster-rcnn_r18w32_fpn_synthvoc-240_noisy-box20/bbam
 _base_ = ['./bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py']
 
-bbam_dir = 'work_dirs/bbam/synthvoc_noisy-box20'
 box_noise = dict(type='mmwsss.JitterBoxes', ratio=0.2, mode='random', seed=0)
 bbam_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -22,13 +21,3 @@ bbam_pipeline = [
                    'scale_factor', 'ori_img'))
 ]
 test_dataloader = dict(dataset=dict(pipeline=bbam_pipeline))
-test_evaluator = [
-    dict(type='mmwsss.BBAMWriter', output_dir=bbam_dir + '/maps'),
-    dict(
-        type='mmwsss.BBAMPseudoMaskWriter',
-        output_dir=bbam_dir + '/masks',
-        fg_ann_file=bbam_dir + '/instances_train_fg85.json',
-        ignore_ann_file=bbam_dir + '/instances_train_ignore20.json',
-        semantic_dir=bbam_dir + '/semantic'),
-    dict(type='mmwsss.BoxPseudoMaskMetric'),
-]

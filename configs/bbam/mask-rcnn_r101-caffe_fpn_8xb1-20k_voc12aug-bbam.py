@@ -18,7 +18,7 @@ _base_ = [
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
 data_root = 'data/VOCdevkit/'
-bbam_dir = 'work_dirs/bbam/voc12aug'
+bbam_dir = 'work_dirs/bbam_faster-rcnn_r101-caffe_fpn_voc12aug/bbam'
 classes = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
            'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike',
            'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')

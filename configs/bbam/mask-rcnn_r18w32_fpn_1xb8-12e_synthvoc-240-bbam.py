@@ -17,7 +17,7 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
-bbam_dir = 'work_dirs/bbam/synthvoc'
+bbam_dir = 'work_dirs/bbam_faster-rcnn_r18w32_fpn_synthvoc-240/bbam'
 
 model = dict(
     backbone=dict(

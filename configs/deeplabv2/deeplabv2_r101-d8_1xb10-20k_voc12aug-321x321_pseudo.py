@@ -26,7 +26,7 @@ default_hooks = dict(
 data_root = 'data/VOCdevkit/VOC2012'
 # Written by configs/irn/irnet-rw_r50_voc12aug.py (IRN); any other folder:
 # --cfg-options train_dataloader.dataset.pseudo_mask_dir=DIR
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r50_voc12aug/pseudo_masks'
 num_classes = 21
 crop_size = (321, 321)
 # Crops are padded with the mean colour (BGR: images load as BGR) as the

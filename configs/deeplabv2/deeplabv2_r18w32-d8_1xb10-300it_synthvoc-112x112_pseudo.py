@@ -16,7 +16,7 @@ _base_ = ['./deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py']
 data_root = 'data/synthvoc'
 # Written by configs/irn/irnet-rw_r18w32_synthvoc.py. Ground truth as stand-in
 # (upper bound): pseudo_mask_dir=data/synthvoc/SegmentationClass
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_synthvoc'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r18w32_synthvoc/pseudo_masks'
 # Background + the 6 classes of data/synthvoc/meta.json (read by the dataset).
 num_classes = 7
 crop_size = (112, 112)

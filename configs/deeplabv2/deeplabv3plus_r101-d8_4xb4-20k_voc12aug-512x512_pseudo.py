@@ -16,7 +16,7 @@ default_hooks = dict(
     reproducible_resume=dict(type='mmwsss.ReproducibleResumeHook'))
 
 data_root = 'data/VOCdevkit/VOC2012'
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r50_voc12aug/pseudo_masks'
 num_classes = 21
 crop_size = (512, 512)
 

@@ -16,7 +16,7 @@
 _base_ = ['../deeplabv2/deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py']
 
 # CAM files with full-resolution maps (configs/cam, test_evaluator CAMWriter).
-cam_dir = 'work_dirs/cams/voc12aug'
+cam_dir = 'work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/cams'
 # One grey PNG per image (e.g. DRFI saliency, as DSRG), 0..255.
 saliency_dir = 'data/VOCdevkit/VOC2012/Saliency'
 image_size = (321, 321)

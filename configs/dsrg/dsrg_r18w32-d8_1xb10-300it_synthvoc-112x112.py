@@ -17,7 +17,7 @@ _base_ = [
     '../deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py'
 ]
 
-cam_dir = 'work_dirs/cams/synthvoc'
+cam_dir = 'work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams'
 crop_size = (112, 112)
 mean_bgr = (104, 116, 124)
 

@@ -45,11 +45,3 @@ param_scheduler = [
         convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
-
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/ficklenet_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

@@ -26,9 +26,3 @@ model = dict(
         # the expanded map (0.4 GiB at VOC scale 2.0 with ResNet-50); the
         # maps do not depend on it (draw_chunk sets the random stream)
         draws_per_batch=1))
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/ficklenet_voc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

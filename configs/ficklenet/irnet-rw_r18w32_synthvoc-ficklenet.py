@@ -7,7 +7,7 @@
 #       work_dirs/irnet_r18w32_1xb16-10e_synthvoc-128-ficklenet/epoch_10.pth
 _base_ = ['../irn/irnet-rw_r18w32_synthvoc.py']
 
-cam_dir = 'work_dirs/cams/ficklenet_synthvoc'
+cam_dir = 'work_dirs/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112/cams'
 model = dict(bg_threshold=0.05, cam_power=1.0)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -20,9 +20,3 @@ test_dataloader = dict(
         dict(type='mmwsss.LoadLabelMap', num_classes=6),
         dict(type='mmwsss.PackCAMInputs'),
     ]))
-test_evaluator = [
-    dict(
-        type='mmwsss.PseudoMaskWriter',
-        output_dir='work_dirs/pseudo_masks/irn_ficklenet_synthvoc'),
-    dict(type='mmwsss.PseudoMaskMetric'),
-]

@@ -9,5 +9,5 @@ _base_ = ['../irn/irnet_r18w32_1xb16-10e_synthvoc-128.py']
 cam_checkpoint = ('work_dirs/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112/'
                   'epoch_5.pth')
 model = dict(backbone=dict(init_cfg=dict(checkpoint=cam_checkpoint)))
-train_dataloader = dict(
-    dataset=dict(ir_label_dir='work_dirs/ir_labels/ficklenet_synthvoc'))
+ir_label_dir = 'work_dirs/ir-label_r18w32-os16_synthvoc-ficklenet/ir_labels'
+train_dataloader = dict(dataset=dict(ir_label_dir=ir_label_dir))

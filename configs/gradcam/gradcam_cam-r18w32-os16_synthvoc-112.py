@@ -6,19 +6,11 @@
 #       configs/gradcam/gradcam_cam-r18w32-os16_synthvoc-112.py \
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
 # Other methods: --cfg-options model.method=gradcampp (layercam, xgradcam,
-# scorecam, eigencam) test_evaluator.0.output_dir=work_dirs/cams/<name>
-# Writes work_dirs/cams/gradcam_synthvoc/<id>.npz and reports the seed mIoU.
+# scorecam, eigencam) and a work dir of their own (--work-dir).
+# Writes <work dir>/cams/<id>.npz and reports the seed mIoU.
 _base_ = ['../cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py']
 
 model = dict(
     type='mmwsss.GradCAMClassifier',
     method='gradcam',
     target_layer='backbone.layer4')
-
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/gradcam_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

@@ -54,6 +54,6 @@ test_dataloader = dict(
         data_prefix=dict(img_path='val', ann_path='val_bbox'),
         pipeline=cam_pipeline))
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/vit-b16_in1k'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
 ]
 test_cfg = dict(type='mmwsss.ResumableTestLoop')

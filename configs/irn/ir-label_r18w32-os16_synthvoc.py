@@ -1,11 +1,12 @@
 # SynthVOC IR labels from the CAMs of
 # configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py (VOC's recipe: fg 0.30,
 # bg 0.05, dense CRF, with the CRF's spatial ranges scaled to SynthVOC's image
-# size). Writes work_dirs/ir_labels/synthvoc/.
+# size). Writes <work dir>/ir_labels/.
 #   python tools/test.py configs/irn/ir-label_r18w32-os16_synthvoc.py \
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
-# CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
-# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
+# CAMs: cam_dir, the CAM config's test output in its default work dir
+# (work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams); another folder:
+# --cfg-options cam_dir=DIR.
 _base_ = [
     '../_base_/datasets/synthvoc_ir_label.py',
     '../_base_/default_runtime_cls.py',

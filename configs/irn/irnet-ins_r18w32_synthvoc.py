@@ -1,13 +1,14 @@
 # SynthVOC instance pseudo-masks with the IRNet of
 # configs/irn/irnet_r18w32_1xb16-10e_synthvoc-128.py and the SynthVOC CAMs:
 # displacement centroids -> instances -> per-instance random walk. Writes
-# work_dirs/instance_masks/irn_synthvoc/<id>.instances.json, merges them into
-# work_dirs/instance_masks/irn_synthvoc.json (COCO, RLE masks, scores) and
+# <work dir>/instance_masks/<id>.instances.json, merges them into
+# <work dir>/instance_masks.json (COCO, RLE masks, scores) and
 # reports the AP@0.5 against SegmentationObject.
 #   python tools/test.py configs/irn/irnet-ins_r18w32_synthvoc.py \
 #       work_dirs/irnet_r18w32_1xb16-10e_synthvoc-128/epoch_10.pth
-# CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
-# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
+# CAMs: cam_dir, the CAM config's test output in its default work dir
+# (work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams); another folder:
+# --cfg-options cam_dir=DIR.
 _base_ = [
     '../_base_/models/irnet_r50.py',
     '../_base_/datasets/synthvoc_irn_ins_seg.py',

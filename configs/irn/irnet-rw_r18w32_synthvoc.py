@@ -2,8 +2,9 @@
 # configs/irn/irnet_r18w32_1xb16-10e_synthvoc-128.py and the SynthVOC CAMs.
 #   python tools/test.py configs/irn/irnet-rw_r18w32_synthvoc.py \
 #       work_dirs/irnet_r18w32_1xb16-10e_synthvoc-128/epoch_10.pth
-# CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
-# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
+# CAMs: cam_dir, the CAM config's test output in its default work dir
+# (work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams); another folder:
+# --cfg-options cam_dir=DIR.
 _base_ = [
     '../_base_/models/irnet_r50.py',
     '../_base_/datasets/synthvoc_irn_sem_seg.py',

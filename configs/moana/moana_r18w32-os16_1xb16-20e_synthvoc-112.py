@@ -6,9 +6,3 @@ _base_ = '../cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
 
 model = dict(
     neck=dict(type='mmwsss.MoANA', in_channels=256, calibration='affine'))
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/synthvoc_moana'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

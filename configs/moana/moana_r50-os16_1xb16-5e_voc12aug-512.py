@@ -13,9 +13,3 @@ _base_ = '../cam/cam_r50-os16_1xb16-5e_voc12aug-512.py'
 
 model = dict(
     neck=dict(type='mmwsss.MoANA', in_channels=2048, calibration='affine'))
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/voc12aug_moana'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

@@ -23,10 +23,3 @@ train_pipeline = [
     dict(type='mmwsss.PackCAMInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/voc12aug_moana_paper-jitter'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

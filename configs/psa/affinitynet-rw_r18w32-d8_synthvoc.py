@@ -3,8 +3,9 @@
 # SynthVOC CAMs (PSA's alpha 16 and beta 8).
 #   python tools/test.py configs/psa/affinitynet-rw_r18w32-d8_synthvoc.py \
 #       work_dirs/affinitynet_r18w32-d8_1xb16-10e_synthvoc-128/epoch_10.pth
-# CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
-# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
+# CAMs: cam_dir, the CAM config's test output in its default work dir
+# (work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams); another folder:
+# --cfg-options cam_dir=DIR.
 _base_ = [
     '../_base_/models/affinitynet_r50-d8.py',
     '../_base_/datasets/synthvoc_affinitynet_rw.py',

@@ -1,11 +1,12 @@
 # SynthVOC la/ha labels from the CAMs of
 # configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py (PSA's alphas 4 / 32
 # and CRF, with the CRF's spatial ranges scaled to SynthVOC's image size).
-# Writes work_dirs/psa_labels/synthvoc/.
+# Writes <work dir>/psa_labels/.
 #   python tools/test.py configs/psa/psa-label_r18w32-os16_synthvoc.py \
 #       work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/epoch_20.pth
-# CAMs: work_dirs/cams/synthvoc (cam_dir of the dataset base; another folder:
-# --cfg-options test_dataloader.dataset.pipeline.1.cam_dir=DIR).
+# CAMs: cam_dir, the CAM config's test output in its default work dir
+# (work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams); another folder:
+# --cfg-options cam_dir=DIR.
 _base_ = [
     '../_base_/datasets/synthvoc_psa_label.py',
     '../_base_/default_runtime_cls.py',

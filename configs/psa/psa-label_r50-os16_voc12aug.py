@@ -2,7 +2,7 @@
 # configs/cam/cam_r50-os16_1xb16-5e_voc12aug-512.py: background
 # (1 - max CAM)**alpha with alpha 4 (la) and 32 (ha), PSA's dense CRF on
 # each, label = la's argmax, unknown where la says background and ha does
-# not. Writes work_dirs/psa_labels/voc12aug/.
+# not. Writes <work dir>/psa_labels/.
 #   python tools/test.py configs/psa/psa-label_r50-os16_voc12aug.py CAM_CKPT
 _base_ = [
     '../_base_/datasets/voc12aug_psa_label.py',

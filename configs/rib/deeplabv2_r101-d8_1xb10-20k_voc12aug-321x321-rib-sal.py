@@ -10,7 +10,7 @@ _base_ = [
     '../deeplabv2/deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py'
 ]
 
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_rib_voc12aug'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r50_voc12aug-rib/pseudo_masks'
 # One grey PNG per image (0..255), e.g. the saliency maps of Li et al. or
 # Yao et al. that the dissertation used.
 saliency_dir = 'data/VOCdevkit/VOC2012/Saliency'

@@ -2,12 +2,11 @@
 # rib-gndrp_r50-os16_k10-b20_voc12aug-512.py with RIB's thresholds (its
 # run_sample.py): confident foreground above 0.35, confident background below
 # 0.17 (IRN: 0.30 / 0.05), dense CRF as IRN. Writes
-# work_dirs/ir_labels/rib_voc12aug/.
+# <work dir>/ir_labels/.
 #   python tools/test.py configs/rib/ir-label_r50-os16_voc12aug-rib.py CAM_CKPT
 _base_ = ['../irn/ir-label_r50-os16_voc12aug.py']
 
-cam_dir = 'work_dirs/cams/rib_voc12aug'
-ir_label_dir = 'work_dirs/ir_labels/rib_voc12aug'
+cam_dir = 'work_dirs/rib-gndrp_r50-os16_k10-b20_voc12aug-512/cams'
 model = dict(fg_threshold=0.35, bg_threshold=0.17)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -20,7 +19,3 @@ test_dataloader = dict(
         dict(type='mmwsss.LoadLabelMap', num_classes=20),
         dict(type='mmwsss.PackCAMInputs'),
     ]))
-test_evaluator = [
-    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
-    dict(type='mmwsss.IRLabelMetric'),
-]

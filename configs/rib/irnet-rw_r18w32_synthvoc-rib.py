@@ -5,7 +5,7 @@
 #       work_dirs/irnet_r18w32_1xb16-10e_synthvoc-128-rib/epoch_10.pth
 _base_ = ['../irn/irnet-rw_r18w32_synthvoc.py']
 
-cam_dir = 'work_dirs/cams/rib_synthvoc'
+cam_dir = 'work_dirs/rib-gndrp_r18w32-os16_k10-b20_synthvoc-112/cams'
 model = dict(bg_threshold=0.27, cam_power=1.3)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -18,9 +18,3 @@ test_dataloader = dict(
         dict(type='mmwsss.LoadLabelMap', num_classes=6),
         dict(type='mmwsss.PackCAMInputs'),
     ]))
-test_evaluator = [
-    dict(
-        type='mmwsss.PseudoMaskWriter',
-        output_dir='work_dirs/pseudo_masks/irn_rib_synthvoc'),
-    dict(type='mmwsss.PseudoMaskMetric'),
-]

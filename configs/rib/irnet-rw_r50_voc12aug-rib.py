@@ -6,7 +6,7 @@
 #       work_dirs/irnet_r50_1xb32-3e_voc12aug-512-rib/epoch_3.pth
 _base_ = ['../irn/irnet-rw_r50_voc12aug.py']
 
-cam_dir = 'work_dirs/cams/rib_voc12aug'
+cam_dir = 'work_dirs/rib-gndrp_r50-os16_k10-b20_voc12aug-512/cams'
 model = dict(bg_threshold=0.27, cam_power=1.3)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -19,9 +19,3 @@ test_dataloader = dict(
         dict(type='mmwsss.LoadLabelMap', num_classes=20),
         dict(type='mmwsss.PackCAMInputs'),
     ]))
-test_evaluator = [
-    dict(
-        type='mmwsss.PseudoMaskWriter',
-        output_dir='work_dirs/pseudo_masks/irn_rib_voc12aug'),
-    dict(type='mmwsss.PseudoMaskMetric'),
-]

@@ -4,5 +4,5 @@
 #   python tools/train.py configs/rib/irnet_r18w32_1xb16-10e_synthvoc-128-rib.py
 _base_ = ['../irn/irnet_r18w32_1xb16-10e_synthvoc-128.py']
 
-train_dataloader = dict(
-    dataset=dict(ir_label_dir='work_dirs/ir_labels/rib_synthvoc'))
+ir_label_dir = 'work_dirs/ir-label_r18w32-os16_synthvoc-rib/ir_labels'
+train_dataloader = dict(dataset=dict(ir_label_dir=ir_label_dir))

@@ -4,10 +4,3 @@
 _base_ = ['./rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py']
 
 model = dict(pooling='gap')
-
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter', output_dir='work_dirs/cams/rib-gap_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

@@ -32,9 +32,3 @@ model = dict(
     explode_ratio=0.7,
     loss_scales=(1.0, 1.5, 2.0),
     explode_scale=1.0)
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/rib_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

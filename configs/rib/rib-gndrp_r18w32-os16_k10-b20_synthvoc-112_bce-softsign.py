@@ -6,11 +6,3 @@
 _base_ = ['./rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py']
 
 model = dict(loss_activation='softsign')
-
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/rib_synthvoc_bce-softsign'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

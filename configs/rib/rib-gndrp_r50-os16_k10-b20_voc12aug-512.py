@@ -29,10 +29,5 @@ model = dict(
     # the 0.5 scale is accumulated into the CAM but left out of the loss
     loss_scales=(1.0, 1.5, 2.0),
     explode_scale=1.0)
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/rib_voc12aug'),
-    # the reference sweeps 0.20..0.49 (step 0.01)
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]
+# The test job: the base's CAMWriter ({work_dir}/cams) and seed sweep (the
+# reference sweeps 0.20..0.49, step 0.01).

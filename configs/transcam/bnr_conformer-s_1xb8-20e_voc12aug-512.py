@@ -4,8 +4,3 @@
 _base_ = ['./transcam_conformer-s_1xb8-20e_voc12aug-512.py']
 
 model = dict(bnr=True, bnr_loss_weight=1.0)
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/bnr_voc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

@@ -63,11 +63,6 @@ cam_pipeline = [
 ]
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=cam_pipeline))
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/transcam_voc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]
 
 optim_wrapper = dict(
     type='OptimWrapper',

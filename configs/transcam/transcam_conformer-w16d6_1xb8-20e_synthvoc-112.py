@@ -37,13 +37,6 @@ cam_pipeline = [
 ]
 train_dataloader = dict(batch_size=8)
 test_dataloader = dict(dataset=dict(pipeline=cam_pipeline))
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/transcam_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -38,9 +38,3 @@ default_hooks = dict(
         max_keep_ckpts=1,
         save_best='multi-label/mAP',
         rule='greater'))
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/cam-ft_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

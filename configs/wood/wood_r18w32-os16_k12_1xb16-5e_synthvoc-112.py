@@ -64,9 +64,3 @@ custom_hooks = [
             pipeline=feature_pipeline),
         kmeans_iterations=10)
 ]
-
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/wood_synthvoc'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

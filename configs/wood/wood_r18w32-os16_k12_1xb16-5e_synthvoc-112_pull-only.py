@@ -4,11 +4,3 @@
 _base_ = ['./wood_r18w32-os16_k12_1xb16-5e_synthvoc-112.py']
 
 model = dict(distance_terms='pull')
-
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/wood_synthvoc_pull-only'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

@@ -9,11 +9,3 @@ model = dict(num_ood_clusters={{_base_.num_classes}})
 custom_hooks = [
     dict(_base_.custom_hooks[0], ood_clustering='predicted_class')
 ]
-
-test_evaluator = [
-    dict(
-        type='mmwsss.CAMWriter',
-        output_dir='work_dirs/cams/wood_synthvoc_cluster-pred'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]

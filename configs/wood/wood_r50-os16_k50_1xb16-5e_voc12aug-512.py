@@ -92,10 +92,6 @@ default_hooks = dict(
         save_best='multi-label/mAP',
         rule='greater'))
 
-# CAMs of train_aug for the IRNet stage (the released pipeline runs AdvCAM
-# on this classifier: configs/advcam with this checkpoint).
-test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/wood_voc12aug'),
-    dict(type='mmwsss.CAMSeedMetric'),
-    dict(type='mmpretrain.AveragePrecision'),
-]
+# The test job writes the CAMs of train_aug to {work_dir}/cams (the base's
+# CAMWriter) for the IRNet stage (the released pipeline runs AdvCAM on this
+# classifier: configs/advcam with this checkpoint).

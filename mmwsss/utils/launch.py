@@ -99,6 +99,11 @@ RENAMED_CONFIGS = {
     'rib/irnet-rw_r18w32_synthvoc-rib.py',
     'rib/irnet_r18_1xb16-10e_synthvoc-128-rib.py':
     'rib/irnet_r18w32_1xb16-10e_synthvoc-128-rib.py',
+    # MoANA's ILSVRC batch of 256, spread over 8 GPUs (stride 8 needs it)
+    'moana/cam_r50-os8_1xb256-20e_in1k-224.py':
+    'moana/cam_r50-os8_8xb32-20e_in1k-224.py',
+    'moana/moana_r50-os8_1xb256-20e_in1k-224.py':
+    'moana/moana_r50-os8_8xb32-20e_in1k-224.py',
 }
 
 

@@ -48,7 +48,9 @@ def test_cams_are_loaded_by_the_pipeline(name, cfg):
     assert loader.type == 'mmwsss.LoadCAMFile'
     assert tuple(loader.arrays) == ARRAYS[cfg.model.type]
     assert loader.cam_dir == cfg.cam_dir
-    assert loader.cam_dir.startswith('work_dirs/cams/')
+    # the CAMs of a CAM config's default work dir
+    assert loader.cam_dir.startswith('work_dirs/')
+    assert loader.cam_dir.endswith('/cams')
     cfg.merge_from_dict({CAM_DIR_OPTION: 'elsewhere'})
     assert cfg.test_dataloader.dataset.pipeline[1].cam_dir == 'elsewhere'
 

@@ -79,3 +79,18 @@ def test_the_check_rejects_off_scheme_names(path):
     # The names before the renaming, a source missing or misplaced, no
     # dataset.
     assert scheme_errors(path)
+
+
+def test_batch_field_is_gpus_times_batch_per_gpu():
+    # ``{N}xb{B}``: B is the train_dataloader's batch (per GPU); N GPUs make
+    # the recipe's total batch (auto_scale_lr's base where a config sets it)
+    from mmengine.config import Config
+    for path in CONFIGS:
+        match = re.search(r'_(\d+)xb(\d+)-', path)
+        if match is None or path.startswith('pipelines/'):
+            continue
+        gpus, per_gpu = int(match.group(1)), int(match.group(2))
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', path))
+        assert cfg.train_dataloader.batch_size == per_gpu, path
+        base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+        assert base in (None, gpus * per_gpu), (path, base)

@@ -59,8 +59,9 @@ def test_config_builds_in_the_mmseg_scope(path):
     assert cfg.default_scope == 'mmseg'
     assert cfg.custom_imports.imports == ['mmwsss']
     assert cfg.train_dataloader.dataset.type == 'mmwsss.PseudoLabelSegDataset'
+    # the pseudo-masks of a random-walk config's default work dir
     assert cfg.train_dataloader.dataset.pseudo_mask_dir.startswith(
-        'work_dirs/pseudo_masks/')
+        'work_dirs/irnet-rw_')
     init_default_scope(cfg.default_scope)
     model = _model(cfg)
     head = model.decode_head

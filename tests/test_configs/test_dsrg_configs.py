@@ -164,7 +164,7 @@ def test_rib_saliency_config_ignores_disagreements(tiny_synthvoc, tmp_path):
                  'deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321-rib-sal.py'))
     init_default_scope(cfg.default_scope)
     assert cfg.train_dataloader.dataset.pseudo_mask_dir == (
-        'work_dirs/pseudo_masks/irn_rib_voc12aug')
+        'work_dirs/irnet-rw_r50_voc12aug-rib/pseudo_masks')
     pipeline = cfg.train_dataloader.dataset.pipeline
     assert [t['type'] for t in pipeline[:4]] == [
         'LoadImageFromFile', 'mmwsss.LoadPseudoLabel',

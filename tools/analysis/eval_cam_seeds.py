@@ -8,7 +8,8 @@ and scored by ``mmwsss.CAMSeedMetric``.
 Example (the papers' protocol, seeds on VOC 2012 ``train``)::
 
     python tools/analysis/eval_cam_seeds.py \
-        configs/cam/cam_r50-os16_1xb16-5e_voc12aug-512.py work_dirs/cams/voc12aug \
+        configs/cam/cam_r50-os16_1xb16-5e_voc12aug-512.py \
+        work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/cams \
         --cfg-options test_dataloader.dataset.ann_file=ImageSets/Segmentation/train.txt \
             test_dataloader.dataset.data_prefix.seg_map_path=SegmentationClass
 

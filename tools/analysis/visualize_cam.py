@@ -33,7 +33,8 @@ Examples::
         vit.pth --method gradcampp --target-layers 'backbone.layers[-1].ln1' \
         --vit-like --resize 224 224 --save-path vit.png
     python tools/analysis/visualize_cam.py data/synthvoc/JPEGImages/<id>.jpg \
-        --cam-file work_dirs/cams/gradcam_synthvoc/<id>.npz --save-path cam.png
+        --cam-file work_dirs/gradcam_cam-r18w32-os16_synthvoc-112/cams/<id>.npz \
+        --save-path cam.png
 """
 import argparse
 import sys

@@ -5,7 +5,7 @@ wsolevaluation code (formats: see import_cams.py --help).
 
 Example:
     python tools/dataset_converters/export_cams.py --format irn \
-        work_dirs/cams/voc12aug result/cam
+        work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/cams result/cam
 """
 import argparse
 import os.path as osp

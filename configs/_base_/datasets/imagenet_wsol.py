@@ -23,8 +23,11 @@ test_pipeline = [
     dict(type='mmwsss.PackWSOLInputs'),
 ]
 
+# Per GPU: 32 images at output stride 8 keep about 6 GiB of activations for
+# the backward (configs/moana/README.md); recipes with a larger batch spread
+# it over GPUs ({N}xb32 in the config's name).
 train_dataloader = dict(
-    batch_size=256,
+    batch_size=32,
     num_workers=8,
     persistent_workers=True,
     drop_last=True,

@@ -4,7 +4,7 @@ _base_ = ['./voc12aug_affinitynet.py']
 
 data_root = 'data/synthvoc'
 num_classes = 6
-ir_label_dir = 'work_dirs/psa_labels/synthvoc'
+ir_label_dir = 'work_dirs/psa-label_r18w32-os16_synthvoc/psa_labels'
 mean_rgb = [123.675, 116.28, 103.53]
 
 train_pipeline = [

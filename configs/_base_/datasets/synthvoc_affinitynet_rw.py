@@ -3,8 +3,8 @@
 _base_ = ['./synthvoc_irn_sem_seg.py']
 
 num_classes = 6
-cam_dir = 'work_dirs/cams/synthvoc'
-pseudo_mask_dir = 'work_dirs/pseudo_masks/psa_synthvoc'
+cam_dir = 'work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams'
+pseudo_mask_dir = '{work_dir}/pseudo_masks'
 
 sem_seg_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),

@@ -48,7 +48,7 @@ test_dataloader = dict(
         label_source='xml',
         pipeline=cam_pipeline))
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/synthvoc'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
     dict(type='mmwsss.CAMSeedMetric'),
     dict(type='mmpretrain.AveragePrecision'),
 ]

@@ -4,8 +4,8 @@ _base_ = ['./voc12aug_ir_label.py']
 
 data_root = 'data/synthvoc'
 num_classes = 6
-cam_dir = 'work_dirs/cams/synthvoc'
-ir_label_dir = 'work_dirs/ir_labels/synthvoc'
+cam_dir = 'work_dirs/cam_r18w32-os16_1xb16-20e_synthvoc-112/cams'
+ir_label_dir = '{work_dir}/ir_labels'
 
 ir_label_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),

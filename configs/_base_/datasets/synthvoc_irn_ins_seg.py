@@ -4,7 +4,7 @@
 _base_ = ['./synthvoc_irn_sem_seg.py']
 
 data_root = 'data/synthvoc'
-instance_mask_dir = 'work_dirs/instance_masks/irn_synthvoc'
+instance_mask_dir = '{work_dir}/instance_masks'
 
 test_evaluator = [
     dict(

@@ -4,7 +4,7 @@ _base_ = ['./voc12aug_irnet.py']
 
 data_root = 'data/synthvoc'
 num_classes = 6
-ir_label_dir = 'work_dirs/ir_labels/synthvoc'
+ir_label_dir = 'work_dirs/ir-label_r18w32-os16_synthvoc/ir_labels'
 mean_rgb = [123.675, 116.28, 103.53]
 
 train_pipeline = [

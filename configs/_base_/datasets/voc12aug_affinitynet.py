@@ -5,7 +5,7 @@
 # scores over 8 x 8 blocks before combining them, see configs/psa/README.md).
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
-ir_label_dir = 'work_dirs/psa_labels/voc12aug'
+ir_label_dir = 'work_dirs/psa-label_r50-os16_voc12aug/psa_labels'
 mean_rgb = [123.675, 116.28, 103.53]
 
 train_pipeline = [

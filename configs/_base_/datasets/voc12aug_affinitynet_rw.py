@@ -6,8 +6,8 @@
 _base_ = ['./voc12aug_irn_sem_seg.py']
 
 num_classes = 20
-cam_dir = 'work_dirs/cams/voc12aug'
-pseudo_mask_dir = 'work_dirs/pseudo_masks/psa_voc12aug'
+cam_dir = 'work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/cams'
+pseudo_mask_dir = '{work_dir}/pseudo_masks'
 
 sem_seg_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),

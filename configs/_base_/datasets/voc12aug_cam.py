@@ -86,8 +86,10 @@ test_dataloader = dict(
             ann_path='Annotations'),
         label_source='xml',
         pipeline=cam_pipeline))
+# {work_dir}: the run's work dir (tools/test.py --work-dir, by default
+# work_dirs/<config name>), where the next stages' configs look for the CAMs.
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/voc12aug'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
     dict(type='mmwsss.CAMSeedMetric'),
     dict(type='mmpretrain.AveragePrecision'),
 ]

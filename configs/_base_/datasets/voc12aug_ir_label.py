@@ -6,8 +6,8 @@
 dataset_type = 'mmwsss.VOCWSSSDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
-cam_dir = 'work_dirs/cams/voc12aug'
-ir_label_dir = 'work_dirs/ir_labels/voc12aug'
+cam_dir = 'work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/cams'
+ir_label_dir = '{work_dir}/ir_labels'
 
 ir_label_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),

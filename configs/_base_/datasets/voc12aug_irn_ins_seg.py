@@ -6,7 +6,7 @@
 _base_ = ['./voc12aug_irn_sem_seg.py']
 
 data_root = 'data/VOCdevkit/VOC2012'
-instance_mask_dir = 'work_dirs/instance_masks/irn_voc12'
+instance_mask_dir = '{work_dir}/instance_masks'
 
 test_dataloader = dict(
     dataset=dict(

@@ -8,8 +8,8 @@
 dataset_type = 'mmwsss.VOCWSSSDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
-cam_dir = 'work_dirs/cams/voc12aug'
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
+cam_dir = 'work_dirs/cam_r50-os16_1xb16-5e_voc12aug-512/cams'
+pseudo_mask_dir = '{work_dir}/pseudo_masks'
 
 sem_seg_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),

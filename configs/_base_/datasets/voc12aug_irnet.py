@@ -6,7 +6,7 @@
 # (batch 32, drop_last), as the reference.
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
-ir_label_dir = 'work_dirs/ir_labels/voc12aug'
+ir_label_dir = 'work_dirs/ir-label_r50-os16_voc12aug/ir_labels'
 mean_rgb = [123.675, 116.28, 103.53]
 
 train_pipeline = [

@@ -4,7 +4,7 @@
 _base_ = ['./voc12aug_ir_label.py']
 
 # The confident labels AffinityNet trains on (IRLabelDataset's ir_label_dir).
-ir_label_dir = 'work_dirs/psa_labels/voc12aug'
+ir_label_dir = '{work_dir}/psa_labels'
 test_evaluator = [
     dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
     dict(type='mmwsss.IRLabelMetric'),

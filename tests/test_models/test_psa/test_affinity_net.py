@@ -283,8 +283,9 @@ def test_psa_configs_build(repo_root):
         assert type(model).__name__ == cfg.model.type.split('.')[-1]
         if 'train_dataloader' in cfg:
             assert cfg.optim_wrapper.paramwise_cfg.custom_keys
+            # the la/ha labels of a psa-label config's default work dir
             assert cfg.train_dataloader.dataset.ir_label_dir.startswith(
-                'work_dirs/psa_labels/')
+                'work_dirs/psa-label_')
         else:
             assert cfg.test_cfg.type == 'mmwsss.ResumableTestLoop'
 
