@@ -6,7 +6,7 @@
 # (1.0, 0.5, 1.5, 2.0) with flips. Inference only.
 #   bash tools/dist_test.sh configs/advcam/advcam_cam-r50-os16_coco14.py \
 #       work_dirs/cam_r50-os16_1xb16-5e_coco14-512/epoch_5.pth 8
-# Writes work_dirs/cams/advcam_coco14/<id>.npz and reports the seed mIoU.
+# Writes <work dir>/cams/<id>.npz and reports the seed mIoU.
 _base_ = ['../cam/cam_r50-os16_1xb16-5e_coco14-512.py']
 
 model = dict(
@@ -21,7 +21,7 @@ model = dict(
     max_classes_per_batch=2)
 
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/advcam_coco14'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
     dict(type='mmwsss.CAMSeedMetric'),
     dict(type='mmpretrain.AveragePrecision'),
 ]

@@ -6,7 +6,7 @@
 #       work_dirs/irnet_r50_1xb32-3e_coco14-512-advcam/epoch_3.pth
 _base_ = ['../irn/irnet-rw_r50_coco14.py']
 
-cam_dir = 'work_dirs/cams/advcam_coco14'
+cam_dir = 'work_dirs/advcam_cam-r50-os16_coco14/cams'
 model = dict(bg_threshold=0.25, cam_power=1.5)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -22,6 +22,6 @@ test_dataloader = dict(
 test_evaluator = [
     dict(
         type='mmwsss.PseudoMaskWriter',
-        output_dir='work_dirs/pseudo_masks/irn_advcam_coco14'),
+        output_dir='{work_dir}/pseudo_masks'),
     dict(type='mmwsss.PseudoMaskMetric'),
 ]

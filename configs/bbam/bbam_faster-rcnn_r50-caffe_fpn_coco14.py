@@ -7,12 +7,12 @@
 #   bash tools/dist_test.sh \
 #       configs/bbam/bbam_faster-rcnn_r50-caffe_fpn_coco14.py \
 #       work_dirs/faster-rcnn_r50-caffe_fpn_8xb1-180k_coco14/iter_180000.pth 8
-# Resumable. Outputs under work_dirs/bbam/coco14: maps/, masks/, semantic/
+# Resumable. Outputs under <work dir>/bbam: maps/, masks/, semantic/
 # (81-class PNGs) and instances_train2014_{fg85,ignore20}.json for
 # ./mask-rcnn_r50-caffe_fpn_8xb1-180k_coco14-bbam.py.
 _base_ = ['./faster-rcnn_r50-caffe_fpn_8xb1-180k_coco14.py']
 
-bbam_dir = 'work_dirs/bbam/coco14'
+bbam_dir = '{work_dir}/bbam'
 model = dict(
     _delete_=True,
     type='mmwsss.BBAM',

@@ -17,7 +17,7 @@ _base_ = [
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
 
 data_root = 'data/coco2014/'
-bbam_dir = 'work_dirs/bbam/coco14'
+bbam_dir = 'work_dirs/bbam_faster-rcnn_r50-caffe_fpn_coco14/bbam'
 image_scale = (1333, 800)
 val_ann_file = data_root + 'annotations/instances_val2014.json'
 

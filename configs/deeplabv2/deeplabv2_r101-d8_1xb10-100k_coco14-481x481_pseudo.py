@@ -17,7 +17,7 @@ _base_ = ['./deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py']
 data_root = 'data/coco2014'
 # Written by configs/irn/irnet-rw_r50_coco14.py (IRN); any other folder:
 # --cfg-options train_dataloader.dataset.pseudo_mask_dir=DIR
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_coco14'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r50_coco14/pseudo_masks'
 num_classes = 81
 crop_size = (481, 481)
 mean_bgr = (104, 116, 124)

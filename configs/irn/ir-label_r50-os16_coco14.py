@@ -3,7 +3,7 @@
 # (the dissertation's COCO baseline, Table 3.8, ran the official IRN
 # settings): confident foreground above 0.30, background below 0.05, each map
 # refined by the dense CRF; 255 elsewhere. Writes
-# work_dirs/ir_labels/coco14/<id>.png and their precision against the
+# <work dir>/ir_labels/<id>.png and their precision against the
 # converted train2014 masks.
 #   python tools/test.py configs/irn/ir-label_r50-os16_coco14.py CAM_CKPT
 _base_ = [

@@ -1,7 +1,7 @@
 # Semantic pseudo-masks (IRN step 7) of COCO 2014 train2014: boundary map of
 # the IRNet of irnet_r50_1xb32-3e_coco14-512.py (image + flip), random walk
 # of the stride-4 CAMs with IRN's settings (beta 10, 2^8 steps, radius 5),
-# background score 0.25. Writes work_dirs/pseudo_masks/irn_coco14/<id>.png
+# background score 0.25. Writes <work dir>/pseudo_masks/<id>.png
 # and reports their mIoU against the converted train2014 masks.
 #   python tools/test.py configs/irn/irnet-rw_r50_coco14.py \
 #       work_dirs/irnet_r50_1xb32-3e_coco14-512/epoch_3.pth

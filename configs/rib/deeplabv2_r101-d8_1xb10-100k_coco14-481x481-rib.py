@@ -7,5 +7,5 @@ _base_ = [
     '../deeplabv2/deeplabv2_r101-d8_1xb10-100k_coco14-481x481_pseudo.py'
 ]
 
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_rib_coco14'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r50_coco14-rib/pseudo_masks'
 train_dataloader = dict(dataset=dict(pseudo_mask_dir=pseudo_mask_dir))

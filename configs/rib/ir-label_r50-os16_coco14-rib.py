@@ -1,12 +1,12 @@
 # IR labels of COCO 2014 train2014 from the RIB CAMs of
 # rib-gndrp_r50-os16_k10-b15_coco14-512.py with RIB's COCO thresholds
 # (run_sample_coco.py): confident foreground above 0.35, background below
-# 0.17, dense CRF as IRN. Writes work_dirs/ir_labels/rib_coco14/.
+# 0.17, dense CRF as IRN. Writes <work dir>/ir_labels/.
 #   python tools/test.py configs/rib/ir-label_r50-os16_coco14-rib.py CAM_CKPT
 _base_ = ['../irn/ir-label_r50-os16_coco14.py']
 
-cam_dir = 'work_dirs/cams/rib_coco14'
-ir_label_dir = 'work_dirs/ir_labels/rib_coco14'
+cam_dir = 'work_dirs/rib-gndrp_r50-os16_k10-b15_coco14-512/cams'
+ir_label_dir = '{work_dir}/ir_labels'
 model = dict(fg_threshold=0.35, bg_threshold=0.17)
 test_dataloader = dict(
     dataset=dict(pipeline=[

@@ -6,7 +6,7 @@
 #       work_dirs/irnet_r50_1xb32-3e_coco14-512-rib/epoch_3.pth
 _base_ = ['../irn/irnet-rw_r50_coco14.py']
 
-cam_dir = 'work_dirs/cams/rib_coco14'
+cam_dir = 'work_dirs/rib-gndrp_r50-os16_k10-b15_coco14-512/cams'
 model = dict(bg_threshold=0.22, cam_power=1.3)
 test_dataloader = dict(
     dataset=dict(pipeline=[
@@ -22,6 +22,6 @@ test_dataloader = dict(
 test_evaluator = [
     dict(
         type='mmwsss.PseudoMaskWriter',
-        output_dir='work_dirs/pseudo_masks/irn_rib_coco14'),
+        output_dir='{work_dir}/pseudo_masks'),
     dict(type='mmwsss.PseudoMaskMetric'),
 ]

@@ -4,5 +4,5 @@
 #   python tools/train.py configs/rib/irnet_r50_1xb32-3e_coco14-512-rib.py
 _base_ = ['../irn/irnet_r50_1xb32-3e_coco14-512.py']
 
-train_dataloader = dict(
-    dataset=dict(ir_label_dir='work_dirs/ir_labels/rib_coco14'))
+ir_label_dir = 'work_dirs/ir-label_r50-os16_coco14-rib/ir_labels'
+train_dataloader = dict(dataset=dict(ir_label_dir=ir_label_dir))

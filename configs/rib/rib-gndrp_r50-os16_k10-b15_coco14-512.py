@@ -37,7 +37,7 @@ model = dict(
     explode_scale=1.0)
 
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/rib_coco14'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
     # the reference sweeps 0.10..0.50 on COCO
     dict(type='mmwsss.CAMSeedMetric'),
     dict(type='mmpretrain.AveragePrecision'),

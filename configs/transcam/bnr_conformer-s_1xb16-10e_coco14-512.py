@@ -5,7 +5,7 @@ _base_ = ['./transcam_conformer-s_1xb16-10e_coco14-512.py']
 
 model = dict(bnr=True, bnr_loss_weight=1.0)
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/bnr_coco14'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
     dict(type='mmwsss.CAMSeedMetric'),
     dict(type='mmpretrain.AveragePrecision'),
 ]

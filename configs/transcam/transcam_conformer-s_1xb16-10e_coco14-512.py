@@ -40,7 +40,7 @@ val_dataloader = dict(
         pipeline={{_base_.val_pipeline}}))
 test_dataloader = dict(dataset=dict(train_set, pipeline=cam_pipeline))
 test_evaluator = [
-    dict(type='mmwsss.CAMWriter', output_dir='work_dirs/cams/transcam_coco14'),
+    dict(type='mmwsss.CAMWriter', output_dir='{work_dir}/cams'),
     dict(type='mmwsss.CAMSeedMetric'),
     dict(type='mmpretrain.AveragePrecision'),
 ]

@@ -6,8 +6,8 @@
 dataset_type = 'mmwsss.VOCWSSSDataset'
 data_root = 'data/coco2014'
 num_classes = 80
-cam_dir = 'work_dirs/cams/coco14'
-ir_label_dir = 'work_dirs/ir_labels/coco14'
+cam_dir = 'work_dirs/cam_r50-os16_1xb16-5e_coco14-512/cams'
+ir_label_dir = '{work_dir}/ir_labels'
 
 ir_label_pipeline = [
     dict(type='mmwsss.LoadImageRGB'),

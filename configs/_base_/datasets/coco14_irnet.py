@@ -5,7 +5,7 @@
 # 512 crops of train2014 (the reference's infer list; batch 32, drop_last).
 data_root = 'data/coco2014'
 num_classes = 80
-ir_label_dir = 'work_dirs/ir_labels/coco14'
+ir_label_dir = 'work_dirs/ir-label_r50-os16_coco14/ir_labels'
 mean_rgb = [123.675, 116.28, 103.53]
 
 train_pipeline = [
