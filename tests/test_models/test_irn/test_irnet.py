@@ -18,6 +18,7 @@ from mmwsss.fileio import write_cam_file
 from mmwsss.functional import affinity_labels, get_path_index, irn_losses
 from mmwsss.models.irn import pair_labels
 from mmwsss.registry import MODELS
+from mmwsss.testing import param_groups_by_name
 from mmwsss.testing.cam_samples import (bright_object_samples,
                                         cam_loaded_sample, label_grid_batch,
                                         predict_with_cams, seeded_model)
@@ -102,15 +103,10 @@ def test_displacement_branch_gets_ten_times_the_lr():
             optimizer=dict(type='SGD', lr=0.1, momentum=1e-4),
             paramwise_cfg=dict(
                 custom_keys={'displacement_': dict(lr_mult=10.0)})))
-    names = {id(p): n for n, p in model.named_parameters()}
-    lrs = {
-        names[id(p)]: group['lr']
-        for group in wrapper.optimizer.param_groups
-        for p in group['params']
-    }
-    assert lrs['displacement_head.1.weight'] == pytest.approx(1.0)
-    assert lrs['displacement_taps.0.0.weight'] == pytest.approx(1.0)
-    assert lrs['edge_fuse.weight'] == pytest.approx(0.1)
+    groups = param_groups_by_name(model, wrapper.optimizer)
+    assert groups['displacement_head.1.weight']['lr'] == pytest.approx(1.0)
+    assert groups['displacement_taps.0.0.weight']['lr'] == pytest.approx(1.0)
+    assert groups['edge_fuse.weight']['lr'] == pytest.approx(0.1)
 
 
 def _walk_cams():

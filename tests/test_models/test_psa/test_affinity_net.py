@@ -19,6 +19,7 @@ from mmwsss.functional import (psa_affinity_labels, psa_affinity_loss,
                                psa_rw_to_label, psa_scores_with_background)
 from mmwsss.models.psa import AffinityHead
 from mmwsss.registry import MODELS
+from mmwsss.testing import param_groups_by_name
 from mmwsss.testing.cam_samples import (bright_object_samples,
                                         cam_loaded_sample, label_grid_batch,
                                         predict_with_cams, seeded_model)
@@ -105,14 +106,10 @@ def test_one_sgd_step_lowers_the_loss_and_head_gets_ten_times_the_lr():
             optimizer=dict(type='SGD', lr=0.01, momentum=5e-4),
             paramwise_cfg=dict(
                 custom_keys={'affinity_head': dict(lr_mult=10.0)})))
-    names = {id(p): n for n, p in model.named_parameters()}
-    lrs = {
-        names[id(p)]: group['lr']
-        for group in wrapper.optimizer.param_groups
-        for p in group['params']
-    }
-    assert lrs['affinity_head.fuse.weight'] == pytest.approx(0.1)
-    assert lrs['backbone.layer4.0.conv1.weight'] == pytest.approx(0.01)
+    groups = param_groups_by_name(model, wrapper.optimizer)
+    assert groups['affinity_head.fuse.weight']['lr'] == pytest.approx(0.1)
+    assert groups['backbone.layer4.0.conv1.weight']['lr'] == pytest.approx(
+        0.01)
     data = _train_batch(model)
     before = model(**data, mode='loss')['loss_aff'].item()
     wrapper.update_params(model(**data, mode='loss')['loss_aff'])
