@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from mmengine.registry import init_default_scope
 
 from mmwsss.registry import MODELS
 from mmwsss.fileio import read_cam_file, read_label_map, write_cam_file
+from mmwsss.testing import free_port
 
 
 class ToolRunner:
@@ -65,6 +66,17 @@ class ToolRunner:
             str(nproc), '--master_port',
             str(port), *cmd, '--launcher', 'pytorch'
         ]
+
+    def two_process_test(self, config: str, ckpt: str, tmp,
+                         name: str) -> Tuple[str, str]:
+        """``tools/test.py`` on two processes (gloo), its first evaluator
+        writing to ``<tmp>/<name>``: that folder and the log."""
+        out = osp.join(str(tmp), name)
+        log = self.run(
+            self.distributed(
+                self.test_cmd(config, ckpt, out, out + '_run'), 2,
+                free_port()))
+        return out, log
 
     def kill_after_first(self, cmd: Sequence[str], out_dir: str,
                          pattern: str = '*.npz') -> int:

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from mmwsss.fileio import read_label_map
-from mmwsss.testing import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -125,12 +124,9 @@ def test_ir_labels_written_scored_and_resumed(setup, ir_labels, tools):
 
 
 def test_ir_labels_two_processes_equal_one(setup, ir_labels, tools):
-    out = str(setup['tmp'] / 'ir_labels_2proc')
-    tools.run(
-        tools.distributed(
-            tools.test_cmd(setup['configs']['ir'], ir_labels['cam_ckpt'], out,
-                           str(setup['tmp'] / 'ir_run_2proc')), 2,
-            free_port()))
+    out, _ = tools.two_process_test(setup['configs']['ir'],
+                                    ir_labels['cam_ckpt'], setup['tmp'],
+                                    'ir_labels_2proc')
     tools.assert_identical_files(setup['paths']['ir'], out, '*.png')
 
 
@@ -165,12 +161,8 @@ def test_pseudo_masks_two_processes_equal_one(setup, irnet, pseudo_masks,
     # Each image is computed on its own (same float64 walk on any rank), so
     # no label may differ, not even where scores tie. The job must also exit
     # cleanly on every rank (tools/test.py tears gloo down before exit).
-    out = str(setup['tmp'] / 'masks_2proc')
-    log = tools.run(
-        tools.distributed(
-            tools.test_cmd(setup['configs']['rw'], irnet['ckpt'], out,
-                           str(setup['tmp'] / 'rw_run_2proc')), 2,
-            free_port()))
+    out, log = tools.two_process_test(setup['configs']['rw'], irnet['ckpt'],
+                                      setup['tmp'], 'masks_2proc')
     assert 'terminate called' not in log
     tools.assert_same_label_maps(setup['paths']['masks'], out, setup['ids'])
     assert tools.metric(log, 'pseudo_mask/mIoU') == \

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from mmwsss.fileio import read_label_map
-from mmwsss.testing import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -111,12 +110,9 @@ def test_labels_written_scored_and_resumed(setup, labels, tools):
 def test_labels_two_processes_equal_one(setup, labels, tools):
     # The weight-free generator runs under MMSeparateDistributedDataParallel
     # (model_wrapper_cfg of the IR-label dataset base).
-    out = str(setup['tmp'] / 'labels_2proc')
-    tools.run(
-        tools.distributed(
-            tools.test_cmd(setup['configs']['label'], labels['cam_ckpt'], out,
-                           str(setup['tmp'] / 'label_run_2proc')), 2,
-            free_port()))
+    out, _ = tools.two_process_test(setup['configs']['label'],
+                                    labels['cam_ckpt'], setup['tmp'],
+                                    'labels_2proc')
     tools.assert_identical_files(setup['paths']['labels'], out, '*.png')
 
 
@@ -147,12 +143,9 @@ def test_pseudo_masks_written_scored_and_resumed(setup, affinitynet,
 
 def test_pseudo_masks_two_processes_equal_one(setup, affinitynet,
                                               pseudo_masks, tools):
-    out = str(setup['tmp'] / 'masks_2proc')
-    log = tools.run(
-        tools.distributed(
-            tools.test_cmd(setup['configs']['rw'], affinitynet['ckpt'], out,
-                           str(setup['tmp'] / 'rw_run_2proc')), 2,
-            free_port()))
+    out, log = tools.two_process_test(setup['configs']['rw'],
+                                      affinitynet['ckpt'], setup['tmp'],
+                                      'masks_2proc')
     tools.assert_same_label_maps(setup['paths']['masks'], out, setup['ids'])
     assert tools.metric(log, 'pseudo_mask/mIoU') == \
         tools.metric(pseudo_masks, 'pseudo_mask/mIoU')
