@@ -211,6 +211,9 @@ def enable_tta(cfg: Config, codebase: str) -> None:
 def set_seg_output_dir(cfg: Config, out_dir: str) -> None:
     """Make mmseg's metrics write each prediction as a PNG to ``out_dir``.
 
+    Our evaluators (``mmwsss.`` types, e.g. a ``mmwsss.LabelMapWriter`` next
+    to ``IoUMetric``) keep their own settings.
+
     Args:
         cfg (Config): The config, modified in place.
         out_dir (str): The output directory.
@@ -219,6 +222,8 @@ def set_seg_output_dir(cfg: Config, out_dir: str) -> None:
     if isinstance(evaluators, dict):
         evaluators = [evaluators]
     for evaluator in evaluators:
+        if str(evaluator.get('type', '')).startswith('mmwsss.'):
+            continue
         evaluator['output_dir'] = out_dir
         evaluator['keep_results'] = True
 

@@ -10,7 +10,7 @@
 #   python tools/train.py configs/deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py \
 #       [--cfg-options train_dataloader.dataset.pseudo_mask_dir=DIR]
 #   python tools/test.py configs/deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py \
-#       CKPT [--tta]
+#       CKPT [--tta] [--cfg-options test_evaluator.1.output_dir=DIR]
 _base_ = ['./deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py']
 
 data_root = 'data/synthvoc'
@@ -62,6 +62,15 @@ val_dataloader = dict(
     dataset=dict(
         data_root=data_root, ann_file='ImageSets/Segmentation/val.txt'))
 test_dataloader = val_dataloader
+# tools/test.py scores the predictions and writes them (VOC palette PNGs, the
+# folder the run report's gallery shows); validation during training only
+# scores them.
+predictions_dir = '{work_dir}/predictions'
+test_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='mmwsss.LabelMapWriter', output_dir=predictions_dir),
+]
+test_cfg = dict(type='mmwsss.ResumableTestLoop')
 
 # A shorter run needs train_cfg.max_iters and param_scheduler.0.end.
 max_iters = 300

@@ -5,7 +5,8 @@
 # as seeds over a threshold sweep, next to uniformly random maps (chance) ->
 # the same with the MoANA neck -> IR labels from the MoANA CAMs (the better
 # seeds on SynthVOC) -> IRNet -> random-walk pseudo-masks -> DeepLab-v2 on
-# them, validated on the val ground truth.
+# them, validated on the val ground truth -> its predictions on the train
+# images, for the report's gallery.
 cam_config = 'configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py'
 moana_config = 'configs/moana/moana_r18w32-os16_1xb16-20e_synthvoc-112.py'
 ir_label_config = 'configs/irn/ir-label_r18w32-os16_synthvoc.py'
@@ -124,4 +125,21 @@ stages = dict(
                 '{pseudo_masks.masks}'
             }),
         metrics=dict(val_miou='mIoU')),
+    # The trained segmenter on the train split (the images of the CAMs, IR
+    # labels and pseudo-masks): its predictions (evaluator 1) put it next to
+    # them in the report's gallery; its mIoU there against the ground truth
+    # compares with the pseudo-masks' it was trained on.
+    deeplab_predictions=dict(
+        kind='test',
+        config=deeplab_config,
+        checkpoint='{deeplab.checkpoint}',
+        outputs=dict(predictions='predictions'),
+        cfg_options={
+            'test_dataloader.dataset.data_root': data,
+            'test_dataloader.dataset.ann_file':
+            'ImageSets/Segmentation/train.txt',
+            'test_evaluator.1.output_dir':
+            '{deeplab_predictions.predictions}',
+        },
+        metrics=dict(train_miou='mIoU')),
 )

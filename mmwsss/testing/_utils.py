@@ -5,7 +5,7 @@ import os.path as osp
 import socket
 import subprocess
 import sys
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -182,3 +182,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def param_groups_by_name(model, optimizer) -> Dict[str, dict]:
+    """The optimizer's parameter group (``lr``, ``weight_decay``...) of
+    each named parameter of ``model`` it holds, to check the multipliers of
+    a ``paramwise_cfg``.
+
+    Args:
+        model (nn.Module): The model.
+        optimizer (torch.optim.Optimizer): Its optimizer.
+
+    Returns:
+        dict[str, dict]: Parameter name -> its group.
+    """
+    groups = {
+        id(param): group
+        for group in optimizer.param_groups for param in group['params']
+    }
+    return {
+        name: groups[id(param)]
+        for name, param in model.named_parameters() if id(param) in groups
+    }

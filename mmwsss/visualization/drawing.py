@@ -60,6 +60,15 @@ def draw_heatmap(image: np.ndarray, score_map: np.ndarray,
     return blend(image, _jet(score_map), alpha)
 
 
+def draw_feature_map(values: np.ndarray,
+                     size_hw: Tuple[int, int]) -> np.ndarray:
+    """A map of values in [0, 1] (an attention or feature map) in the jet
+    colours, enlarged to ``size_hw`` without interpolation, so that each
+    cell of the map stays a visible block."""
+    return _resize(_jet(np.asarray(values, np.float32)), size_hw,
+                   nearest=True)
+
+
 def draw_label_map(image: np.ndarray,
                    label: np.ndarray,
                    alpha: float = 0.6,
@@ -130,3 +139,22 @@ def side_by_side(panels: List[Tuple[str, np.ndarray]],
         draw.text((x + 2, 1), title, fill=(0, 0, 0))
         x += panel.shape[1] + gap
     return np.asarray(canvas)
+
+
+def grid(panels: List[Tuple[str, np.ndarray]],
+         columns: int,
+         gap: int = 4) -> np.ndarray:
+    """Titled panels in rows of ``columns`` (each row
+    :func:`side_by_side`), the rows stacked on a white canvas."""
+    rows = [
+        side_by_side(panels[start:start + columns], gap=gap)
+        for start in range(0, len(panels), columns)
+    ]
+    height = sum(r.shape[0] for r in rows) + gap * (len(rows) - 1)
+    width = max(r.shape[1] for r in rows)
+    canvas = np.full((height, width, 3), 255, np.uint8)
+    y = 0
+    for row in rows:
+        canvas[y:y + row.shape[0], :row.shape[1]] = row
+        y += row.shape[0] + gap
+    return canvas

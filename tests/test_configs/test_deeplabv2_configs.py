@@ -2,19 +2,25 @@
 """Every config of configs/deeplabv2 builds; the SynthVOC one loads the tiny
 SynthVOC tree, trains with tools/train.py and tests with tools/test.py."""
 import glob
+import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from PIL import Image
 
+from mmwsss.fileio import read_label_map
 from mmwsss.registry import DATASETS, MODELS
+from mmwsss.testing import param_groups_by_name
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'deeplabv2')
@@ -95,22 +101,18 @@ def test_voc_deeplabv2_recipe():
     model = _model(cfg)
     optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
     assert optim.defaults['momentum'] == 0.9
-    groups = {}
-    for group in optim.param_groups:
-        for param in group['params']:
-            groups[id(param)] = group
-    named = dict(model.named_parameters())
-    base = named['backbone.layer4.2.conv2.weight']
-    assert groups[id(base)]['lr'] == pytest.approx(2.5e-4)
-    assert groups[id(base)]['weight_decay'] == pytest.approx(5e-4)
-    weight = groups[id(named['decode_head.aspp_convs.3.weight'])]
+    groups = param_groups_by_name(model, optim)
+    base = groups['backbone.layer4.2.conv2.weight']
+    assert base['lr'] == pytest.approx(2.5e-4)
+    assert base['weight_decay'] == pytest.approx(5e-4)
+    weight = groups['decode_head.aspp_convs.3.weight']
     assert weight['lr'] == pytest.approx(2.5e-3)
     assert weight['weight_decay'] == pytest.approx(5e-4)
-    bias = groups[id(named['decode_head.aspp_convs.0.bias'])]
+    bias = groups['decode_head.aspp_convs.0.bias']
     assert bias['lr'] == pytest.approx(5e-3)
     assert bias['weight_decay'] == 0
     # Frozen BatchNorm.
-    assert not named['backbone.bn1.weight'].requires_grad
+    assert not model.backbone.bn1.weight.requires_grad
     model.train()
     assert not model.backbone.bn1.training
 
@@ -234,21 +236,38 @@ def test_train_tool_trains_and_validates(trained):
 @pytest.mark.slow
 def test_test_tool_reports_miou_and_writes_pngs(trained):
     tmp, cfg, ckpt, _ = trained
-    out = str(tmp / 'pred')
+    out, written = str(tmp / 'pred'), str(tmp / 'written')
     log = _run([
         'tools/test.py', cfg, ckpt, '--work-dir',
-        str(tmp / 'test'), '--out', out
+        str(tmp / 'test'), '--out', out, '--cfg-options',
+        f'test_evaluator.1.output_dir={written}'
     ])
     assert 'mIoU' in log
     assert len(os.listdir(out)) == 4  # the tiny val split
+    # the config's LabelMapWriter: the same predictions as palette PNGs
+    pngs = sorted(f for f in os.listdir(written) if f.endswith('.png'))
+    assert pngs == sorted(os.listdir(out))
+    for name in pngs:
+        with Image.open(osp.join(out, name)) as mmseg_png:
+            assert np.array_equal(
+                read_label_map(osp.join(written, name), 3),
+                np.asarray(mmseg_png))
 
 
 @pytest.mark.slow
 def test_test_tool_with_multi_scale_flip_and_crf(trained):
     tmp, cfg, ckpt, _ = trained
-    log = _run([
+    written = tmp / 'written_crf'
+    cmd = [
         'tools/test.py', cfg, ckpt, '--work-dir',
         str(tmp / 'test_crf'), '--tta', '--cfg-options',
-        'tta_model.type=mmwsss.CRFSegTTAModel'
-    ])
-    assert 'mIoU' in log
+        'tta_model.type=mmwsss.CRFSegTTAModel',
+        f'test_evaluator.1.output_dir={written}'
+    ]
+    miou = re.findall(r'mIoU: ([\d.]+)', _run(cmd))
+    assert miou
+    # rerun: every prediction is read back from the writer's PNGs (one per
+    # image, whatever the augmentations) and scores the same
+    assert re.findall(r'mIoU: ([\d.]+)', _run(cmd))[-1] == miou[-1]
+    manifest = json.loads((written / 'manifest.json').read_text())
+    assert manifest['skipped_existing'] == manifest['items_this_run'] == 4

@@ -30,9 +30,17 @@ def test_demo_pipelines():
         osp.join(ROOT, 'configs/pipelines/irn_r18w32_synthvoc-demo.py'))
     assert [s.name for s in image] == [
         'synthvoc', 'cam', 'cam_seeds', 'cam_chance', 'moana', 'moana_seeds',
-        'ir_labels', 'irnet', 'pseudo_masks', 'deeplab'
+        'ir_labels', 'irnet', 'pseudo_masks', 'deeplab', 'deeplab_predictions'
     ]
     by_name = {s.name: s for s in image}
+    # the segmenter predicts the images of the other stages (the report's
+    # gallery rows) and its writer fills the stage's output folder
+    predictions = by_name['deeplab_predictions']
+    assert predictions.inputs()[0] == ('deeplab', 'checkpoint')
+    assert predictions.cfg_options['test_dataloader.dataset.ann_file'] == (
+        'ImageSets/Segmentation/train.txt')
+    assert predictions.cfg_options['test_evaluator.1.output_dir'] == (
+        '{deeplab_predictions.predictions}')
     # IRN continues from the MoANA classifier and its CAMs
     assert ('moana_seeds', 'cams') in by_name['ir_labels'].inputs()
     assert by_name['irnet'].inputs()[0] == ('moana', 'checkpoint')

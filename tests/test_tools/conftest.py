@@ -1,13 +1,14 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Running the repository's tools as a user would, for the pipeline tests."""
 import glob
+import json
 import os
 import os.path as osp
 import signal
 import subprocess
 import sys
 import time
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from mmengine.registry import init_default_scope
 
 from mmwsss.registry import MODELS
 from mmwsss.fileio import read_cam_file, read_label_map, write_cam_file
+from mmwsss.testing import free_port
 
 
 class ToolRunner:
@@ -64,6 +66,17 @@ class ToolRunner:
             str(nproc), '--master_port',
             str(port), *cmd, '--launcher', 'pytorch'
         ]
+
+    def two_process_test(self, config: str, ckpt: str, tmp,
+                         name: str) -> Tuple[str, str]:
+        """``tools/test.py`` on two processes (gloo), its first evaluator
+        writing to ``<tmp>/<name>``: that folder and the log."""
+        out = osp.join(str(tmp), name)
+        log = self.run(
+            self.distributed(
+                self.test_cmd(config, ckpt, out, out + '_run'), 2,
+                free_port()))
+        return out, log
 
     def kill_after_first(self, cmd: Sequence[str], out_dir: str,
                          pattern: str = '*.npz') -> int:
@@ -154,14 +167,96 @@ class ToolRunner:
                     atol=atol,
                     err_msg=name)
 
-    def assert_identical_files(self, folder: str, other: str) -> None:
-        """Every ``.npz`` file of ``folder`` is in ``other``, byte for
-        byte."""
-        for path in sorted(glob.glob(osp.join(folder, '*.npz'))):
+    def assert_identical_files(self,
+                               folder: str,
+                               other: str,
+                               pattern: str = '*.npz') -> None:
+        """Every ``pattern`` file of ``folder`` (at least one) is in
+        ``other``, byte for byte."""
+        paths = sorted(glob.glob(osp.join(folder, pattern)))
+        assert paths, folder
+        for path in paths:
             name = osp.basename(path)
             with open(osp.join(folder, name), 'rb') as a, open(
                     osp.join(other, name), 'rb') as b:
                 assert a.read() == b.read(), name
+
+    @staticmethod
+    def assert_same_label_maps(folder: str, other: str,
+                               names: Sequence[str]) -> None:
+        """The 3-class label maps ``<name>.png`` of both folders are
+        equal."""
+        for name in sorted(names):
+            one = read_label_map(osp.join(folder, name + '.png'), 3)
+            two = read_label_map(osp.join(other, name + '.png'), 3)
+            np.testing.assert_array_equal(two, one, err_msg=name)
+
+    @staticmethod
+    def write_configs(folder, templates: Dict[str, str],
+                      **fields) -> Dict[str, str]:
+        """Write each config template, formatted with ``fields``, to
+        ``<folder>/<name>.py``; the paths by name."""
+        paths = {}
+        for name, text in templates.items():
+            paths[name] = osp.join(str(folder), f'{name}.py')
+            with open(paths[name], 'w') as f:
+                f.write(text.format(**fields))
+        return paths
+
+    def weight_free_labels(self, config: str, tmp, name: str) -> dict:
+        """``tools/test.py`` of a label generator without weights (IR
+        labels, PSA's la/ha labels) with an empty checkpoint, run twice (the
+        second resumes): ``cam_ckpt``, ``log`` and ``resumed_log``."""
+        cam_ckpt = osp.join(str(tmp), 'cam.pth')
+        torch.save(dict(state_dict={}), cam_ckpt)
+        cmd = [
+            'tools/test.py', config, cam_ckpt, '--work-dir',
+            osp.join(str(tmp), name)
+        ]
+        return dict(
+            cam_ckpt=cam_ckpt, log=self.run(cmd), resumed_log=self.run(cmd))
+
+    def assert_labels_written_and_resumed(self, folder: str,
+                                          ids: Sequence[str],
+                                          labels: dict) -> None:
+        """The label PNGs of :meth:`weight_free_labels` from CAMs equal to
+        the 3-class masks: one per image, confident labels nearly all right,
+        the checkpoint recorded, and the rerun skipped them all and scored
+        the same."""
+        files = sorted(glob.glob(osp.join(folder, '*.png')))
+        assert [osp.basename(f)[:-4] for f in files] == sorted(ids)
+        for f in files:
+            assert set(np.unique(read_label_map(f, 3))) <= {0, 1, 2, 3, 255}
+        precision = self.metric(labels['log'], 'ir_label/precision')
+        assert precision > 90
+        manifest = json.load(open(osp.join(folder, 'manifest.json')))
+        assert manifest['checkpoint'] == labels['cam_ckpt']
+        assert manifest['skipped_existing'] == len(files)
+        assert self.metric(labels['resumed_log'],
+                           'ir_label/precision') == precision
+
+    def assert_rerun_rewrites_the_missing(self, cmd: Sequence[str],
+                                          folder: str,
+                                          names: Sequence[str]) -> None:
+        """A finished writer's job killed mid-run: two outputs missing, a
+        stray temporary file left. Rerunning ``cmd`` writes only those two
+        again, byte-identical."""
+        names = sorted(names)
+        first = {
+            n: open(osp.join(folder, n + '.png'), 'rb').read()
+            for n in names
+        }
+        for name in names[:2]:
+            os.remove(osp.join(folder, name + '.png'))
+        with open(osp.join(folder, names[0] + '.png.x1.tmp'), 'wb') as f:
+            f.write(b'partial')
+        self.run(cmd)
+        manifest = json.load(open(osp.join(folder, 'manifest.json')))
+        assert manifest['written_this_run'] == 2
+        assert manifest['skipped_existing'] == len(names) - 2
+        for name in names:
+            assert open(osp.join(folder, name + '.png'), 'rb').read() == \
+                first[name], name
 
 
 @pytest.fixture(scope='session')

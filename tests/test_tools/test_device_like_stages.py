@@ -192,7 +192,11 @@ DEEPLAB = """
 _base_ = ['{config}']
 model = dict(backbone=dict(base_channels=8),
              decode_head=dict(in_channels=64))
-test_dataloader = dict({loader}, dataset=dict(data_root='{data}'))
+# the demo pipeline's prediction stage: the train split, predictions written
+test_dataloader = dict({loader}, dataset=dict(
+    data_root='{data}', ann_file='ImageSets/Segmentation/train.txt'))
+test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']),
+                  dict(type='mmwsss.LabelMapWriter', output_dir='{out}')]
 """
 
 STAGES = {
@@ -247,7 +251,7 @@ model = dict(backbone=dict(base_channels=8), head=dict(in_channels=64),
     'deeplab': Stage(
         DEEPLAB,
         'deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py',
-        outputs=None),
+        outputs='*.png', atol=0.01),
 }
 
 

@@ -3,18 +3,12 @@
 from CAM files (tools/test.py, resumed), IRNet training (tools/train.py) and
 random-walk pseudo-masks (tools/test.py)."""
 import glob
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
-import numpy as np
 import pytest
 import torch
 
 from mmwsss.fileio import read_label_map
-from mmwsss.testing import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -84,27 +78,8 @@ test_evaluator = [dict(type='mmwsss.PseudoMaskWriter', output_dir='{masks}'),
 """
 
 
-def _run(repo, args):
-    env = dict(os.environ)
-    env['PYTHONPATH'] = repo + os.pathsep + env.get('PYTHONPATH', '')
-    env['OMP_NUM_THREADS'] = '1'
-    proc = subprocess.run(
-        [sys.executable] + args,
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def _metric(log, key):
-    return float(log.split(key + ': ')[1].split()[0])
-
-
 @pytest.fixture(scope='module')
-def setup(tiny_synthvoc, repo_root, tmp_path_factory, tools):
+def setup(tiny_synthvoc, tmp_path_factory, repo_root, tools):
     tmp = tmp_path_factory.mktemp('irn_pipeline')
     paths = dict(
         repo=repo_root,
@@ -114,33 +89,21 @@ def setup(tiny_synthvoc, repo_root, tmp_path_factory, tools):
         ir=str(tmp / 'ir_labels'),
         masks=str(tmp / 'masks'))
     ids = tools.write_gt_cams(tiny_synthvoc, paths['cams'])
-    configs = {}
-    for name, text in (('ir', IR_CONFIG), ('irnet', IRNET_CONFIG),
-                       ('rw', RW_CONFIG)):
-        configs[name] = str(tmp / f'{name}.py')
-        with open(configs[name], 'w') as f:
-            f.write(text.format(**paths))
+    configs = tools.write_configs(
+        tmp, dict(ir=IR_CONFIG, irnet=IRNET_CONFIG, rw=RW_CONFIG), **paths)
     return dict(tmp=tmp, paths=paths, ids=ids, configs=configs)
 
 
 # One fixture per stage, each running on the previous one's outputs.
 @pytest.fixture(scope='module')
-def ir_labels(setup, repo_root):
-    cam_ckpt = str(setup['tmp'] / 'cam.pth')
-    torch.save(dict(state_dict={}), cam_ckpt)
-    cmd = [
-        'tools/test.py', setup['configs']['ir'], cam_ckpt, '--work-dir',
-        str(setup['tmp'] / 'ir_run')
-    ]
-    return dict(
-        cam_ckpt=cam_ckpt,
-        log=_run(repo_root, cmd),
-        resumed_log=_run(repo_root, cmd))
+def ir_labels(setup, tools):
+    return tools.weight_free_labels(setup['configs']['ir'], setup['tmp'],
+                                    'ir_run')
 
 
 @pytest.fixture(scope='module')
-def irnet(setup, ir_labels, repo_root):
-    log = _run(repo_root, [
+def irnet(setup, ir_labels, tools):
+    log = tools.run([
         'tools/train.py', setup['configs']['irnet'], '--work-dir',
         str(setup['tmp'] / 'irnet')
     ])
@@ -148,41 +111,23 @@ def irnet(setup, ir_labels, repo_root):
 
 
 @pytest.fixture(scope='module')
-def pseudo_masks(setup, irnet, repo_root):
-    return _run(repo_root, [
+def pseudo_masks(setup, irnet, tools):
+    return tools.run([
         'tools/test.py', setup['configs']['rw'], irnet['ckpt'], '--work-dir',
         str(setup['tmp'] / 'rw_run')
     ])
 
 
-def test_ir_labels_written_scored_and_resumed(setup, ir_labels):
-    ir_dir = setup['paths']['ir']
-    files = sorted(glob.glob(osp.join(ir_dir, '*.png')))
-    assert [osp.basename(f)[:-4] for f in files] == sorted(setup['ids'])
-    for f in files:
-        assert set(np.unique(read_label_map(f, 3))) <= {0, 1, 2, 3, 255}
-    # CAMs equal to the masks: confident labels are nearly all right
-    assert _metric(ir_labels['log'], 'ir_label/precision') > 90
-    manifest = json.load(open(osp.join(ir_dir, 'manifest.json')))
-    assert manifest['checkpoint'] == ir_labels['cam_ckpt']
-    assert manifest['skipped_existing'] == len(files)
-    assert _metric(ir_labels['resumed_log'], 'ir_label/precision') == \
-        _metric(ir_labels['log'], 'ir_label/precision')
+def test_ir_labels_written_scored_and_resumed(setup, ir_labels, tools):
+    tools.assert_labels_written_and_resumed(setup['paths']['ir'],
+                                            setup['ids'], ir_labels)
 
 
-def test_ir_labels_two_processes_equal_one(setup, ir_labels, repo_root):
-    out = str(setup['tmp'] / 'ir_labels_2proc')
-    _run(repo_root, [
-        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-        '--master_port', str(free_port()), 'tools/test.py', setup['configs']['ir'],
-        ir_labels['cam_ckpt'], '--work-dir',
-        str(setup['tmp'] / 'ir_run_2proc'), '--launcher', 'pytorch',
-        '--cfg-options', f'test_evaluator.0.output_dir={out}'
-    ])
-    for name in setup['ids']:
-        one = osp.join(setup['paths']['ir'], name + '.png')
-        two = osp.join(out, name + '.png')
-        assert open(one, 'rb').read() == open(two, 'rb').read(), name
+def test_ir_labels_two_processes_equal_one(setup, ir_labels, tools):
+    out, _ = tools.two_process_test(setup['configs']['ir'],
+                                    ir_labels['cam_ckpt'], setup['tmp'],
+                                    'ir_labels_2proc')
+    tools.assert_identical_files(setup['paths']['ir'], out, '*.png')
 
 
 def test_irnet_trains_and_stores_the_mean_shift(irnet):
@@ -192,7 +137,7 @@ def test_irnet_trains_and_stores_the_mean_shift(irnet):
     assert state['displacement_mean'].abs().sum() > 0
 
 
-def test_pseudo_masks_written_and_scored(setup, pseudo_masks):
+def test_pseudo_masks_written_and_scored(setup, pseudo_masks, tools):
     masks = sorted(glob.glob(osp.join(setup['paths']['masks'], '*.png')))
     assert len(masks) == len(setup['ids'])
     data = setup['paths']['data']
@@ -200,49 +145,25 @@ def test_pseudo_masks_written_and_scored(setup, pseudo_masks):
         gt = read_label_map(
             osp.join(data, 'SegmentationClass', osp.basename(f)), 3)
         assert read_label_map(f, 3).shape == gt.shape
-    assert 0 < _metric(pseudo_masks, 'pseudo_mask/mIoU') <= 100
+    assert 0 < tools.metric(pseudo_masks, 'pseudo_mask/mIoU') <= 100
 
 
 def test_pseudo_masks_killed_and_rerun_are_byte_identical(
-        setup, irnet, pseudo_masks, repo_root):
-    masks = setup['paths']['masks']
-    names = sorted(setup['ids'])
-    first = {n: open(osp.join(masks, n + '.png'), 'rb').read() for n in names}
-    # A job killed mid-run: some masks missing, a stray temporary file left.
-    for name in names[:2]:
-        os.remove(osp.join(masks, name + '.png'))
-    with open(osp.join(masks, names[0] + '.png.x1.tmp'), 'wb') as f:
-        f.write(b'partial')
-    _run(repo_root, [
+        setup, irnet, pseudo_masks, tools):
+    tools.assert_rerun_rewrites_the_missing([
         'tools/test.py', setup['configs']['rw'], irnet['ckpt'], '--work-dir',
         str(setup['tmp'] / 'rw_run_resumed')
-    ])
-    manifest = json.load(open(osp.join(masks, 'manifest.json')))
-    assert manifest['written_this_run'] == 2
-    assert manifest['skipped_existing'] == len(names) - 2
-    for name in names:
-        assert open(osp.join(masks, name + '.png'), 'rb').read() == \
-            first[name], name
+    ], setup['paths']['masks'], setup['ids'])
 
 
 def test_pseudo_masks_two_processes_equal_one(setup, irnet, pseudo_masks,
-                                              repo_root):
+                                              tools):
     # Each image is computed on its own (same float64 walk on any rank), so
     # no label may differ, not even where scores tie. The job must also exit
     # cleanly on every rank (tools/test.py tears gloo down before exit).
-    out = str(setup['tmp'] / 'masks_2proc')
-    log = _run(repo_root, [
-        '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-        '--master_port', str(free_port()), 'tools/test.py', setup['configs']['rw'],
-        irnet['ckpt'], '--work-dir',
-        str(setup['tmp'] / 'rw_run_2proc'), '--launcher', 'pytorch',
-        '--cfg-options', f'test_evaluator.0.output_dir={out}'
-    ])
+    out, log = tools.two_process_test(setup['configs']['rw'], irnet['ckpt'],
+                                      setup['tmp'], 'masks_2proc')
     assert 'terminate called' not in log
-    for name in sorted(setup['ids']):
-        one = read_label_map(
-            osp.join(setup['paths']['masks'], name + '.png'), 3)
-        two = read_label_map(osp.join(out, name + '.png'), 3)
-        np.testing.assert_array_equal(two, one, err_msg=name)
-    assert _metric(log, 'pseudo_mask/mIoU') == \
-        _metric(pseudo_masks, 'pseudo_mask/mIoU')
+    tools.assert_same_label_maps(setup['paths']['masks'], out, setup['ids'])
+    assert tools.metric(log, 'pseudo_mask/mIoU') == \
+        tools.metric(pseudo_masks, 'pseudo_mask/mIoU')

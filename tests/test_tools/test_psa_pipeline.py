@@ -4,17 +4,12 @@ labels from CAM files (tools/test.py, resumed and on two processes),
 AffinityNet training (tools/train.py) and random-walk pseudo-masks
 (tools/test.py, resumed and on two processes), on a tiny SynthVOC whose
 CAMs are its masks."""
-import glob
-import json
-import os
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 
 from mmwsss.fileio import read_label_map
-from mmwsss.testing import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -75,26 +70,17 @@ def setup(tiny_synthvoc, repo_root, tmp_path_factory, tools):
         labels=str(tmp / 'psa_labels'),
         masks=str(tmp / 'masks'))
     ids = tools.write_gt_cams(tiny_synthvoc, paths['cams'])
-    configs = {}
-    for name, text in (('label', LABEL_CONFIG), ('train', TRAIN_CONFIG),
-                       ('rw', RW_CONFIG)):
-        configs[name] = str(tmp / f'{name}.py')
-        with open(configs[name], 'w') as f:
-            f.write(text.format(**paths))
+    configs = tools.write_configs(
+        tmp, dict(label=LABEL_CONFIG, train=TRAIN_CONFIG, rw=RW_CONFIG),
+        **paths)
     return dict(tmp=tmp, paths=paths, ids=ids, configs=configs)
 
 
 # One fixture per stage, each running on the previous one's outputs.
 @pytest.fixture(scope='module')
 def labels(setup, tools):
-    cam_ckpt = str(setup['tmp'] / 'cam.pth')
-    torch.save(dict(state_dict={}), cam_ckpt)
-    cmd = [
-        'tools/test.py', setup['configs']['label'], cam_ckpt, '--work-dir',
-        str(setup['tmp'] / 'label_run')
-    ]
-    return dict(
-        cam_ckpt=cam_ckpt, log=tools.run(cmd), resumed_log=tools.run(cmd))
+    return tools.weight_free_labels(setup['configs']['label'], setup['tmp'],
+                                    'label_run')
 
 
 @pytest.fixture(scope='module')
@@ -117,33 +103,17 @@ def pseudo_masks(setup, affinitynet, tools):
 
 
 def test_labels_written_scored_and_resumed(setup, labels, tools):
-    label_dir = setup['paths']['labels']
-    files = sorted(glob.glob(osp.join(label_dir, '*.png')))
-    assert [osp.basename(f)[:-4] for f in files] == sorted(setup['ids'])
-    for f in files:
-        assert set(np.unique(read_label_map(f, 3))) <= {0, 1, 2, 3, 255}
-    # CAMs equal to the masks: the confident labels are nearly all right
-    assert tools.metric(labels['log'], 'ir_label/precision') > 90
-    manifest = json.load(open(osp.join(label_dir, 'manifest.json')))
-    assert manifest['checkpoint'] == labels['cam_ckpt']
-    assert manifest['skipped_existing'] == len(files)
-    assert tools.metric(labels['resumed_log'], 'ir_label/precision') == \
-        tools.metric(labels['log'], 'ir_label/precision')
+    tools.assert_labels_written_and_resumed(setup['paths']['labels'],
+                                            setup['ids'], labels)
 
 
 def test_labels_two_processes_equal_one(setup, labels, tools):
     # The weight-free generator runs under MMSeparateDistributedDataParallel
     # (model_wrapper_cfg of the IR-label dataset base).
-    out = str(setup['tmp'] / 'labels_2proc')
-    tools.run(
-        tools.distributed(
-            tools.test_cmd(setup['configs']['label'], labels['cam_ckpt'], out,
-                           str(setup['tmp'] / 'label_run_2proc')), 2,
-            free_port()))
-    for name in setup['ids']:
-        one = osp.join(setup['paths']['labels'], name + '.png')
-        two = osp.join(out, name + '.png')
-        assert open(one, 'rb').read() == open(two, 'rb').read(), name
+    out, _ = tools.two_process_test(setup['configs']['label'],
+                                    labels['cam_ckpt'], setup['tmp'],
+                                    'labels_2proc')
+    tools.assert_identical_files(setup['paths']['labels'], out, '*.png')
 
 
 def test_affinitynet_trains(affinitynet):
@@ -164,35 +134,18 @@ def test_pseudo_masks_written_scored_and_resumed(setup, affinitynet,
         assert read_label_map(osp.join(masks, name + '.png'),
                               3).shape == gt.shape
     assert 0 < tools.metric(pseudo_masks, 'pseudo_mask/mIoU') <= 100
-    first = {n: open(osp.join(masks, n + '.png'), 'rb').read() for n in names}
-    # A job killed mid-run: some masks missing.
-    for name in names[:2]:
-        os.remove(osp.join(masks, name + '.png'))
-    tools.run([
+    tools.assert_rerun_rewrites_the_missing([
         'tools/test.py', setup['configs']['rw'], affinitynet['ckpt'],
         '--work-dir',
         str(setup['tmp'] / 'rw_run_resumed')
-    ])
-    manifest = json.load(open(osp.join(masks, 'manifest.json')))
-    assert manifest['written_this_run'] == 2
-    assert manifest['skipped_existing'] == len(names) - 2
-    for name in names:
-        assert open(osp.join(masks, name + '.png'), 'rb').read() == \
-            first[name], name
+    ], masks, names)
 
 
 def test_pseudo_masks_two_processes_equal_one(setup, affinitynet,
                                               pseudo_masks, tools):
-    out = str(setup['tmp'] / 'masks_2proc')
-    log = tools.run(
-        tools.distributed(
-            tools.test_cmd(setup['configs']['rw'], affinitynet['ckpt'], out,
-                           str(setup['tmp'] / 'rw_run_2proc')), 2,
-            free_port()))
-    for name in sorted(setup['ids']):
-        one = read_label_map(
-            osp.join(setup['paths']['masks'], name + '.png'), 3)
-        two = read_label_map(osp.join(out, name + '.png'), 3)
-        np.testing.assert_array_equal(two, one, err_msg=name)
+    out, log = tools.two_process_test(setup['configs']['rw'],
+                                      affinitynet['ckpt'], setup['tmp'],
+                                      'masks_2proc')
+    tools.assert_same_label_maps(setup['paths']['masks'], out, setup['ids'])
     assert tools.metric(log, 'pseudo_mask/mIoU') == \
         tools.metric(pseudo_masks, 'pseudo_mask/mIoU')

@@ -136,6 +136,7 @@ def test_every_stage_runs_and_reports(demo):
         stages['ir_labels']['metrics']['labelled'],
         stages['pseudo_masks']['metrics']['miou'],
         stages['deeplab']['metrics']['val_miou'],
+        stages['deeplab_predictions']['metrics']['train_miou'],
     ]
     assert all(0 <= value <= 100 for value in figures), figures
     assert 0 < stages['cam_seeds']['metrics']['threshold'] < 1
@@ -150,6 +151,14 @@ def test_every_stage_runs_and_reports(demo):
     assert stages['moana_seeds']['outputs']['cams'] in ' '.join(
         record['command'])
     assert len(os.listdir(stages['pseudo_masks']['outputs']['masks'])) == 7
+    # the report's gallery shows the segmenter's predictions on the rows'
+    # images: the train split, as the pseudo-masks
+    assert sorted(os.listdir(
+        stages['deeplab_predictions']['outputs']['predictions'])) == sorted(
+            os.listdir(stages['pseudo_masks']['outputs']['masks']))
+    with open(osp.join(demo['work'], 'report.html')) as f:
+        report = f.read()
+    assert '<th>deeplab_predictions/predictions</th>' in report
 
 
 def test_rerun_skips_every_stage(demo, repo_root):
@@ -166,7 +175,8 @@ def test_changed_stage_reruns_with_its_descendants(demo, repo_root):
         repo_root, work, cfg_options=['stages.pseudo_masks.cfg_options.'
                                       'model.beta=8'])
     assert statuses(summary) == {
-        name: 'ran' if name in ('pseudo_masks', 'deeplab') else 'skipped'
+        name: 'ran' if name in ('pseudo_masks', 'deeplab',
+                                'deeplab_predictions') else 'skipped'
         for name in summary['stages']
     }
 

@@ -73,6 +73,25 @@ def _check_png(path: str, h: int, w: int) -> None:
     assert pixels.std() > 0  # not a blank image
 
 
+def _check_panel(stem: str, names, h: int, w: int) -> None:
+    """``<stem>_panel.png`` holds the single panels in rows of four, each
+    under its title band."""
+    title, gap = 14, 4
+    with Image.open(f'{stem}_panel.png') as img:
+        panel = np.asarray(img.convert('RGB'))
+    rows = -(-len(names) // 4)
+    assert panel.shape == (rows * (title + h) + (rows - 1) * gap,
+                           4 * w + 3 * gap, 3)
+    for k, name in enumerate(names):
+        y = (k // 4) * (title + h + gap)
+        x = (k % 4) * (w + gap)
+        with Image.open(f'{stem}_{name}.png') as single:
+            np.testing.assert_array_equal(
+                panel[y + title:y + title + h, x:x + w], np.asarray(single),
+                err_msg=name)
+        assert (panel[y:y + title, x:x + w] < 128).any(), name  # its title
+
+
 def test_panels_with_baseline_and_gt_boxes(setup, monkeypatch):
     tool, (config, ckpt), (cam_config, cam_ckpt), images, tmp = setup
     out = str(tmp / 'with_baseline')
@@ -86,8 +105,8 @@ def test_panels_with_baseline_and_gt_boxes(setup, monkeypatch):
         for name in ('cam', 'moana', 'E_zh', 'E_zw', 'M', 'X', 'X_hat', 'D',
                      'boxes'):
             _check_png(f'{stem}_{name}.png', h, w)
-        with Image.open(f'{stem}_panel.png') as panel:
-            assert panel.size[0] >= 4 * 100 and panel.size[1] >= 3 * 100
+        _check_panel(stem, ('cam', 'moana', 'E_zh', 'E_zw', 'M', 'X',
+                            'X_hat', 'D', 'boxes'), h, w)
     # the height attention is constant along the width, the width one along
     # the height
     with Image.open(osp.join(out, 'img0_E_zh.png')) as img:
@@ -103,6 +122,8 @@ def test_panels_without_baseline(setup, monkeypatch, capsys):
     assert 'img0_panel.png' in capsys.readouterr().out
     _check_png(osp.join(out, 'img0_cam.png'), 90, 120)
     assert not osp.exists(osp.join(out, 'img0_boxes.png'))
+    _check_panel(osp.join(out, 'img0'), ('cam', 'moana', 'E_zh', 'E_zw',
+                                          'M', 'X', 'X_hat', 'D'), 90, 120)
 
 
 def test_rejects_a_model_without_attention_neck(setup, monkeypatch):

@@ -10,13 +10,16 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
 from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from mmwsss.models.gradcam import ClassifierLogits
 from mmwsss.registry import MODELS
 from mmwsss.testing import run_tool, write_tiny_mmpretrain_config
 from mmwsss.utils import save_npz
+from mmwsss.visualization import draw_heatmap
+
+TITLE = 14  # the title band above each panel (side_by_side)
+GAP = 4  # between panels
 
 VIT = """
 _base_ = ['{base}']
@@ -86,10 +89,11 @@ def test_cli_writes_the_gradcam_overlay(setup, repo_root):
     with GradCAM(ClassifierLogits(model), [model.backbone.layer4]) as cam:
         expected = cam(inputs, [ClassifierOutputTarget(1)])[0]
     assert expected.max() > 0.99
-    np.testing.assert_array_equal(
-        drawn,
-        show_cam_on_image(setup['rgb'] / np.float32(255), expected,
-                          use_rgb=True))
+    # one titled panel: grad-cam's map drawn by the visualizer's heat map
+    assert drawn.shape == (TITLE + 40, 48, 3)
+    np.testing.assert_array_equal(drawn[TITLE:],
+                                  draw_heatmap(setup['rgb'], expected))
+    assert (drawn[:TITLE] < 128).any()  # the title
 
 
 def test_vit_methods_and_several_classes(setup):
@@ -102,7 +106,8 @@ def test_vit_methods_and_several_classes(setup):
             '--vit-like', '--target-category', '0', '1', '--aug-smooth',
             '--resize', '32', '40', '--save-path', out
         ])
-        assert np.asarray(Image.open(out)).shape == (32, 80, 3)
+        assert np.asarray(Image.open(out)).shape == (TITLE + 32,
+                                                     2 * 40 + GAP, 3)
 
 
 def test_cam_file_mode(setup):
@@ -115,15 +120,17 @@ def test_cam_file_mode(setup):
     out = str(tmp / 'from_file.png')
     setup['tool'].main([setup['image'], '--cam-file', cam_file,
                         '--save-path', out])
-    assert np.asarray(Image.open(out)).shape == (40, 96, 3)
+    both = np.asarray(Image.open(out))
+    assert both.shape == (TITLE + 40, 2 * 48 + GAP, 3)
+    np.testing.assert_array_equal(both[TITLE:, :48],
+                                  draw_heatmap(setup['rgb'], cams[0]))
     setup['tool'].main([setup['image'], '--cam-file', cam_file,
                         '--target-category', '2', '--save-path', out])
     drawn = np.asarray(Image.open(out))
-    assert drawn.shape == (40, 48, 3)
-    np.testing.assert_array_equal(
-        drawn,
-        show_cam_on_image(setup['rgb'] / np.float32(255), cams[1],
-                          use_rgb=True))
+    assert drawn.shape == (TITLE + 40, 48, 3)
+    np.testing.assert_array_equal(drawn[TITLE:],
+                                  draw_heatmap(setup['rgb'], cams[1]))
+    np.testing.assert_array_equal(drawn[TITLE:], both[TITLE:, 48 + GAP:])
     with pytest.raises(SystemExit, match=r'holds the classes \[0, 2\]'):
         setup['tool'].main([setup['image'], '--cam-file', cam_file,
                             '--target-category', '1', '--save-path', out])

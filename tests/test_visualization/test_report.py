@@ -259,6 +259,90 @@ def test_instance_stage_ranks_the_gallery(work_dir, tmp_path):
     assert 'instances' in ' '.join(parsed.text)
 
 
+class _Gallery(HTMLParser):
+    """The gallery's column titles and, per row, the cells holding an
+    image."""
+
+    def __init__(self):
+        super().__init__()
+        self.in_gallery = False
+        self.header, self.rows = [], []
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == 'table' and dict(attrs).get('class') == 'gallery':
+            self.in_gallery = True
+        if not self.in_gallery:
+            return
+        if tag == 'tr' and 'data-stem' in dict(attrs):
+            self.rows.append([])
+        if tag in ('th', 'td'):
+            self._cell = tag
+            if tag == 'td' and self.rows:
+                self.rows[-1].append(False)
+        if tag == 'img' and self.rows and self.rows[-1]:
+            self.rows[-1][-1] = True
+
+    def handle_endtag(self, tag):
+        if tag == 'table':
+            self.in_gallery = False
+        if tag in ('th', 'td'):
+            self._cell = None
+
+    def handle_data(self, data):
+        if self.in_gallery and self._cell == 'th':
+            self.header.append(data)
+
+
+def test_segmenter_predictions_join_the_gallery(work_dir):
+    """The demo pipeline's last stage: the segmenter's test run on the
+    pseudo-masks' images, its IoUMetric next to mmwsss.LabelMapWriter. Its
+    folder becomes a gallery column of the same rows and ranks them."""
+    import torch
+
+    from mmwsss.evaluation.writers import LabelMapWriter
+    stage = work_dir / 'deeplab_predictions'
+    config = (f"work_dir = {str(stage)!r}\n"
+              "test_dataloader = dict(dataset=dict(data_root='data'))\n"
+              "test_evaluator = [dict(type='IoUMetric'), dict(type="
+              "'mmwsss.LabelMapWriter', output_dir='predictions')]\n")
+    writer = LabelMapWriter(output_dir=str(stage / 'predictions'))
+    writer.set_run_info(config, 'deeplab.py', None)
+    # image k's prediction: the ground truth shifted by 6 - k (the
+    # pseudo-masks' order reversed)
+    writer.process(None, [
+        dict(img_path=f'JPEGImages/img_{k}.png',
+             pred_sem_seg=dict(data=torch.from_numpy(
+                 np.roll(_gt(), len(SHIFTS) - 1 - k, axis=1))[None]))
+        for k in SHIFTS
+    ])
+    writer.compute_metrics(writer.results)
+    _write_lines(str(stage / STAMP / f'{STAMP}.json'), [{'mIoU': 77.25}])
+    (work_dir / 'summary.json').write_text(json.dumps(dict(stages=[
+        dict(name='cams'), dict(name='pseudo_masks'),
+        dict(name='deeplab_predictions')
+    ])))
+    found = discover(str(work_dir))
+    predictions = found['writers'][-1]
+    assert predictions['name'] == osp.join('deeplab_predictions',
+                                           'predictions')
+    assert predictions['kind'] == 'label_maps'
+    assert predictions['run']['test_metrics'] == {'mIoU': 77.25}
+    page = build_report(str(work_dir), gallery=1)
+    gallery = _Gallery()
+    gallery.feed(page)
+    assert gallery.header == [
+        'group', 'file', 'mIoU', 'image', 'cams', 'pseudo_masks',
+        osp.join('deeplab_predictions', 'predictions'), 'ground truth'
+    ]
+    # every row shows every stage on its image, the predictions included
+    assert len(gallery.rows) == 3
+    assert all(row[3:] == [True] * 5 for row in gallery.rows)
+    # ranked by the last stage: image 6's prediction is not shifted
+    assert [s for _, s, _ in _parse(page).rows][:2] == ['img_6', 'img_0']
+    assert '77.25' in ' '.join(_parse(page).text)
+
+
 def test_cli(work_dir, tmp_path, capsys):
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     spec = importlib.util.spec_from_file_location(

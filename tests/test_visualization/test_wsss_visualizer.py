@@ -8,7 +8,8 @@ from PIL import Image
 
 from mmwsss.fileio import voc_palette
 from mmwsss.registry import VISUALIZERS
-from mmwsss.visualization import draw_label_map, side_by_side
+from mmwsss.visualization import (draw_feature_map, draw_label_map, grid,
+                                  side_by_side)
 
 H, W = 24, 32
 RED = voc_palette(2)[1]  # class 1
@@ -38,6 +39,29 @@ def test_label_map_colours_and_ignore_band():
     np.testing.assert_array_equal(out[3, 3], RED)
     np.testing.assert_array_equal(out[11, 0], voc_palette(256)[255])
     np.testing.assert_array_equal(out[0, 0], [128, 128, 128])
+
+
+def test_feature_map_blocks_and_grid():
+    values = np.array([[0.0, 1.0], [0.5, 0.25]], np.float32)
+    drawn = draw_feature_map(values, (6, 10))
+    assert drawn.shape == (6, 10, 3) and drawn.dtype == np.uint8
+    # each cell a block of one colour (no interpolation), jet's ends
+    assert (drawn[:3, :5] == drawn[0, 0]).all()
+    assert (drawn[3:, 5:] == drawn[5, 9]).all()
+    assert drawn[0, 0].tolist() == [0, 0, 127]  # dark blue at 0
+    assert drawn[0, 9].tolist() == [127, 0, 0]  # dark red at 1
+    panels = [(str(k), np.full((4, 5 + k, 3), 10 * k, np.uint8))
+              for k in range(5)]
+    canvas = grid(panels, columns=2, gap=3)
+    rows = [side_by_side(panels[i:i + 2], gap=3) for i in (0, 2, 4)]
+    assert canvas.shape == (3 * rows[0].shape[0] + 2 * 3,
+                            rows[1].shape[1], 3)
+    y = 0
+    for row in rows:
+        np.testing.assert_array_equal(
+            canvas[y:y + row.shape[0], :row.shape[1]], row)
+        assert (canvas[y:y + row.shape[0], row.shape[1]:] == 255).all()
+        y += row.shape[0] + 3
 
 
 def test_cam_seeds_prediction_and_ground_truth(visualizer):

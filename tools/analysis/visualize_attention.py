@@ -15,13 +15,15 @@ For each image, with a classifier whose neck is an attention neck (e.g.
 - ``<stem>_X.png``, ``<stem>_X_hat.png``, ``<stem>_D.png``: the input map X,
   the calibrated map X_hat and D = X_hat - X;
 - ``<stem>_boxes.png`` (with ``--gt-box``): predicted and GT boxes;
-- ``<stem>_panel.png``: all of the above in one figure.
+- ``<stem>_panel.png``: all of the above, titled, in rows of four.
 
 The attention and feature maps are channel means, min-max normalised to
 [0, 1] (MoANA Fig. 6) and enlarged to the image size without interpolation.
 Activation maps are resized and min-max normalised as by the WSOL protocol
 (``normalize_scoremap``); the box is the largest contour's at
-``--cam-threshold``.
+``--cam-threshold``. Everything is drawn by the panel functions of
+:mod:`mmwsss.visualization.drawing`, as :class:`mmwsss.WSSSVisualizer`
+draws (heat maps, boxes, titled panels).
 
 Example::
 
@@ -37,13 +39,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from matplotlib import colormaps
-from matplotlib.figure import Figure
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-from PIL import Image, ImageDraw
+from PIL import Image
 
 import mmwsss  # noqa: F401  (registers the components)
 from mmwsss.evaluation.functional import (box_iou_inclusive,
@@ -52,9 +52,13 @@ from mmwsss.evaluation.functional import (box_iou_inclusive,
 from mmwsss.registry import MODELS
 from mmwsss.utils.launch import resolve_config_path
 from mmwsss.utils.tensor import to_numpy
+from mmwsss.visualization import (draw_boxes, draw_feature_map, draw_heatmap,
+                                  grid)
 
 PRED_COLOR = (0, 255, 0)
 GT_COLOR = (255, 0, 0)
+#: Panels per row of ``<stem>_panel.png``.
+PANEL_COLUMNS = 4
 #: Attention entries of ``forward_with_attention`` and their file names.
 ATTENTION_NAMES = (('height', 'E_zh'), ('width', 'E_zw'), ('full', 'M'))
 
@@ -234,28 +238,14 @@ def baseline_cam(model: torch.nn.Module, inputs: torch.Tensor,
     return dict(raw=raw[cls].cpu(), label=cls)
 
 
-def heat_overlay(image: np.ndarray, scoremap: np.ndarray) -> Image.Image:
-    """Blend a jet-coloured [0, 1] map (image size) over an RGB image."""
-    heat = colormaps['jet'](scoremap)[..., :3] * 255
-    blend = 0.5 * image.astype(np.float64) + 0.5 * heat
-    return Image.fromarray(blend.round().astype(np.uint8))
-
-
-def draw_boxes(canvas: Image.Image, boxes: List[Tuple[Sequence[float],
-                                                      tuple]]) -> Image.Image:
-    """Draw ``(box, colour)`` pairs (inclusive xyxy pixels) on a copy."""
-    canvas = canvas.copy()
-    draw = ImageDraw.Draw(canvas)
-    width = max(1, round(max(canvas.size) / 150))
-    for box, color in boxes:
-        draw.rectangle([float(v) for v in box], outline=color, width=width)
-    return canvas
-
-
-def feature_image(array: np.ndarray, size: Tuple[int, int]) -> Image.Image:
-    """Colour a [0, 1] (h, w) map and enlarge it to ``size`` (w, h)."""
-    rgb = (colormaps['viridis'](array)[..., :3] * 255).round()
-    return Image.fromarray(rgb.astype(np.uint8)).resize(size, Image.NEAREST)
+def with_boxes(image: np.ndarray,
+               boxes: List[Tuple[Sequence[float], tuple]]) -> np.ndarray:
+    """``(box, colour)`` pairs (inclusive xyxy pixels) drawn over an
+    image, lines thick enough to see on large images."""
+    width = max(1, round(max(image.shape[:2]) / 150))
+    for box, colour in boxes:
+        image = draw_boxes(image, np.asarray([box]), colour, width=width)
+    return image
 
 
 def localize(raw: torch.Tensor, image_hw: Tuple[int, int],
@@ -288,9 +278,9 @@ def visualize(image_path: str, image: np.ndarray, cams: Dict[str, dict],
     hw = image.shape[:2]
     written, panels = [], []
 
-    def save(name: str, img: Image.Image, title: str) -> None:
+    def save(name: str, img: np.ndarray, title: str) -> None:
         path = osp.join(out_dir, f'{stem}_{name}.png')
-        img.save(path)
+        Image.fromarray(img).save(path)
         written.append(path)
         panels.append((title, img))
 
@@ -299,37 +289,25 @@ def visualize(image_path: str, image: np.ndarray, cams: Dict[str, dict],
         entry = cams[name]
         scoremap, box = localize(entry['raw'], hw, threshold)
         boxes = [(box, PRED_COLOR)]
-        title = f'{entry["title"]} (class {entry["label"]})'
+        title = f'{entry["title"]} c{entry["label"]}'
         if gt_box is not None:
             boxes.append((gt_box, GT_COLOR))
             iou = box_iou_inclusive(box[None], np.asarray([gt_box]))[0, 0]
-            title += f', IoU {iou:.2f}'
+            title += f' IoU {iou:.2f}'
         predictions.append((entry['title'], box))
-        save(name, draw_boxes(heat_overlay(image, scoremap), boxes), title)
+        save(name, with_boxes(draw_heatmap(image, scoremap), boxes), title)
     titles = dict(E_zh='E(z_h)', E_zw='E(z_w)', M='M', X='X', X_hat='X_hat',
-                  D='D = X_hat - X')
+                  D='X_hat - X')
     for name, title in titles.items():
         if name in maps:
-            save(name, feature_image(maps[name], (hw[1], hw[0])), title)
+            save(name, draw_feature_map(maps[name], hw), title)
     if gt_box is not None:
         boxes = [(box, PRED_COLOR) for _, box in predictions[1:]]
-        save('boxes',
-             draw_boxes(Image.fromarray(image), boxes + [(gt_box, GT_COLOR)]),
-             'prediction (green) and GT (red)')
+        save('boxes', with_boxes(image, boxes + [(gt_box, GT_COLOR)]),
+             'pred (green), GT (red)')
 
-    cols = 4
-    rows = -(-len(panels) // cols)
-    # A bare Figure renders with Agg and leaves pyplot's backend alone.
-    fig = Figure(figsize=(3.2 * cols, 3.4 * rows))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat:
-        ax.axis('off')
-    for ax, (title, img) in zip(axes.flat, panels):
-        ax.imshow(img)
-        ax.set_title(title, fontsize=8)
-    fig.tight_layout()
     path = osp.join(out_dir, f'{stem}_panel.png')
-    fig.savefig(path, dpi=100)
+    Image.fromarray(grid(panels, PANEL_COLUMNS)).save(path)
     written.append(path)
     return written
 

@@ -19,7 +19,10 @@ with the current ``grad-cam`` package. Two modes:
 
 The image is fed at its size (``--resize H W`` to change it) and
 normalised by the model's data preprocessor, in the channel order the
-preprocessor expects.
+preprocessor expects. Each map is drawn as the heat maps of
+:class:`mmwsss.WSSSVisualizer` (:func:`mmwsss.visualization.draw_heatmap`:
+jet colours over the image, normalised by the map's maximum), one titled
+panel per class, side by side.
 
 Examples::
 
@@ -47,7 +50,6 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from PIL import Image
-from pytorch_grad_cam.utils.image import show_cam_on_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import mmwsss  # noqa: F401  (registers the components)
@@ -57,6 +59,7 @@ from mmwsss.models.gradcam import (GRADCAM_METHODS, build_gradcam,
 from mmwsss.registry import MODELS
 from mmwsss.utils.launch import resolve_config_path
 from mmwsss.utils.tensor import to_numpy
+from mmwsss.visualization import draw_heatmap, side_by_side
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -176,12 +179,6 @@ def model_inputs(model: torch.nn.Module, rgb: np.ndarray) -> torch.Tensor:
     return preprocessor(dict(inputs=[tensor]), False)['inputs']
 
 
-def overlay(rgb: np.ndarray, cam: np.ndarray) -> np.ndarray:
-    """A [0, 1] map drawn over an RGB image (jet colour map)."""
-    return show_cam_on_image(
-        rgb.astype(np.float32) / 255, np.clip(cam, 0, 1), use_rgb=True)
-
-
 def model_cams(model: torch.nn.Module, inputs: torch.Tensor,
                args: argparse.Namespace) -> List[Tuple[int, np.ndarray]]:
     """``grad-cam`` maps (H, W) in [0, 1] of the requested categories."""
@@ -243,8 +240,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             cams = model_cams(model, inputs, args)
     except ValueError as err:
         sys.exit(f'visualize_cam.py: error: {err}')
-    panels = [overlay(rgb, cam) for _, cam in cams]
-    Image.fromarray(np.concatenate(panels, axis=1)).save(args.save_path)
+    method = 'CAM file' if args.cam_file is not None else args.method
+    row = side_by_side([(f'{method} class {category}', draw_heatmap(rgb, cam))
+                        for category, cam in cams])
+    Image.fromarray(row).save(args.save_path)
     print(f'classes {[c for c, _ in cams]} -> {args.save_path}')
 
 

@@ -158,6 +158,16 @@ def check_dataset_names(dataset: Any) -> None:
         names.add(name, str(info.get('img_path') or index))
 
 
+def _per_image(data_samples: Sequence) -> list:
+    """The samples of a batch, one per image: a test-time augmentation
+    batch holds one list per augmentation, of the same images, and the
+    first (its samples carry the image's name and ground truth) stands for
+    them."""
+    if len(data_samples) and isinstance(data_samples[0], (list, tuple)):
+        return list(data_samples[0])
+    return list(data_samples)
+
+
 @LOOPS.register_module()
 class ResumableTestLoop(TestLoop):
     """``TestLoop`` that skips finished items and survives bad ones.
@@ -352,7 +362,7 @@ class ResumableTestLoop(TestLoop):
     def _predict(self, data_batch: dict) -> list:
         """The batch's predictions: read back when every writer has them,
         else from the model."""
-        samples = data_batch['data_samples']
+        samples = _per_image(data_batch['data_samples'])
         if not self._cached(samples):
             self._check_existing(samples)
         else:

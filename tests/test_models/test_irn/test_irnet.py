@@ -1,5 +1,4 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-import copy
 import glob
 import importlib
 import os.path as osp
@@ -14,12 +13,15 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmpretrain.structures import DataSample
 
-from mmwsss.datasets.transforms import LoadCAMFile, PackCAMInputs
 from mmwsss.engine.hooks import DisplacementMeanShiftHook
 from mmwsss.fileio import write_cam_file
 from mmwsss.functional import affinity_labels, get_path_index, irn_losses
 from mmwsss.models.irn import pair_labels
 from mmwsss.registry import MODELS
+from mmwsss.testing import param_groups_by_name
+from mmwsss.testing.cam_samples import (bright_object_samples,
+                                        cam_loaded_sample, label_grid_batch,
+                                        predict_with_cams, seeded_model)
 
 init_default_scope('mmpretrain')
 
@@ -36,26 +38,13 @@ TINY = dict(
     test_pad_size=64)
 
 
-def _model(**kwargs):
-    torch.manual_seed(0)
-    cfg = copy.deepcopy(TINY)
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+def _model(**overrides):
+    return seeded_model(TINY, **overrides)
 
 
-def _train_batch(model, size=96, batch=2):
-    rng = np.random.default_rng(0)
-    samples = []
-    for _ in range(batch):
-        label = rng.integers(0, 3, (1, size // 4, size // 4)).astype(np.uint8)
-        label[:, :3] = 255
-        sample = DataSample()
-        sample.gt_sem_seg = PixelData(data=torch.from_numpy(label))
-        samples.append(sample)
-    inputs = list(
-        torch.randint(0, 255, (batch, 3, size, size), dtype=torch.uint8))
-    return model.data_preprocessor(
-        dict(inputs=inputs, data_samples=samples), True)
+def _train_batch(model):
+    # labels on the stride-4 grid
+    return label_grid_batch(model, stride=4, ignore_rows=3)
 
 
 def test_backbone_frozen_and_output_shapes():
@@ -114,40 +103,10 @@ def test_displacement_branch_gets_ten_times_the_lr():
             optimizer=dict(type='SGD', lr=0.1, momentum=1e-4),
             paramwise_cfg=dict(
                 custom_keys={'displacement_': dict(lr_mult=10.0)})))
-    names = {id(p): n for n, p in model.named_parameters()}
-    lrs = {
-        names[id(p)]: group['lr']
-        for group in wrapper.optimizer.param_groups
-        for p in group['params']
-    }
-    assert lrs['displacement_head.1.weight'] == pytest.approx(1.0)
-    assert lrs['displacement_taps.0.0.weight'] == pytest.approx(1.0)
-    assert lrs['edge_fuse.weight'] == pytest.approx(0.1)
-
-
-def _predict(model, img, cams=None):
-    """Predict with the CAM arrays ``cams`` (by name) on the data sample, as
-    LoadCAMFile and PackCAMInputs put them there."""
-    sample = DataSample(
-        metainfo=dict(
-            img_id='im', img_shape=img.shape[1:], ori_shape=img.shape[1:]))
-    for name, value in (cams or {}).items():
-        sample.set_field(torch.as_tensor(value), 'cam_' + name)
-    data = model.data_preprocessor(
-        dict(inputs=[img], data_samples=[sample]), False)
-    return model(**data, mode='predict')[0]
-
-
-def _loaded_sample(cam_dir, img_id, arrays, img):
-    """The packed data sample of image ``img`` named ``img_id`` with the
-    CAMs of ``cam_dir``, through the pipeline's transforms."""
-    results = dict(
-        img_id=img_id,
-        img=img.permute(1, 2, 0).numpy(),
-        img_shape=img.shape[1:],
-        ori_shape=img.shape[1:])
-    results = LoadCAMFile(str(cam_dir), arrays)(results)
-    return PackCAMInputs()(results)['data_samples']
+    groups = param_groups_by_name(model, wrapper.optimizer)
+    assert groups['displacement_head.1.weight']['lr'] == pytest.approx(1.0)
+    assert groups['displacement_taps.0.0.weight']['lr'] == pytest.approx(1.0)
+    assert groups['edge_fuse.weight']['lr'] == pytest.approx(0.1)
 
 
 def _walk_cams():
@@ -160,11 +119,11 @@ def _walk_cams():
 def test_predict_is_flip_equivariant_and_cropped():
     model = _model().eval()
     img = torch.randint(0, 255, (3, 37, 50), dtype=torch.uint8)
-    out = _predict(model, img)
+    out = predict_with_cams(model, img)
     assert out.irn_edge.shape == (10, 13)
     assert out.irn_displacement.shape == (2, 10, 13)
     assert 0 <= out.irn_edge.min() and out.irn_edge.max() <= 1
-    flipped = _predict(model, img.flip(-1))
+    flipped = predict_with_cams(model, img.flip(-1))
     torch.testing.assert_close(flipped.irn_edge, out.irn_edge.flip(-1))
 
 
@@ -201,7 +160,7 @@ def test_random_walk_pseudo_mask(tmp_path):
     img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
     cams = _walk_cams()
     write_cam_file(str(tmp_path / 'im.npz'), **cams)
-    sample = _loaded_sample(tmp_path, 'im', ('keys', 'strided'), img)
+    sample = cam_loaded_sample(tmp_path, 'im', ('keys', 'strided'), img)
     data = model.data_preprocessor(
         dict(inputs=[img], data_samples=[sample]), False)
     out = model(**data, mode='predict')[0]
@@ -209,7 +168,7 @@ def test_random_walk_pseudo_mask(tmp_path):
     assert label.shape == (1, 30, 41)
     assert set(np.unique(label.numpy())) <= {0, 2, 5}
     assert label[0, 0, 0] == 2 and label[0, -1, -1] == 5
-    assert torch.equal(label, _predict(model, img, cams).pred_sem_seg.data)
+    assert torch.equal(label, predict_with_cams(model, img, cams).pred_sem_seg.data)
 
 
 def test_random_walk_needs_matching_cams():
@@ -217,9 +176,9 @@ def test_random_walk_needs_matching_cams():
     model.eval()
     img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
     with pytest.raises(KeyError, match='LoadCAMFile'):
-        _predict(model, img)
+        predict_with_cams(model, img)
     with pytest.raises(ValueError, match='boundary map'):
-        _predict(model, img, dict(keys=np.array([0]),
+        predict_with_cams(model, img, dict(keys=np.array([0]),
                                   strided=np.ones((1, 5, 5), np.float32)))
 
 
@@ -232,15 +191,15 @@ def test_deprecated_cam_dir_reads_the_files(tmp_path):
             type='mmwsss.IRNetRandomWalk', cam_dir=str(tmp_path),
             exp_times=3).eval()
     new = _model(type='mmwsss.IRNetRandomWalk', exp_times=3).eval()
-    expected = _predict(new, img, cams).pred_sem_seg.data
-    assert torch.equal(_predict(old, img).pred_sem_seg.data, expected)
+    expected = predict_with_cams(new, img, cams).pred_sem_seg.data
+    assert torch.equal(predict_with_cams(old, img).pred_sem_seg.data, expected)
     # the model's own cam_dir wins over CAMs the pipeline loaded
     other = dict(keys=np.array([0]), strided=np.ones((1, 8, 11), np.float32))
-    assert torch.equal(_predict(old, img, other).pred_sem_seg.data, expected)
+    assert torch.equal(predict_with_cams(old, img, other).pred_sem_seg.data, expected)
     with pytest.warns(DeprecationWarning, match="'keys', 'high_res'"):
         generator = MODELS.build(
             dict(type='mmwsss.IRLabelGenerator', cam_dir=str(tmp_path)))
-    inputs, samples = _ir_setup(tmp_path, names=('a', ))
+    inputs, samples = bright_object_samples(tmp_path, names=('a', ))
     bare = [DataSample(metainfo=dict(img_id='a'))]
     out = generator.test_step(dict(inputs=inputs, data_samples=bare))
     expected = MODELS.build(dict(type='mmwsss.IRLabelGenerator')).test_step(
@@ -248,30 +207,9 @@ def test_deprecated_cam_dir_reads_the_files(tmp_path):
     assert torch.equal(out[0].pred_sem_seg.data, expected[0].pred_sem_seg.data)
 
 
-def _ir_setup(tmp_path, names=('a', 'b', 'c')):
-    rng = np.random.default_rng(0)
-    inputs, samples = [], []
-    for name in names:
-        img = rng.integers(0, 255, (3, 20, 24)).astype(np.uint8)
-        img[:, 5:15, 6:18] = 250  # a bright object
-        high_res = np.zeros((1, 20, 24), np.float32)
-        high_res[0, 6:14, 7:17] = 0.9
-        high_res[0, 5:15, 6:18] += 0.1
-        write_cam_file(
-            str(tmp_path / f'{name}.npz'),
-            keys=np.array([2]),
-            strided=high_res[:, ::4, ::4],
-            high_res=high_res)
-        inputs.append(torch.from_numpy(img))
-        samples.append(
-            _loaded_sample(tmp_path, name, ('keys', 'high_res'),
-                           inputs[-1]))
-    return inputs, samples
-
-
 @pytest.mark.parametrize('crf', [False, True])
 def test_ir_label_generator(tmp_path, crf):
-    inputs, samples = _ir_setup(tmp_path)
+    inputs, samples = bright_object_samples(tmp_path)
     model = MODELS.build(dict(type='mmwsss.IRLabelGenerator', crf=crf))
     out = model.test_step(dict(inputs=inputs, data_samples=samples))
     label = out[0].pred_sem_seg.data[0].numpy()
@@ -282,7 +220,7 @@ def test_ir_label_generator(tmp_path, crf):
         assert label[5, 6] == 255 and (label == 3).sum() == 80
     pooled = MODELS.build(
         dict(type='mmwsss.IRLabelGenerator', crf=crf, num_workers=2))
-    _, samples2 = _ir_setup(tmp_path)
+    _, samples2 = bright_object_samples(tmp_path)
     out2 = pooled.test_step(dict(inputs=inputs, data_samples=samples2))
     for a, b in zip(out, out2):
         assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
@@ -291,7 +229,7 @@ def test_ir_label_generator(tmp_path, crf):
 def test_ir_label_generator_passes_crf_cfg(tmp_path):
 
     def label(**kwargs):
-        inputs, samples = _ir_setup(tmp_path, names=('a', ))
+        inputs, samples = bright_object_samples(tmp_path, names=('a', ))
         model = MODELS.build(dict(type='mmwsss.IRLabelGenerator', **kwargs))
         out = model.test_step(dict(inputs=inputs, data_samples=samples))
         return out[0].pred_sem_seg.data
@@ -313,7 +251,7 @@ def test_ir_label_generator_passes_crf_cfg(tmp_path):
 
 
 def test_ir_label_generator_checks_inputs_and_ignores_checkpoints(tmp_path):
-    inputs, samples = _ir_setup(tmp_path, names=('a', ))
+    inputs, samples = bright_object_samples(tmp_path, names=('a', ))
     model = MODELS.build(dict(type='mmwsss.IRLabelGenerator'))
     with pytest.raises(TypeError, match='uint8'):
         model(inputs=[inputs[0].float()], data_samples=samples)
@@ -357,7 +295,7 @@ def test_random_walk_dtype_config(monkeypatch):
     monkeypatch.setattr(irnet_module, 'random_walk', recording_walk)
     img = torch.randint(0, 255, (3, 30, 41), dtype=torch.uint8)
     labels = [
-        _predict(
+        predict_with_cams(
             _model(type='mmwsss.IRNetRandomWalk', exp_times=3,
                    **walk_dtype).eval(), img, _walk_cams()).pred_sem_seg.data
         for walk_dtype in ({}, dict(walk_dtype='float32'))

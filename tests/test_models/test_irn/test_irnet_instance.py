@@ -8,12 +8,12 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from mmwsss.datasets.transforms import LoadCAMFile, PackCAMInputs
 from mmwsss.evaluation import InstancePseudoMaskWriter
 from mmwsss.fileio import write_cam_file
 from mmwsss.functional import instance_labels
 from mmwsss.models.irn import IRNetInstanceWalk
 from mmwsss.registry import METRICS, MODELS
+from mmwsss.testing.cam_samples import cam_loaded_sample
 
 init_default_scope('mmpretrain')
 
@@ -53,16 +53,9 @@ def _predict(model, img, keys=None, strided=None):
 
 def _predict_from_file(model, img, cam_dir):
     """Predict with the CAMs of ``cam_dir`` loaded by the pipeline."""
-    results = dict(
-        img_id='im',
-        img=img.permute(1, 2, 0).numpy(),
-        img_shape=img.shape[1:],
-        ori_shape=img.shape[1:])
-    results = LoadCAMFile(str(cam_dir), ('keys', 'strided'))(results)
-    packed = PackCAMInputs()(results)
+    sample = cam_loaded_sample(cam_dir, 'im', ('keys', 'strided'), img)
     data = model.data_preprocessor(
-        dict(inputs=[packed['inputs']],
-             data_samples=[packed['data_samples']]), False)
+        dict(inputs=[img], data_samples=[sample]), False)
     return model(**data, mode='predict')[0]
 
 

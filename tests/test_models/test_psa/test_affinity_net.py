@@ -1,5 +1,4 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-import copy
 import glob
 import os.path as osp
 from pathlib import Path
@@ -12,9 +11,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
-from mmpretrain.structures import DataSample
 
-from mmwsss.datasets.transforms import LoadCAMFile, PackCAMInputs
 from mmwsss.fileio import write_cam_file
 from mmwsss.functional import (psa_affinity_labels, psa_affinity_loss,
                                psa_la_ha_label, psa_pair_affinity,
@@ -22,6 +19,10 @@ from mmwsss.functional import (psa_affinity_labels, psa_affinity_loss,
                                psa_rw_to_label, psa_scores_with_background)
 from mmwsss.models.psa import AffinityHead
 from mmwsss.registry import MODELS
+from mmwsss.testing import param_groups_by_name
+from mmwsss.testing.cam_samples import (bright_object_samples,
+                                        cam_loaded_sample, label_grid_batch,
+                                        predict_with_cams, seeded_model)
 
 init_default_scope('mmpretrain')
 
@@ -40,26 +41,13 @@ TINY = dict(
     tap_channels=(8, 8, 16))
 
 
-def _model(**kwargs):
-    torch.manual_seed(0)
-    cfg = copy.deepcopy(TINY)
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+def _model(**overrides):
+    return seeded_model(TINY, **overrides)
 
 
-def _train_batch(model, size=96, batch=2):
-    rng = np.random.default_rng(0)
-    samples = []
-    for _ in range(batch):
-        label = rng.integers(0, 3, (1, size // 8, size // 8)).astype(np.uint8)
-        label[:, :2] = 255
-        sample = DataSample()
-        sample.gt_sem_seg = PixelData(data=torch.from_numpy(label))
-        samples.append(sample)
-    inputs = list(
-        torch.randint(0, 255, (batch, 3, size, size), dtype=torch.uint8))
-    return model.data_preprocessor(
-        dict(inputs=inputs, data_samples=samples), True)
+def _train_batch(model):
+    # labels on the stride-8 grid
+    return label_grid_batch(model, stride=8, ignore_rows=2)
 
 
 def test_head_matches_the_reference_vgg16_head():
@@ -118,14 +106,10 @@ def test_one_sgd_step_lowers_the_loss_and_head_gets_ten_times_the_lr():
             optimizer=dict(type='SGD', lr=0.01, momentum=5e-4),
             paramwise_cfg=dict(
                 custom_keys={'affinity_head': dict(lr_mult=10.0)})))
-    names = {id(p): n for n, p in model.named_parameters()}
-    lrs = {
-        names[id(p)]: group['lr']
-        for group in wrapper.optimizer.param_groups
-        for p in group['params']
-    }
-    assert lrs['affinity_head.fuse.weight'] == pytest.approx(0.1)
-    assert lrs['backbone.layer4.0.conv1.weight'] == pytest.approx(0.01)
+    groups = param_groups_by_name(model, wrapper.optimizer)
+    assert groups['affinity_head.fuse.weight']['lr'] == pytest.approx(0.1)
+    assert groups['backbone.layer4.0.conv1.weight']['lr'] == pytest.approx(
+        0.01)
     data = _train_batch(model)
     before = model(**data, mode='loss')['loss_aff'].item()
     wrapper.update_params(model(**data, mode='loss')['loss_aff'])
@@ -139,16 +123,6 @@ def test_loss_rejects_labels_of_the_wrong_grid():
         sample.gt_sem_seg = PixelData(data=torch.zeros(1, 24, 24))
     with pytest.raises(ValueError, match='DownsampleLabel'):
         model(**data, mode='loss')
-
-
-def _loaded_sample(cam_dir, img_id, arrays, img):
-    results = dict(
-        img_id=img_id,
-        img=img.permute(1, 2, 0).numpy(),
-        img_shape=img.shape[1:],
-        ori_shape=img.shape[1:])
-    results = LoadCAMFile(str(cam_dir), arrays)(results)
-    return PackCAMInputs()(results)['data_samples']
 
 
 def _cams(height, width):
@@ -165,7 +139,7 @@ def test_random_walk_pseudo_mask_is_the_functional_pipeline(tmp_path):
     img = torch.randint(0, 255, (3, 45, 75), dtype=torch.uint8)
     cams = _cams(45, 75)
     write_cam_file(str(tmp_path / 'im.npz'), **cams)
-    sample = _loaded_sample(tmp_path, 'im', ('keys', 'high_res'), img)
+    sample = cam_loaded_sample(tmp_path, 'im', ('keys', 'high_res'), img)
     data = model.data_preprocessor(
         dict(inputs=[img], data_samples=[sample]), False)
     out = model(**data, mode='predict')[0]
@@ -189,47 +163,19 @@ def test_random_walk_needs_matching_cams():
     model = _model(type='mmwsss.AffinityNetRandomWalk').eval()
     img = torch.randint(0, 255, (3, 45, 75), dtype=torch.uint8)
 
-    def predict(**cams):
-        sample = DataSample(
-            metainfo=dict(img_id='im', img_shape=(45, 75),
-                          ori_shape=(45, 75)))
-        for name, value in cams.items():
-            sample.set_field(value, 'cam_' + name)
-        data = model.data_preprocessor(
-            dict(inputs=[img], data_samples=[sample]), False)
-        return model(**data, mode='predict')
-
     with pytest.raises(KeyError, match='LoadCAMFile'):
-        predict()
+        predict_with_cams(model, img)
     with pytest.raises(ValueError, match='the image'):
-        predict(keys=torch.tensor([0]), high_res=torch.ones(1, 40, 75))
+        predict_with_cams(
+            model, img, dict(keys=torch.tensor([0]),
+                             high_res=torch.ones(1, 40, 75)))
     with pytest.raises(ValueError, match='float32 or float64'):
         _model(type='mmwsss.AffinityNetRandomWalk', walk_dtype='float16')
 
 
-def _label_setup(tmp_path, names=('a', 'b', 'c')):
-    rng = np.random.default_rng(0)
-    inputs, samples = [], []
-    for name in names:
-        img = rng.integers(0, 255, (3, 20, 24)).astype(np.uint8)
-        img[:, 5:15, 6:18] = 250
-        high_res = np.zeros((1, 20, 24), np.float32)
-        high_res[0, 6:14, 7:17] = 0.9
-        high_res[0, 5:15, 6:18] += 0.1
-        write_cam_file(
-            str(tmp_path / f'{name}.npz'),
-            keys=np.array([2]),
-            strided=high_res[:, ::4, ::4],
-            high_res=high_res)
-        inputs.append(torch.from_numpy(img))
-        samples.append(
-            _loaded_sample(tmp_path, name, ('keys', 'high_res'), inputs[-1]))
-    return inputs, samples
-
-
 @pytest.mark.parametrize('crf', [False, True])
 def test_psa_label_generator(tmp_path, crf):
-    inputs, samples = _label_setup(tmp_path)
+    inputs, samples = bright_object_samples(tmp_path)
     model = MODELS.build(
         dict(
             type='mmwsss.PSALabelGenerator',
@@ -249,7 +195,7 @@ def test_psa_label_generator(tmp_path, crf):
             crf=crf,
             crf_cfg=dict(bilateral_sxy=10) if crf else None,
             num_workers=2))
-    _, samples2 = _label_setup(tmp_path)
+    _, samples2 = bright_object_samples(tmp_path)
     out2 = pooled.test_step(dict(inputs=inputs, data_samples=samples2))
     for a, b in zip(out, out2):
         assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
@@ -262,7 +208,7 @@ def test_psa_label_generator_checks_its_settings(tmp_path):
     with pytest.raises(ValueError, match='la_alpha'):
         MODELS.build(
             dict(type='mmwsss.PSALabelGenerator', la_alpha=32, ha_alpha=4))
-    inputs, samples = _label_setup(tmp_path, names=('a', ))
+    inputs, samples = bright_object_samples(tmp_path, names=('a', ))
     model = MODELS.build(dict(type='mmwsss.PSALabelGenerator'))
     with pytest.raises(TypeError, match='uint8'):
         model(inputs=[inputs[0].float()], data_samples=samples)
