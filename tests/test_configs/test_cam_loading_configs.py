@@ -35,8 +35,8 @@ CONFIGS = _cam_stage_configs()
 
 
 def test_the_stages_are_found():
-    # irn 6, advcam 4, rib 4, ficklenet 2, psa 4
-    assert len(CONFIGS) == 20
+    # irn 8, advcam 6, rib 6, ficklenet 2, psa 4 (COCO 2014: 2 each)
+    assert len(CONFIGS) == 26
 
 
 @pytest.mark.parametrize('name,cfg', CONFIGS, ids=[n for n, _ in CONFIGS])

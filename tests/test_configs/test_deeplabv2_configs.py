@@ -55,6 +55,8 @@ def test_all_configs_listed():
         VOC_CONFIG,
         'deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo-crf.py',
         'deeplabv3plus_r101-d8_4xb4-20k_voc12aug-512x512_pseudo.py',
+        'deeplabv2_r101-d8_1xb10-100k_coco14-481x481_pseudo.py',
+        'deeplabv2_r101-d8_1xb10-100k_coco14-481x481_pseudo-crf.py',
         SYNTHVOC_CONFIG,
     }
 
