@@ -12,9 +12,9 @@ stages = dict(
     synthvoc=_base_.synthvoc,
     **_base_.wood_stages,
     cams=dict(
-        _base_.cams,
+        _base_.wood_cams,
         config='configs/rib/advcam-rib_r18w32-os16_k10-b20_synthvoc-112.py',
         cfg_options=dict(
-            _base_.cams['cfg_options'],
+            _base_.wood_cams['cfg_options'],
             **{'model.rib_data.dataset.data_root': _base_.data})),
     **_base_.irn_stages)

@@ -9,6 +9,6 @@ stages = dict(
     synthvoc=_base_.synthvoc,
     **_base_.wood_stages,
     cams=dict(
-        _base_.cams,
+        _base_.wood_cams,
         config='configs/advcam/advcam_cam-r18w32-os16_synthvoc.py'),
     **_base_.irn_stages)

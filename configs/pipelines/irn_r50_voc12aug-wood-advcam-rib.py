@@ -12,6 +12,6 @@ _base_ = ['./_base_/irn_voc12aug.py']
 stages = dict(
     **_base_.wood_stages,
     cams=dict(
-        _base_.cams,
+        _base_.wood_cams,
         config='configs/rib/advcam-rib_r50-os16_k10-b20_voc12aug-512.py'),
     **_base_.wood_irn_stages)

@@ -9,5 +9,6 @@ _base_ = ['./_base_/irn_voc12aug.py']
 stages = dict(
     **_base_.wood_stages,
     cams=dict(
-        _base_.cams, config='configs/advcam/advcam_cam-r50-os16_voc12aug.py'),
+        _base_.wood_cams,
+        config='configs/advcam/advcam_cam-r50-os16_voc12aug.py'),
     **_base_.wood_irn_stages)

@@ -119,3 +119,7 @@ wood_stages = dict(
                 'custom_hooks.0.in_dataset.data_root': data,
                 'custom_hooks.0.ood_dataset.data_root': data,
             })))
+# A CAM job of another method on the W-OoD classifier: its checkpoint also
+# holds W-OoD's OoD centre buffers, which that model does not have.
+wood_cams = dict(
+    cams, cfg_options=dict(cams['cfg_options'], load_from_strict=False))

@@ -119,3 +119,7 @@ wood_stages = dict(
         classifier,
         config=wood_config,
         cfg_options={'load_from': '{cam.checkpoint}'}))
+# A CAM job of another method on the W-OoD classifier: its checkpoint also
+# holds W-OoD's OoD centre buffers, which that model does not have.
+wood_cams = dict(
+    cams, cfg_options=dict(cams['cfg_options'], load_from_strict=False))
