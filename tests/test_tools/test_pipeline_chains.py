@@ -3,8 +3,8 @@
 shape the demos do not have, shrunk to a tiny SynthVOC and one epoch (or two
 iterations) per training through --cfg-options: dissertation Table 4.7's
 chain (W-OoD -> RIB then AdvCAM as one CAM job -> IRN -> DeepLab train and
-test), IRN instance pseudo-masks -> Mask R-CNN, and boxes -> BBAM -> DeepLab;
-on the box chain also a changed stage and random kills."""
+test) and IRN instance pseudo-masks -> Mask R-CNN, on the latter also a
+changed stage and random kills."""
 import json
 import os
 import os.path as osp
@@ -73,13 +73,8 @@ CHAINS = {
         *TINY_DATA, *TINY_IRN,
         *[f'stages.mask_rcnn.cfg_options.{key}' for key in TINY_DETECTOR],
     ],
-    'bbam-sem_r18w32_synthvoc.py': [
-        *TINY_DATA, *TINY_DEEPLAB,
-        *[f'stages.faster_rcnn.cfg_options.{key}' for key in TINY_DETECTOR],
-        'stages.bbam.cfg_options.model.num_iters=2',
-        'stages.bbam.cfg_options.model.num_proposals=20',
-    ],
 }
+INSTANCE_CHAIN = 'irn-ins_r18w32_synthvoc.py'
 
 
 def pipeline_cmd(name, work, *cfg_options):
@@ -125,66 +120,57 @@ def test_table_4_7_chain(repo_root, tmp_path):
     assert len(os.listdir(stages['pseudo_masks']['outputs']['masks'])) == 7
 
 
-def test_irn_instances_to_mask_rcnn(repo_root, tmp_path):
-    summary = run_pipeline(repo_root, 'irn-ins_r18w32_synthvoc.py',
-                           str(tmp_path / 'work'))
-    assert set(statuses(summary).values()) == {'ran'}
-    stages = summary['stages']
-    ann = json.load(open(stages['instances']['outputs']['ann']))
-    assert len(ann['images']) == 6 and ann['annotations']
-    assert _in_range(stages['instances']['metrics']['voc_ap50'],
-                     stages['mask_rcnn']['metrics']['segm_ap50'])
-
-
 @pytest.fixture(scope='module')
-def box_chain(repo_root, tmp_path_factory):
-    """The tiny box -> BBAM -> DeepLab pipeline run once, uninterrupted."""
-    tmp = tmp_path_factory.mktemp('box_chain')
+def instance_chain(repo_root, tmp_path_factory):
+    """The tiny IRN instances -> Mask R-CNN pipeline run once,
+    uninterrupted."""
+    tmp = tmp_path_factory.mktemp('instance_chain')
     work = str(tmp / 'reference')
     return dict(
         tmp=tmp,
         work=work,
-        summary=run_pipeline(repo_root, 'bbam-sem_r18w32_synthvoc.py', work))
+        summary=run_pipeline(repo_root, INSTANCE_CHAIN, work))
 
 
-def test_boxes_to_deeplab(box_chain):
-    summary = box_chain['summary']
+def test_irn_instances_to_mask_rcnn(instance_chain):
+    summary = instance_chain['summary']
     assert set(statuses(summary).values()) == {'ran'}
     stages = summary['stages']
-    # DeepLab trains on BBAM's semantic PNGs of every train image
-    assert len(os.listdir(stages['bbam']['outputs']['semantic'])) >= 6
-    assert _in_range(stages['bbam']['metrics']['pseudo_miou'],
-                     stages['deeplab_test']['metrics']['val_miou'])
+    ann = json.load(open(stages['instances']['outputs']['ann']))
+    # the dataset's image ids, so that Mask R-CNN finds the images
+    assert sorted(image['id'] for image in ann['images']) == list(range(1, 7))
+    assert ann['annotations']
+    assert _in_range(stages['instances']['metrics']['voc_ap50'],
+                     stages['mask_rcnn']['metrics']['segm_ap50'])
 
 
-def test_changed_bbam_stage_reruns_with_its_descendants(box_chain,
-                                                        repo_root):
-    work = copy_work_dir(box_chain['work'], box_chain['tmp'] / 'changed')
-    summary = run_pipeline(repo_root, 'bbam-sem_r18w32_synthvoc.py', work,
-                           'stages.bbam.cfg_options.model.num_iters=3')
-    assert statuses(summary) == dict(
-        synthvoc='skipped',
-        faster_rcnn='skipped',
-        bbam='ran',
-        deeplab='ran',
-        deeplab_test='ran')
+def test_changed_stage_reruns_with_its_descendants(instance_chain,
+                                                   repo_root):
+    work = copy_work_dir(instance_chain['work'],
+                         instance_chain['tmp'] / 'changed')
+    summary = run_pipeline(repo_root, INSTANCE_CHAIN, work,
+                           'stages.instances.cfg_options.model.beta=8')
+    assert statuses(summary) == {
+        name: 'ran' if name in ('instances', 'mask_rcnn') else 'skipped'
+        for name in summary['stages']
+    }
 
 
-def test_killed_box_chain_finishes_with_identical_outputs(
-        box_chain, repo_root):
-    """SIGKILL the runner's process group at random moments of the BBAM and
-    DeepLab stages, rerun the same command, end with the files of the
-    uninterrupted run."""
-    name = 'bbam-sem_r18w32_synthvoc.py'
-    rerun = ('bbam', 'deeplab', 'deeplab_test')
-    work = copy_work_dir(box_chain['work'], box_chain['tmp'] / 'killed')
+def test_killed_pipeline_finishes_with_identical_outputs(
+        instance_chain, repo_root):
+    """SIGKILL the runner's process group at random moments of the instance
+    and Mask R-CNN stages, rerun the same command, end with the files and
+    weights of the uninterrupted run."""
+    rerun = ('instances', 'mask_rcnn')
+    work = copy_work_dir(instance_chain['work'],
+                         instance_chain['tmp'] / 'killed')
     for stage in rerun:
         shutil.rmtree(osp.join(work, stage))
     rng = random.Random(0)
     kills = 0
     for delay in (rng.uniform(5, 25), rng.uniform(15, 40)):
         proc = subprocess.Popen(
-            pipeline_cmd(name, work),
+            pipeline_cmd(INSTANCE_CHAIN, work),
             cwd=repo_root,
             env=tool_env(repo_root),
             stdout=subprocess.DEVNULL,
@@ -197,9 +183,9 @@ def test_killed_box_chain_finishes_with_identical_outputs(
             proc.wait()
             kills += 1
         time.sleep(0.5)  # let the killed tools' processes go
-    summary = run_pipeline(repo_root, name, work)
+    summary = run_pipeline(repo_root, INSTANCE_CHAIN, work)
     assert kills >= 1
-    assert_same_outputs(summary, box_chain['summary'], rerun)
+    assert_same_outputs(summary, instance_chain['summary'], rerun)
     assert [summary['stages'][s]['metrics'] for s in rerun] == [
-        box_chain['summary']['stages'][s]['metrics'] for s in rerun
+        instance_chain['summary']['stages'][s]['metrics'] for s in rerun
     ]
