@@ -11,9 +11,11 @@
 #       --launcher pytorch --gpus 8
 _base_ = ['./_base_/irn_voc12aug.py']
 
-detector_config = 'configs/bbam/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug.py'
+detector_config = (
+    'configs/bbam/faster-rcnn_r101-caffe_fpn_8xb2-18k_voc12aug.py')
 bbam_config = 'configs/bbam/bbam_faster-rcnn_r101-caffe_fpn_voc12aug.py'
-mask_rcnn_config = 'configs/bbam/mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py'
+mask_rcnn_config = (
+    'configs/bbam/mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py')
 
 stages = dict(
     faster_rcnn=dict(

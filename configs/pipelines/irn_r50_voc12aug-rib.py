@@ -13,7 +13,8 @@ stages = dict(
         _base_.cams,
         config='configs/rib/rib-gndrp_r50-os16_k10-b20_voc12aug-512.py'),
     ir_labels=dict(
-        _base_.ir_labels, config='configs/rib/ir-label_r50-os16_voc12aug-rib.py'),
+        _base_.ir_labels,
+        config='configs/rib/ir-label_r50-os16_voc12aug-rib.py'),
     irnet=dict(
         _base_.irnet,
         config='configs/rib/irnet_r50_1xb32-3e_voc12aug-512-rib.py'),

@@ -7,7 +7,8 @@
 #   python tools/run_pipeline.py configs/pipelines/psa_r50_voc12aug-transcam.py
 _base_ = ['./_base_/psa_voc12aug.py']
 
-transcam_config = 'configs/transcam/transcam_conformer-s_1xb8-20e_voc12aug-512.py'
+transcam_config = (
+    'configs/transcam/transcam_conformer-s_1xb8-20e_voc12aug-512.py')
 stages = dict(
     classifier=dict(_base_.classifier, config=transcam_config),
     cams=dict(_base_.cams, config=transcam_config),
