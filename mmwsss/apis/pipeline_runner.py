@@ -362,7 +362,11 @@ class PipelineRunner:
         })
         command = stage_command(resolved, stage_dir, self.launcher,
                                 self.python)
-        if stage.kind == 'test' and not resume and self.test_overwrites:
+        # Only a stage with outputs has writers to clear (--overwrite needs
+        # their ResumableTestLoop; an evaluation-only test, e.g. DeepLab's
+        # on val, runs mmengine's TestLoop).
+        if (stage.kind == 'test' and stage.outputs and not resume
+                and self.test_overwrites):
             command.append('--overwrite')
         start = time.time()
         self._execute(command, osp.join(stage_dir, 'run.log'))

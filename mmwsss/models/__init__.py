@@ -20,7 +20,7 @@ from .moana import SENeck  # noqa: F401
 from .psa import AffinityNet, AffinityNetRandomWalk  # noqa: F401
 from .psa import PSALabelGenerator  # noqa: F401
 from .rib import DisjointImageBatches, GNDRPCAMHead  # noqa: F401
-from .rib import RIBClassifier  # noqa: F401
+from .rib import RIBAdvCAMClassifier, RIBClassifier  # noqa: F401
 from .segmentors import *  # noqa: F401,F403
 from .transcam import AttnConformer, TransCAMClassifier  # noqa: F401
 from .wood import WOoDClassifier  # noqa: F401

@@ -413,6 +413,24 @@ def test_failed_test_stage_resumes_its_items(repo, tmp_path):
     assert command[-1] == '--overwrite'
 
 
+def test_evaluation_only_test_stage_gets_no_overwrite(repo, tmp_path):
+    """--overwrite clears writers' folders; tools/test.py refuses it for a
+    config without ResumableTestLoop, e.g. DeepLab's val test."""
+    stages = dict(
+        {name: STAGES[name] for name in ('data', 'model')},
+        score=dict(
+            kind='test',
+            config='configs/preds.py',
+            checkpoint='{model.checkpoint}',
+            cfg_options=dict(out=str(tmp_path / 'elsewhere')),
+            metrics=dict(score='score')))
+    work = str(tmp_path / 'work')
+    summary = make_runner(repo, work, stages).run()
+    assert summary['stages']['score']['metrics'] == dict(score=4)
+    command = json.load(open(osp.join(work, 'score', 'stage.json')))['command']
+    assert '--overwrite' not in command
+
+
 def _run_killed(runner, delay):
     """Run ``runner`` in a forked process group and SIGKILL the group
     (the runner and the tool it is running) after ``delay`` seconds;

@@ -363,8 +363,7 @@ class RIBClassifier(CAMClassifier):
                 'RIB needs the scale factor of every input scale (metainfo '
                 f'"cam_scales", set by MultiScaleResize), got {factors!r} '
                 f'for {len(scales)} scales')
-        image_key = sample.metainfo.get('img_id') or osp.splitext(
-            osp.basename(sample.metainfo.get('img_path', '')))[0]
+        image_key = self._image_key(sample)
         # The test loop runs under no_grad.
         with torch.enable_grad():
             accumulated, logits, steps, reason = self._fine_tune(
@@ -377,6 +376,12 @@ class RIBClassifier(CAMClassifier):
         sample.cam_strided = strided
         sample.cam_high_res = high_res
         return sample
+
+    @staticmethod
+    def _image_key(sample: DataSample) -> str:
+        """The image's key that seeds its auxiliary batches."""
+        return sample.metainfo.get('img_id') or osp.splitext(
+            osp.basename(sample.metainfo.get('img_path', '')))[0]
 
     def _save_weights(self, params: List[torch.Tensor]) -> None:
         """Copy the weights into the device-resident buffer."""
@@ -452,10 +457,21 @@ class RIBClassifier(CAMClassifier):
         for x, y in zip(inputs.split(chunk), labels.split(chunk)):
             self._loss(self._pool(self.raw_cams(x), y), y).backward()
 
-    def _fine_tune(self, scales: Sequence[torch.Tensor],
-                   factors: List[float], keys: torch.Tensor, image_key: str
+    def _fine_tune(self,
+                   scales: Sequence[torch.Tensor],
+                   factors: List[float],
+                   keys: torch.Tensor,
+                   image_key: str,
+                   keep_last_model: bool = False
                    ) -> Tuple[List[torch.Tensor], torch.Tensor, int, str]:
         """Run the RIB loop on one image.
+
+        Args:
+            keep_last_model (bool): Leave the parameters at the last model
+                whose maps were accumulated (the model before the final
+                update; before the explosion for an explosion stop) instead
+                of restoring the initial weights; the caller restores them
+                with :meth:`_restore_weights`. Defaults to False.
 
         Returns:
             tuple: Per scale the accumulated (2, C, h, w) ReLU maps of image
@@ -485,6 +501,9 @@ class RIBClassifier(CAMClassifier):
         optimizer = self._optimizer(params)
         accumulated: List[Optional[torch.Tensor]] = [None] * len(scales)
         logits0, steps, reason = None, 0, 'iters'
+        # The weights of the last model whose maps were accumulated.
+        last_model: Optional[List[torch.Tensor]] = None
+        restore = True
         try:
             batches = self._aux_batches(keys, image_key)
             for step in range(self.num_iters):
@@ -516,6 +535,8 @@ class RIBClassifier(CAMClassifier):
                 batch = next(batches, None)
                 if batch is not None:
                     self._aux_backward(batch)
+                if keep_last_model:
+                    last_model = _copy_into(last_model, params)
                 optimizer.step()
                 steps = step + 1
                 if self.stop_th is not None and rib_target_stop(
@@ -523,6 +544,23 @@ class RIBClassifier(CAMClassifier):
                         self.stop_th)[1]:
                     reason = 'logits'
                     break
+            if last_model is not None:
+                with torch.no_grad():
+                    for saved, param in zip(last_model, params):
+                        param.copy_(saved)
+                        param.grad = None
+                restore = False
         finally:
-            self._restore_weights(params)
+            if restore:
+                self._restore_weights(params)
         return accumulated, logits0, steps, reason
+
+
+def _copy_into(buffer: Optional[List[torch.Tensor]],
+               params: List[torch.Tensor]) -> List[torch.Tensor]:
+    """Copy ``params`` into ``buffer`` (allocated on the first call)."""
+    if buffer is None:
+        return [p.detach().clone() for p in params]
+    for saved, param in zip(buffer, params):
+        saved.copy_(param.detach())
+    return buffer
