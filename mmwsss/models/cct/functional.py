@@ -182,9 +182,15 @@ def _uniform_int(high: int, rng: Optional[np.random.Generator]) -> int:
 
 
 def _unit_directions(d: Tensor) -> Tensor:
-    """Each sample's tensor divided by its L2 norm."""
+    """Each sample's tensor divided by its L2 norm.
+
+    The norm is only kept off zero, not offset: the gradient of the
+    divergence at ``xi = 1e-6`` is tiny (it scales with ``xi``), and adding
+    an epsilon such as 1e-8 to its norm would shrink the perturbation far
+    below ``eps``.
+    """
     norms = d.flatten(1).norm(dim=1).view(-1, *([1] * (d.dim() - 1)))
-    return d / (norms + 1e-8)
+    return d / norms.clamp(min=torch.finfo(d.dtype).tiny)
 
 
 def vat_perturbation(features: Tensor,

@@ -40,7 +40,8 @@ class UpsamplingDecoder(nn.Module):
     ``log2(upscale)`` steps doubles the resolution with a 1x1 convolution to
     4x the channels, a ReLU and a pixel shuffle. The shuffle convolutions
     start with ICNR weights (the four sub-pixels of a channel share one
-    kernel), so that the first upsampled maps carry no checkerboard.
+    kernel, zero bias), so that the upsampled maps start without
+    checkerboard.
 
     Args:
         in_channels (int): Channels of the features.
@@ -63,6 +64,7 @@ class UpsamplingDecoder(nn.Module):
             with torch.no_grad():
                 # output channel 4c + k feeds sub-pixel k of channel c
                 conv.weight.copy_(base.repeat_interleave(4, dim=0))
+            nn.init.zeros_(conv.bias)
             self.shuffles.append(conv)
 
     def forward(self, features: Tensor) -> Tensor:
