@@ -17,7 +17,7 @@ from mmwsss.registry import MODELS
 from mmwsss.utils import to_numpy
 from .functional import (cct_consistency_loss, cct_rampup_weight,
                          context_masking, feature_dropout, feature_noise,
-                         guided_cutout_mask, object_masking, vat_perturbation)
+                         foreground_mask, guided_cutout_mask, object_masking, vat_perturbation)
 
 #: The perturbations of CCT, in the order their decoders are built.
 PERTURBATIONS = ('vat', 'dropout', 'guided_cutout', 'context_masking',
@@ -91,7 +91,8 @@ class CCTHead(BaseDecodeHead):
       (:func:`vat_perturbation`, ``vat_xi``, ``vat_eps``);
     - ``dropout``: spatial (channel-wise) dropout, ``dropout_rate``;
     - ``guided_cutout``: a box of ``erase_ratio`` of each predicted
-      object's bounding box zeroed (:func:`guided_cutout_mask`);
+      object's bounding box zeroed (:func:`guided_cutout_mask`, on the
+      objects at the resolution of ``z``);
     - ``context_masking`` / ``object_masking``: ``z`` outside / inside the
       main decoder's objects zeroed;
     - ``feature_dropout``: the most activated positions zeroed
@@ -231,8 +232,9 @@ class CCTHead(BaseDecodeHead):
             main_logits (Tensor): (N, K, h, w) detached main prediction.
             decoder (nn.Module): The decoder that reads the result (VAT
                 finds the direction that changes its prediction most).
-            foreground (np.ndarray, optional): (N, h, w) bool objects of the
-                main prediction on the host; guided cutout needs it.
+            foreground (np.ndarray, optional): (N, H, W) bool objects of
+                the main prediction at the size of ``z``, on the host; guided
+                cutout needs it.
 
         Returns:
             Tensor: The perturbed features.
@@ -246,9 +248,8 @@ class CCTHead(BaseDecodeHead):
             keep = torch.as_tensor(
                 guided_cutout_mask(foreground, self.erase_ratio),
                 dtype=features.dtype,
-                device=features.device)[:, None]
-            return features * F.interpolate(
-                keep, size=features.shape[2:], mode='nearest')
+                device=features.device)
+            return features * keep[:, None]
         if name == 'context_masking':
             return context_masking(features, main_logits)
         if name == 'object_masking':
@@ -265,8 +266,12 @@ class CCTHead(BaseDecodeHead):
         main_logits = main_logits.detach()
         foreground = None
         if 'guided_cutout' in self.perturbations:
-            # one transfer per batch, shared by the cutout decoders
-            foreground = to_numpy(main_logits.argmax(dim=1) > 0)
+            # Objects at the size of z, where the boxes are cut (cut at
+            # the logits' size, a box could fall between the positions a
+            # nearest downsampling keeps); one transfer per batch, shared by
+            # the cutout decoders.
+            foreground = to_numpy(
+                foreground_mask(main_logits, features.shape[2:])[:, 0] > 0)
         return [
             decoder(self.perturb(name, features, main_logits, decoder,
                                  foreground))
