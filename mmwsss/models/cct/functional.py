@@ -224,4 +224,3 @@ def vat_perturbation(features: Tensor,
         divergence = F.kl_div(log_probs, target, reduction='batchmean')
         grad, = torch.autograd.grad(divergence, direction)
     return eps * _unit_directions(grad.detach())
-

@@ -17,7 +17,8 @@ from mmwsss.registry import MODELS
 from mmwsss.utils import to_numpy
 from .functional import (cct_consistency_loss, cct_rampup_weight,
                          context_masking, feature_dropout, feature_noise,
-                         foreground_mask, guided_cutout_mask, object_masking, vat_perturbation)
+                         foreground_mask, guided_cutout_mask, object_masking,
+                         vat_perturbation)
 
 #: The perturbations of CCT, in the order their decoders are built.
 PERTURBATIONS = ('vat', 'dropout', 'guided_cutout', 'context_masking',
