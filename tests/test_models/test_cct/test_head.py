@@ -165,3 +165,15 @@ def test_inference_is_the_main_decoder():
     metas = [s.metainfo for s in _samples([True, True])]
     predicted = head.predict(inputs, metas, dict(mode='whole'))
     assert predicted.shape == (2, NUM_CLASSES, SIZE, SIZE)
+
+
+def test_loss_waits_for_the_device_once_per_batch():
+    from mmwsss.testing import DeviceLikeTensor, count_host_syncs
+    head = _head()
+    _hub(5)
+    inputs = [x.as_subclass(DeviceLikeTensor) for x in _inputs(4)]
+    with count_host_syncs() as syncs:
+        head.loss(inputs, _samples([True, False, True, False]), {})
+    # one transfer of the predicted objects for the guided cutout, and the
+    # masking of ignored pixels in mmseg's accuracy (acc_seg)
+    assert sorted(syncs['ops']) == ['boolean index', 'cpu']
