@@ -39,7 +39,11 @@ class UpsamplingDecoder(nn.Module):
 
     A 1x1 convolution maps the features to the classes, then each of the
     ``log2(upscale)`` steps doubles the resolution with a 1x1 convolution to
-    4x the channels, a ReLU and a pixel shuffle. The shuffle convolutions
+    4x the channels, a ReLU and a pixel shuffle. The CCT release also puts
+    the ReLU on the last step, i.e. on the logits (``relu_logits=True``);
+    by default the logits pass no ReLU: a class whose logit goes negative
+    everywhere then gets no gradient again (on SynthVOC five of the six
+    classes died that way, README). The shuffle convolutions
     start with ICNR weights (the four sub-pixels of a channel share one
     kernel, zero bias), so that the upsampled maps start without
     checkerboard.
@@ -48,10 +52,16 @@ class UpsamplingDecoder(nn.Module):
         in_channels (int): Channels of the features.
         num_classes (int): Output channels.
         upscale (int): Power of two by which the output is larger.
+        relu_logits (bool): ReLU on the last step too. Defaults to False.
     """
 
-    def __init__(self, in_channels: int, num_classes: int, upscale: int):
+    def __init__(self,
+                 in_channels: int,
+                 num_classes: int,
+                 upscale: int,
+                 relu_logits: bool = False):
         super().__init__()
+        self.relu_logits = relu_logits
         steps = int(math.log2(upscale))
         if 2**steps != upscale:
             raise ValueError(f'upscale must be a power of 2, got {upscale}')
@@ -71,8 +81,12 @@ class UpsamplingDecoder(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         """(N, C, H, W) features -> (N, K, H * upscale, W * upscale)."""
         x = self.classifier(features)
-        for conv in self.shuffles:
-            x = F.pixel_shuffle(F.relu(conv(x)), 2)
+        last = len(self.shuffles) - 1
+        for step, conv in enumerate(self.shuffles):
+            x = conv(x)
+            if step < last or self.relu_logits:
+                x = F.relu(x)
+            x = F.pixel_shuffle(x, 2)
         return x
 
 
@@ -143,6 +157,8 @@ class CCTHead(BaseDecodeHead):
             semi-supervised CCT). Defaults to 0.4.
         rampup_ratio (float): Fraction of ``max_iters`` of the ramp-up.
             Defaults to 0.1.
+        relu_logits (bool): ReLU on the decoders' logits, as the CCT
+            release (see :class:`UpsamplingDecoder`). Defaults to False.
         **kwargs: Arguments of :class:`mmseg.models.BaseDecodeHead`
             (``in_channels``, ``channels`` = the width of ``z``,
             ``num_classes``, ``norm_cfg``, ``loss_decode``, ...).
@@ -161,6 +177,7 @@ class CCTHead(BaseDecodeHead):
                  unsup_loss_weight: float = 30.,
                  weak_loss_weight: float = 0.4,
                  rampup_ratio: float = 0.1,
+                 relu_logits: bool = False,
                  **kwargs):
         # BaseDecodeHead's dropout before conv_seg is not part of CCT.
         kwargs.setdefault('dropout_ratio', 0.)
@@ -193,15 +210,15 @@ class CCTHead(BaseDecodeHead):
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
         self.main_decoder = UpsamplingDecoder(self.channels, self.out_channels,
-                                              upscale)
+                                              upscale, relu_logits)
         #: The perturbation of each auxiliary decoder, in order.
         self.perturbations: List[str] = [
             name for name in PERTURBATIONS
             for _ in range(num_decoders.get(name, 0))
         ]
         self.aux_decoders = nn.ModuleList(
-            UpsamplingDecoder(self.channels, self.out_channels, upscale)
-            for _ in self.perturbations)
+            UpsamplingDecoder(self.channels, self.out_channels, upscale,
+                              relu_logits) for _ in self.perturbations)
         self.dropout_rate = dropout_rate
         self.erase_ratio = erase_ratio
         self.vat_xi = vat_xi

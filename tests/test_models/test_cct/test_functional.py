@@ -146,3 +146,11 @@ def test_upsampling_decoder_shape_and_icnr_start():
     assert torch.allclose(blocks, blocks[..., :1, :1].expand_as(blocks))
     with pytest.raises(ValueError, match='power of 2'):
         UpsamplingDecoder(6, 3, upscale=6)
+
+
+def test_logits_pass_a_relu_only_when_asked():
+    torch.manual_seed(0)
+    features = torch.randn(2, 6, 4, 4)
+    assert (UpsamplingDecoder(6, 3, upscale=4)(features) < 0).any()
+    relu = UpsamplingDecoder(6, 3, upscale=4, relu_logits=True)
+    assert (relu(features) >= 0).all()
