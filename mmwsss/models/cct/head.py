@@ -296,8 +296,8 @@ class CCTHead(BaseDecodeHead):
             for name, decoder in zip(self.perturbations, self.aux_decoders)
         ]
 
-    def unsup_weight(self) -> float:
-        """``w(t)`` at the runner's current iteration."""
+    def rampup(self) -> float:
+        """``w(t) / unsup_loss_weight`` at the runner's iteration."""
         hub = MessageHub.get_current_instance()
         iteration, max_iters = hub.get_info('iter'), hub.get_info('max_iters')
         if iteration is None or max_iters is None:
@@ -306,8 +306,7 @@ class CCTHead(BaseDecodeHead):
                 "iterations: MessageHub needs 'iter' and 'max_iters' (set by "
                 "the runner's RuntimeInfoHook)")
         return cct_rampup_weight(iteration,
-                                 int(self.rampup_ratio * max_iters),
-                                 self.unsup_loss_weight)
+                                 int(self.rampup_ratio * max_iters), 1.)
 
     def _weak_cross_entropy(self, logits: Tensor, labels: Tensor) -> Tensor:
         """Mean cross-entropy over the non-ignored pixels (0 if none)."""
@@ -355,15 +354,14 @@ class CCTHead(BaseDecodeHead):
         if others:
             aux_logits = self.aux_predictions(features[others],
                                               main_logits[others])
-            weight = self.unsup_weight()
+            ramp = self.rampup()
             target = main_logits[others].detach()
-            losses['loss_unsup'] = weight * sum(
+            losses['loss_unsup'] = ramp * self.unsup_loss_weight * sum(
                 cct_consistency_loss(logits, target)
                 for logits in aux_logits) / len(aux_logits)
             if self.weak_loss_weight > 0:
                 pseudo = self._stack_batch_gt(
                     [batch_data_samples[i] for i in others])[:, 0].long()
-                ramp = weight / self.unsup_loss_weight
                 losses['loss_weak'] = ramp * self.weak_loss_weight * sum(
                     self._weak_cross_entropy(logits, pseudo)
                     for logits in aux_logits) / len(aux_logits)

@@ -177,3 +177,11 @@ def test_loss_waits_for_the_device_once_per_batch():
     # one transfer of the predicted objects for the guided cutout, and the
     # masking of ignored pixels in mmseg's accuracy (acc_seg)
     assert sorted(syncs['ops']) == ['boolean index', 'cpu']
+
+
+def test_weak_loss_stands_without_the_consistency_loss():
+    head = _head(unsup_loss_weight=0.)
+    _hub(50)
+    losses = head.loss(_inputs(2), _samples([True, False]), {})
+    assert losses['loss_unsup'].item() == 0
+    assert torch.isfinite(losses['loss_weak']) and losses['loss_weak'] > 0
