@@ -10,6 +10,8 @@
 # only the pseudo-masks, CCT here 5 pixel-labelled + 5 pseudo-labelled
 # images per batch. Encoder width (PSP bottleneck) 64 = 256 / 4, as CCT's
 # 512 = 2048 / 4; no backbone lr multiplier (nothing is pretrained).
+# Measured (README): 19.32 val mIoU, against 53.52 for the DeepLab config on
+# the pseudo-masks alone and 26.81 for this network on the 60 masks alone.
 #   python tools/train.py configs/cct/cct_r18w32-d8_1xb10-300it_synthvoc-112x112.py \
 #       [--cfg-options train_dataloader.dataset.pseudo_mask_dir=DIR]
 _base_ = [
