@@ -4,6 +4,8 @@ from .box_pseudo_coco import *  # noqa: F401,F403
 from .ir_label_dataset import IRLabelDataset
 from .ood_dataset import OoDImageDataset
 from .pseudo_label_seg import LoadPseudoLabel, PseudoLabelSegDataset
+from .semi_supervised_seg import (SemiSupervisedSampler,
+                                  SemiSupervisedSegDataset)
 from .transforms import *  # noqa: F401,F403
 from .validated_boxes import ValidatedCocoDataset, ValidatedVOCDataset
 from .voc_wsss import VOC_CLASSES, VOC_PALETTE, VOCWSSSDataset
@@ -12,7 +14,8 @@ from .wsol_fgvc import FGVCAircraftWSOLDataset, StanfordDogsWSOLDataset
 
 __all__ = [
     'VOC_CLASSES', 'VOC_PALETTE', 'VOCWSSSDataset', 'IRLabelDataset',
-    'PseudoLabelSegDataset', 'LoadPseudoLabel',
+    'PseudoLabelSegDataset', 'LoadPseudoLabel', 'SemiSupervisedSegDataset',
+    'SemiSupervisedSampler',
     'CUBWSOLDataset', 'ImageNetWSOLDataset', 'WSOLMetadataDataset',
     'FGVCAircraftWSOLDataset', 'StanfordDogsWSOLDataset',
     'OoDImageDataset', 'ValidatedCocoDataset', 'ValidatedVOCDataset'

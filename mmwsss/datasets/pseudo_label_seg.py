@@ -108,7 +108,11 @@ class PseudoLabelSegDataset(BaseSegDataset):
 
     def load_data_list(self) -> List[dict]:
         """Read the split list and check the label files."""
-        data_list = super().load_data_list()
+        return self._check_label_files(super().load_data_list())
+
+    def _check_label_files(self, data_list: List[dict]) -> List[dict]:
+        """``data_list`` once its label files are found (and, with
+        ``check_files``, valid)."""
         missing = [
             info['seg_map_path'] for info in data_list
             if not osp.isfile(info['seg_map_path'])

@@ -1,11 +1,12 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Models of mmwsss: one package per method (``advcam``, ``bbam``, ``dsrg``,
-``ficklenet``, ``gradcam``, ``irn``, ``moana``, ``psa``, ``rib``,
+"""Models of mmwsss: one package per method (``advcam``, ``bbam``, ``cct``,
+``dsrg``, ``ficklenet``, ``gradcam``, ``irn``, ``moana``, ``psa``, ``rib``,
 ``transcam``, ``wood``, ``wsol``) and the generic parts they share, by role
 (``classifiers``, ``heads``, ``data_preprocessors``, ``decode_heads``,
 ``segmentors``, ``utils``). Importing it registers every model component."""
 from .advcam import AdvCAMClassifier  # noqa: F401
 from .bbam import BBAM, SeedGrowingMaskHead  # noqa: F401
+from .cct import CCTHead  # noqa: F401
 from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .decode_heads import *  # noqa: F401,F403
