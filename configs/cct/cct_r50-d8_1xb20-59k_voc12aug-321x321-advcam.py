@@ -5,5 +5,5 @@
 _base_ = ['./cct_r50-d8_1xb20-59k_voc12aug-321x321.py']
 
 # Written by configs/advcam/irnet-rw_r50_voc12aug-advcam.py.
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_advcam_voc12aug'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r50_voc12aug-advcam/pseudo_masks'
 train_dataloader = dict(dataset=dict(pseudo_mask_dir=pseudo_mask_dir))

@@ -29,7 +29,7 @@
 _base_ = ['../deeplabv2/deeplabv2_r101-d8_1xb10-20k_voc12aug-321x321_pseudo.py']
 
 # Written by configs/irn/irnet-rw_r50_voc12aug.py.
-pseudo_mask_dir = 'work_dirs/pseudo_masks/irn_voc12aug'
+pseudo_mask_dir = 'work_dirs/irnet-rw_r50_voc12aug/pseudo_masks'
 num_classes = 21
 crop_size = (321, 321)
 mean_bgr = (104, 116, 124)
