@@ -142,6 +142,11 @@ def parse_args() -> argparse.Namespace:
         help='ResNet-18 stem / VGG16 first-stage width (64 is standard)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='keep the finished runs of the summary.json in --work-dir '
+        '(same width, seed and epochs) and train the others')
+    parser.add_argument(
         '--print-only',
         action='store_true',
         help='print the table of the summary.json in --work-dir and exit')
@@ -155,11 +160,15 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def config_model(config: str) -> dict:
+    """The ``model`` of ``configs/<config>``."""
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, 'configs', config)).model.to_dict()
+
+
 def method_parts(method: str) -> dict:
     """The model parts of ``method``'s ResNet-18 config."""
-    from mmengine.config import Config
-    model = Config.fromfile(osp.join(ROOT, 'configs',
-                                     R18_CONFIGS[method])).model.to_dict()
+    model = config_model(R18_CONFIGS[method])
     parts = dict(
         neck=model.get('neck'),
         batch_augments=model['data_preprocessor'].get('batch_augments'))
@@ -185,19 +194,6 @@ def backbone_model(backbone: str, width: int, parts: dict) -> tuple:
         channels, side = 8 * width, 4 * width
         taps = ('layer3.0', )
         adl_after = ('layer3.0', 'layer4.0', 'layer4.1')
-        full = dict(
-            type='ResNet',
-            depth=18,
-            base_channels=width,
-            strides=(1, 2, 1, 1),
-            style='pytorch',
-            init_cfg=[
-                dict(type='Kaiming', layer=['Conv2d']),
-                dict(
-                    type='Constant',
-                    val=1,
-                    layer=['_BatchNorm', 'GroupNorm'])
-            ])
         side_indices, last_indices = (2, 3), (3, )
     elif backbone == 'vgg16':
         stages = tuple(width * m for m in (1, 2, 4, 8, 8))
@@ -206,14 +202,6 @@ def backbone_model(backbone: str, width: int, parts: dict) -> tuple:
         # features: stage 4 = 10..13 (3 convs, pool), stage 5 = 14..16
         taps = ('features.15', )
         adl_after = ('features.13', 'features.16')
-        full = dict(
-            type='mmwsss.WSOLVGG',
-            depth=16,
-            large_feature_map=False,
-            stage_channels=stages,
-            conv6_channels=16 * width,
-            norm_cfg=dict(type='BN'),
-            init_cfg=[dict(type='Kaiming', layer='Conv2d')])
         side_indices, last_indices = (4, ), ()
     else:
         inner = dict(tail_channels=16 * width)
@@ -222,6 +210,8 @@ def backbone_model(backbone: str, width: int, parts: dict) -> tuple:
                 'mmwsss.SPGHead':
             raise ValueError('ADL / SPG are not wired for InceptionV3 here')
         return inner, channels, None
+    # the CAM config's backbone at this width, wrapped
+    full = dict(config_model(CAM_CONFIGS[backbone])['backbone'], **inner)
     if 'adl' in parts:
         return dict(
             _delete_=True,
@@ -340,7 +330,14 @@ def print_table(summary: dict) -> None:
     ] + ['train s']
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '---|' * len(header))
-    for key, record in summary['results'].items():
+    backbones, methods = list(CAM_CONFIGS), list(R18_CONFIGS)
+
+    def table_order(key: str) -> tuple:
+        method, backbone = key.split('/')
+        return backbones.index(backbone), methods.index(method)
+
+    for key in sorted(summary['results'], key=table_order):
+        record = summary['results'][key]
         method, backbone = key.split('/')
         cells = [method, backbone, str(record.get('epochs', '-'))]
         for protocol, metric in COLUMNS:
@@ -368,11 +365,22 @@ def main() -> None:
         return
     os.makedirs(work_dir, exist_ok=True)
     summary = dict(width=args.width, seed=args.seed, results={})
+    if args.resume and osp.isfile(summary_file):
+        with open(summary_file) as f:
+            previous = json.load(f)
+        if (previous['width'], previous['seed']) != (args.width, args.seed):
+            sys.exit(f'wsol_cub10: {summary_file} has another width or seed')
+        summary['results'] = previous['results']
+    # in the order of --backbones, then of --methods
     for backbone in args.backbones:
         for method in args.methods:
             if method not in BACKBONE_METHODS[backbone]:
                 continue
             key = f'{method}/{backbone}'
+            done = summary['results'].get(key, {})
+            if 'failed' not in done and \
+                    done.get('epochs') == args.epochs_of[backbone]:
+                continue
             summary['results'][key] = train_and_test(
                 method, backbone, args,
                 osp.join(work_dir, f'{method.lower()}_{backbone}'))
