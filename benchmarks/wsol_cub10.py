@@ -3,13 +3,18 @@
 
 Trains each WSOL method on each backbone from scratch on the shared ``cub10``
 subset with ``tools/train.py``, evaluates the last checkpoint on its test
-split with ``tools/test.py`` under both ``mmwsss.WSOLMetric`` protocols
-(``'standard'``: min-max maps, thresholds every 0.01, Top-1 / GT-known Loc at
-the best MaxBoxAcc threshold; ``'moana'``: 65th-percentile maps, Top-1 Loc at
-τ = 0.04, GT-known Loc at its best τ) and prints one table. Not a test::
+split with ``tools/test.py`` (``mmwsss.WSOLMetric``, protocol ``'standard'``:
+min-max maps, thresholds every 0.01, Top-1 / GT-known Loc at the best
+MaxBoxAcc threshold; CAM and MoANA also under ``'moana'``: 65th-percentile
+maps, Top-1 Loc at τ = 0.04, GT-known Loc at its best τ), prints one table
+and writes ``summary.json`` after every run. Not a test::
 
     python benchmarks/wsol_cub10.py [--methods CAM MoANA ...]
         [--backbones r18 vgg16 inception-v3] [--epochs 20] [--width 16]
+        [--backbone-epochs inception-v3=2] [--resume] [--print-only]
+
+Runs go in the order of ``--backbones``, then of ``--methods``; ``--resume``
+keeps the finished runs of the work dir's ``summary.json``.
 
 The recipe is the CPU-sized SynthVOC WSOL one (crop 112, batch 16, poly SGD
 lr 0.05, momentum 0.9):
