@@ -78,11 +78,14 @@ BACKBONE_METHODS = {
 }
 #: Methods also tested under MoANA's protocol (its Table 1 has both).
 MOANA_PROTOCOL_METHODS = ('CAM', 'MoANA')
-#: (protocol, metric) columns of the table.
-COLUMNS = (('standard', 'Top1Cls'), ('standard', 'MaxBoxAccV2'),
-           ('standard', 'Top1Loc'), ('standard', 'GTKnownLoc'),
-           ('moana', 'MaxBoxAccMoANA'), ('moana', 'Top1Loc'),
-           ('moana', 'GTKnownLoc'))
+#: (protocol, metric, heading) of the table's columns.
+COLUMNS = (('standard', 'Top1Cls', 'Top-1 cls'),
+           ('standard', 'MaxBoxAccV2', 'MaxBoxAccV2'),
+           ('standard', 'Top1Loc', 'Top-1 Loc'),
+           ('standard', 'GTKnownLoc', 'GT-known Loc'),
+           ('moana', 'MaxBoxAccMoANA', 'MoANA prot.: MaxBoxAccMoANA'),
+           ('moana', 'Top1Loc', 'MoANA prot.: Top-1 Loc (τ 0.04)'),
+           ('moana', 'GTKnownLoc', 'MoANA prot.: GT-known Loc'))
 
 # cub10 keeps CUB's class ids 1..10: remapped to 0..9; it has no masks (no
 # PxAP), and no validation split (evaluation runs on the test split only).
@@ -330,9 +333,9 @@ def print_table(summary: dict) -> None:
     """One Markdown table of every run of ``summary``."""
     print(f'\nWSOL on cub10 test (243 images), width {summary["width"]}, '
           'from scratch, CPU; thresholds chosen on the test split')
-    header = ['method', 'backbone', 'epochs'] + [
-        f'{metric} ({protocol})' for protocol, metric in COLUMNS
-    ] + ['train s']
+    header = ['Method', 'Backbone', 'Epochs'] + [
+        heading for _, _, heading in COLUMNS
+    ] + ['Train s']
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '---|' * len(header))
     backbones, methods = list(CAM_CONFIGS), list(R18_CONFIGS)
@@ -345,7 +348,7 @@ def print_table(summary: dict) -> None:
         record = summary['results'][key]
         method, backbone = key.split('/')
         cells = [method, backbone, str(record.get('epochs', '-'))]
-        for protocol, metric in COLUMNS:
+        for protocol, metric, _ in COLUMNS:
             if 'failed' in record and protocol not in record:
                 cells.append('failed')
             else:
