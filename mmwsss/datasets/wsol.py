@@ -85,16 +85,6 @@ def _boxes_array(boxes: List[List[float]]) -> np.ndarray:
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
-def _check_labels(data_list: List[dict], num_classes: int,
-                  source: str) -> None:
-    """Raise an error naming ``source`` if a label is out of range."""
-    for info in data_list:
-        if not 0 <= info['gt_label'] < num_classes:
-            raise ValueError(f'{source}: image {info["img_id"]} has label '
-                             f'{info["gt_label"]} outside the '
-                             f'{num_classes} classes of the dataset')
-
-
 def _parse_voc_xml(path: str) -> Tuple[List[str], np.ndarray, tuple]:
     """Read a PASCAL-VOC-style XML annotation (ILSVRC boxes, Stanford Dogs).
 
@@ -124,7 +114,67 @@ def _parse_voc_xml(path: str) -> Tuple[List[str], np.ndarray, tuple]:
 
 
 class _WSOLDataset(BaseDataset):
-    """Single-label dataset base: ``get_cat_ids`` from ``gt_label``."""
+    """Base of the single-label WSOL datasets.
+
+    Holds what every layout shares: the ``split`` check, the metainfo derived
+    from the annotation (which a user's ``metainfo`` overrides), the item
+    fields, the label range check and ``get_cat_ids`` from ``gt_label``.
+
+    Args:
+        derived_metainfo (dict): Metainfo read from the annotation
+            (``classes`` at least).
+        metainfo (dict, optional): User metainfo, overriding the derived
+            one. Defaults to None.
+        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    #: The accepted ``split`` values of a layout with splits.
+    SPLITS: Tuple[str, ...] = ('train', 'test')
+
+    def __init__(self,
+                 derived_metainfo: dict,
+                 metainfo: Optional[dict] = None,
+                 **kwargs):
+        super().__init__(
+            metainfo={
+                **derived_metainfo,
+                **(metainfo or {})
+            }, **kwargs)
+
+    @classmethod
+    def _check_split(cls, split: str) -> str:
+        """Return ``split``, or raise an error listing ``SPLITS``."""
+        if split not in cls.SPLITS:
+            names = [repr(name) for name in cls.SPLITS]
+            raise ValueError(f'split must be {", ".join(names[:-1])} or '
+                             f'{names[-1]}, got {split!r}')
+        return split
+
+    def _item(self,
+              img_id: str,
+              file_name: str,
+              gt_label: int,
+              gt_bboxes: Optional[np.ndarray] = None,
+              ori_shape: Optional[tuple] = None) -> dict:
+        """One data item; ``file_name`` is relative to ``img_path``."""
+        info = dict(
+            img_id=img_id,
+            img_path=osp.join(self.data_prefix['img_path'], file_name),
+            gt_label=gt_label)
+        if gt_bboxes is not None:
+            info['gt_bboxes'] = gt_bboxes
+        if ori_shape is not None:
+            info['ori_shape'] = ori_shape
+        return info
+
+    def _check_labels(self, data_list: List[dict], source: str) -> None:
+        """Raise an error naming ``source`` if a label is out of range."""
+        num_classes = len(self.metainfo['classes'])
+        for info in data_list:
+            if not 0 <= info['gt_label'] < num_classes:
+                raise ValueError(f'{source}: image {info["img_id"]} has label '
+                                 f'{info["gt_label"]} outside the '
+                                 f'{num_classes} classes of the dataset')
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Return the label of item ``idx`` as a one-element list."""
@@ -180,9 +230,7 @@ class CUBWSOLDataset(_WSOLDataset):
                  remap_classes: bool = False,
                  metainfo: Optional[dict] = None,
                  **kwargs):
-        if split not in ('train', 'test'):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        self.split = split
+        self.split = self._check_split(split)
         self.mask_dir = mask_dir
         self.mask_suffix = mask_suffix
         self.remap_classes = remap_classes
@@ -193,12 +241,10 @@ class CUBWSOLDataset(_WSOLDataset):
         }
         self._class_index, derived = self._read_classes()
         super().__init__(
+            derived,
+            metainfo,
             data_root=data_root,
             data_prefix=data_prefix or dict(img_path='images'),
-            metainfo={
-                **derived,
-                **(metainfo or {})
-            },
             **kwargs)
 
     def _read_classes(self) -> Tuple[Dict[int, int], dict]:
@@ -260,11 +306,8 @@ class CUBWSOLDataset(_WSOLDataset):
                 raise ValueError(f'{files["image_class_labels"]}: image id '
                                  f'{image_id} has class id {class_id}, which '
                                  f'is not in {files["classes"]}')
-            info = dict(
-                img_id=rel_path,
-                img_path=osp.join(self.data_prefix['img_path'], rel_path),
-                gt_label=self._class_index[class_id],
-                gt_bboxes=_boxes_array(boxes[image_id]))
+            info = self._item(rel_path, rel_path, self._class_index[class_id],
+                              _boxes_array(boxes[image_id]))
             if self.mask_dir is not None:
                 stem = osp.splitext(rel_path)[0] + self.mask_suffix
                 info['gt_mask_paths'] = [
@@ -272,8 +315,7 @@ class CUBWSOLDataset(_WSOLDataset):
                 ]
                 info['ignore_mask_path'] = None
             data_list.append(info)
-        _check_labels(data_list, len(self.metainfo['classes']),
-                      files['image_class_labels'])
+        self._check_labels(data_list, files['image_class_labels'])
         return data_list
 
 
@@ -314,14 +356,12 @@ class ImageNetWSOLDataset(_WSOLDataset):
         self.synset_file = osp.join(data_root, synset_file)
         self._synset_index, derived = self._read_synsets(self.synset_file)
         super().__init__(
+            derived,
+            metainfo,
             data_root=data_root,
             ann_file=ann_file,
             data_prefix=data_prefix
             or dict(img_path='val', ann_path='val_bbox'),
-            metainfo={
-                **derived,
-                **(metainfo or {})
-            },
             **kwargs)
 
     @staticmethod
@@ -376,15 +416,8 @@ class ImageNetWSOLDataset(_WSOLDataset):
             label, boxes, shape = self._parse_xml(
                 osp.join(self.data_prefix['ann_path'], stem + '.xml'))
             data_list.append(
-                dict(
-                    img_id=stem,
-                    img_path=osp.join(self.data_prefix['img_path'],
-                                      stem + self.img_suffix),
-                    gt_label=label,
-                    gt_bboxes=boxes,
-                    ori_shape=shape))
-        _check_labels(data_list, len(self.metainfo['classes']),
-                      self.synset_file)
+                self._item(stem, stem + self.img_suffix, label, boxes, shape))
+        self._check_labels(data_list, self.synset_file)
         return data_list
 
 
@@ -429,18 +462,15 @@ class WSOLMetadataDataset(_WSOLDataset):
         self._labels = self._read_labels(
             osp.join(meta_dir, 'class_labels.txt'))
         num_classes = max(self._labels.values(), default=-1) + 1
-        derived = dict(classes=tuple(str(i) for i in range(num_classes)))
         super().__init__(
+            dict(classes=tuple(str(i) for i in range(num_classes))),
+            metainfo,
             data_root=data_root,
             ann_file=ann_file,
             data_prefix={
                 'img_path': '',
                 'mask_path': '',
                 **(data_prefix or {})
-            },
-            metainfo={
-                **derived,
-                **(metainfo or {})
             },
             **kwargs)
 
@@ -515,18 +545,16 @@ class WSOLMetadataDataset(_WSOLDataset):
                 if image_id not in table:
                     raise ValueError(f'{osp.join(meta_dir, name)} has no '
                                      f'entry for image {image_id}')
-            info = dict(
-                img_id=image_id,
-                img_path=osp.join(self.data_prefix['img_path'], image_id),
-                gt_label=self._labels[image_id])
-            if image_id in sizes:
-                info['ori_shape'] = sizes[image_id]
+            info = self._item(
+                image_id,
+                image_id,
+                self._labels[image_id],
+                ori_shape=sizes.get(image_id))
             if loc_format == 'box':
                 info['gt_bboxes'] = _boxes_array(loc[image_id])
             elif loc_format == 'mask':
                 info['gt_mask_paths'], info['ignore_mask_path'] = \
                     loc[image_id]
             data_list.append(info)
-        _check_labels(data_list, len(self.metainfo['classes']),
-                      osp.join(meta_dir, 'class_labels.txt'))
+        self._check_labels(data_list, osp.join(meta_dir, 'class_labels.txt'))
         return data_list

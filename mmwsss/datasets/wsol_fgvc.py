@@ -13,8 +13,8 @@ import numpy as np
 import scipy.io
 
 from mmwsss.registry import DATASETS
-from .wsol import (_boxes_array, _check_box, _check_labels, _convert,
-                   _parse_voc_xml, _read_rows, _WSOLDataset)
+from .wsol import (_boxes_array, _check_box, _convert, _parse_voc_xml,
+                   _read_rows, _WSOLDataset)
 
 
 @DATASETS.register_module()
@@ -40,6 +40,7 @@ class FGVCAircraftWSOLDataset(_WSOLDataset):
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
     """
 
+    SPLITS = ('train', 'val', 'trainval', 'test')
     CLASS_FILES = dict(
         variant='variants.txt',
         family='families.txt',
@@ -52,23 +53,19 @@ class FGVCAircraftWSOLDataset(_WSOLDataset):
                  data_prefix: Optional[dict] = None,
                  metainfo: Optional[dict] = None,
                  **kwargs):
-        if split not in ('train', 'val', 'trainval', 'test'):
-            raise ValueError("split must be 'train', 'val', 'trainval' or "
-                             f"'test', got {split!r}")
+        self.split = self._check_split(split)
         if level not in self.CLASS_FILES:
             raise ValueError(f'level must be one of {tuple(self.CLASS_FILES)}'
                              f', got {level!r}')
-        self.split, self.level = split, level
+        self.level = level
         self.class_file = osp.join(data_root, self.CLASS_FILES[level])
         names = self._read_class_names(self.class_file)
         self._class_index = {name: i for i, name in enumerate(names)}
         super().__init__(
+            dict(classes=names),
+            metainfo,
             data_root=data_root,
             data_prefix=data_prefix or dict(img_path='images'),
-            metainfo={
-                'classes': names,
-                **(metainfo or {})
-            },
             **kwargs)
 
     @staticmethod
@@ -98,12 +95,9 @@ class FGVCAircraftWSOLDataset(_WSOLDataset):
                 raise ValueError(f'{box_file} has no box for image '
                                  f'{image_id} of {label_file}')
             data_list.append(
-                dict(
-                    img_id=image_id,
-                    img_path=osp.join(self.data_prefix['img_path'],
-                                      f'{image_id}.jpg'),
-                    gt_label=self._class_index[name],
-                    gt_bboxes=_boxes_array(boxes[image_id])))
+                self._item(image_id, f'{image_id}.jpg',
+                           self._class_index[name],
+                           _boxes_array(boxes[image_id])))
         return data_list
 
 
@@ -148,9 +142,7 @@ class StanfordDogsWSOLDataset(_WSOLDataset):
                  data_prefix: Optional[dict] = None,
                  metainfo: Optional[dict] = None,
                  **kwargs):
-        if split not in ('train', 'test'):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        self.split = split
+        self.split = self._check_split(split)
         self.list_file = self._find_list(data_root, split, list_file)
         prefix = dict(img_path='Images', ann_path='Annotation')
         prefix.update(data_prefix or {})
@@ -161,14 +153,12 @@ class StanfordDogsWSOLDataset(_WSOLDataset):
             d for d in os.listdir(image_dir)
             if osp.isdir(osp.join(image_dir, d)))
         super().__init__(
+            dict(
+                classes=tuple(d.partition('-')[2] or d for d in self._folders),
+                wnids=tuple(d.partition('-')[0] for d in self._folders)),
+            metainfo,
             data_root=data_root,
             data_prefix=prefix,
-            metainfo={
-                'classes':
-                tuple(d.partition('-')[2] or d for d in self._folders),
-                'wnids': tuple(d.partition('-')[0] for d in self._folders),
-                **(metainfo or {})
-            },
             **kwargs)
 
     @staticmethod
@@ -223,13 +213,6 @@ class StanfordDogsWSOLDataset(_WSOLDataset):
             stem = osp.splitext(rel_path)[0]
             _, boxes, shape = _parse_voc_xml(
                 osp.join(self.data_prefix['ann_path'], stem))
-            data_list.append(
-                dict(
-                    img_id=stem,
-                    img_path=osp.join(self.data_prefix['img_path'], rel_path),
-                    gt_label=label,
-                    gt_bboxes=boxes,
-                    ori_shape=shape))
-        _check_labels(data_list, len(self.metainfo['classes']),
-                      self.list_file)
+            data_list.append(self._item(stem, rel_path, label, boxes, shape))
+        self._check_labels(data_list, self.list_file)
         return data_list

@@ -61,6 +61,8 @@ class WSOLMetric(BaseMetric):
     (k > 1) each at their own best τ on the evaluated split, as the code
     does, and ``MaxBoxAccMoANA``, the mean over ``iou_thresholds`` of
     largest-contour MaxBoxAcc. The standard metrics are reported as well.
+    ``best_threshold_per_metric=False`` puts GT-known and Top-k Loc at the
+    fixed τ too: no oracle threshold left in the localization accuracies.
 
     ``'rfga'`` (RFGA, Sohn et al. 2021, Table 1): largest-contour MaxBoxAcc
     at each IoU of ``iou_thresholds`` (default 50, 60, 70, 80, 90) as
@@ -101,6 +103,10 @@ class WSOLMetric(BaseMetric):
         topk (Sequence[int]): The k of Top-k Loc / Cls. Defaults to (1, 5).
         protocol (str): ``'standard'``, ``'moana'`` or ``'rfga'``.
             Defaults to ``'standard'``.
+        best_threshold_per_metric (bool, optional): Evaluate GT-known and
+            Top-k Loc (k > 1) each at its own best τ of the split instead of
+            at the τ of Top-1 Loc. Defaults to None: True for ``'moana'``
+            (its ``tester.py``), False for the other protocols.
         collect_device (str): Defaults to ``'cpu'``.
         prefix (str, optional): Defaults to ``'wsol'``.
     """
@@ -114,6 +120,7 @@ class WSOLMetric(BaseMetric):
                  cam_threshold: Optional[float] = None,
                  topk: Sequence[int] = (1, 5),
                  protocol: str = 'standard',
+                 best_threshold_per_metric: Optional[bool] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -135,6 +142,9 @@ class WSOLMetric(BaseMetric):
         self.thresholds = np.arange(0, 1, cam_curve_interval)
         self.topk = tuple(int(k) for k in topk)
         self.protocol = protocol
+        if best_threshold_per_metric is None:
+            best_threshold_per_metric = protocol == 'moana'
+        self.best_threshold_per_metric = best_threshold_per_metric
         if cam_threshold is None and protocol == 'moana':
             cam_threshold = MOANA_CAM_THRESHOLD
         self.cam_threshold = cam_threshold
@@ -278,7 +288,7 @@ class WSOLMetric(BaseMetric):
         used = {}
         for name, curve in curves.items():
             index = fixed
-            if self.protocol == 'moana' and name != 'Top1Loc':
+            if self.best_threshold_per_metric and name != 'Top1Loc':
                 index = int(curve.argmax())
             metrics[name] = float(curve[index])
             used[name] = float(self.thresholds[index])
@@ -289,9 +299,11 @@ class WSOLMetric(BaseMetric):
     def _log(self, metrics: dict, used: dict, acc_v1: np.ndarray) -> None:
         logger = MMLogger.get_current_instance()
         if self.protocol == 'moana':
+            others = ('at their best threshold on this split'
+                      if self.best_threshold_per_metric else
+                      'at it too (fixed-threshold variant)')
             logger.info('WSOL protocol: MoANA (tester.py): Top-1 Loc at the '
-                        'fixed threshold, GT-known and Top-k Loc at their '
-                        'best threshold on this split.')
+                        f'fixed threshold, GT-known and Top-k Loc {others}.')
         elif self.cam_threshold is None:
             logger.info(
                 'WSOL cam_threshold=None: the localization accuracies use '

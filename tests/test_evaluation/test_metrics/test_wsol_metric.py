@@ -310,6 +310,20 @@ def test_moana_top1_at_the_fixed_threshold_others_at_their_best():
     assert standard['wsol/Top1Loc'] == 100.
 
 
+def test_moana_fixed_threshold_variant_puts_every_loc_at_it():
+    sample = _data_sample(_rect_map(0.3), 0, _scores([0, 1]))
+    sample.set_metainfo(dict(cam_percentile=65))
+    fixed = _evaluate([sample],
+                      cam_curve_interval=0.01,
+                      protocol='moana',
+                      best_threshold_per_metric=False)
+    assert fixed['wsol/cam_threshold'] == pytest.approx(0.04)
+    assert fixed['wsol/Top1Loc'] == 0.
+    assert fixed['wsol/GTKnownLoc'] == 0. and fixed['wsol/Top5Loc'] == 0.
+    # the oracle metric is unchanged
+    assert fixed['wsol/MaxBoxAccMoANA'] == pytest.approx(100.)
+
+
 @pytest.mark.parametrize('protocol,percentile,match', [
     ('moana', None, 'expects 65th-percentile score maps, got min-max'),
     ('standard', 65, 'expects min-max score maps, got 65th-percentile'),
