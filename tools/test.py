@@ -19,7 +19,6 @@ import os
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 import argparse  # noqa: E402
-import inspect  # noqa: E402
 import sys  # noqa: E402
 from copy import deepcopy  # noqa: E402
 

@@ -2,7 +2,7 @@
 """The visualizer of every mmwsss stage."""
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmengine.visualization import Visualizer
