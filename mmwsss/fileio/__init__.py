@@ -25,7 +25,8 @@ from .jpeg_check import jpeg_damage
 from .label_map import (encode_label_map, read_index_png, read_label_map,
                         voc_palette, write_label_map)
 from .naming import (NameCollisionError, UniqueNames, UnsafeNameError,
-                     check_name, check_unique_names, sample_file, sample_name)
+                     check_name, check_unique_names, image_stem, sample_file,
+                     sample_name)
 from .research_cams import (RESEARCH_CAM_FORMATS, load_pickled_npy,
                             read_research_cams, write_research_cams)
 from .saliency import (SALIENCY_SUFFIX, read_saliency_map, saliency_path,
@@ -38,7 +39,7 @@ __all__ = [
     'CAM_SUFFIX', 'cam_path', 'load_cam_file', 'read_cam_file',
     'read_finest_cams', 'strided_map_size', 'write_cam_file',
     'encode_label_map', 'read_index_png', 'read_label_map', 'voc_palette',
-    'write_label_map', 'sample_file', 'sample_name', 'SALIENCY_SUFFIX', 'read_saliency_map',
+    'write_label_map', 'sample_file', 'sample_name', 'image_stem', 'SALIENCY_SUFFIX', 'read_saliency_map',
     'saliency_path', 'write_saliency_map', 'coco_categories',
     'coco_image_ids', 'coco_json',
     'decode_rle', 'encode_rle', 'image_record', 'load_record', 'load_records',

@@ -69,9 +69,32 @@ def sample_name(sample: Any) -> str:
     img_id = sample.get('img_id')
     if img_id is not None:
         return check_name(str(img_id), 'img_id')
-    img_path = sample.get('img_path')
+    return _path_stem(sample.get('img_path'))
+
+
+def _path_stem(img_path: str) -> str:
     return check_name(
         osp.splitext(osp.basename(img_path))[0], f'img_path {img_path}')
+
+
+def image_stem(sample: Any) -> str:
+    """Stem of a sample's image file, else its :func:`sample_name`.
+
+    Label maps that an mmseg dataset reads are keyed by the image file's
+    stem, which differs from ``img_id`` in COCO-style datasets (integer
+    ids, ``COCO_train2014_<12 digits>.jpg`` files).
+
+    Args:
+        sample (BaseDataElement | dict): A data sample or its dict.
+
+    Returns:
+        str: The stem.
+
+    Raises:
+        UnsafeNameError: If the stem would leave its folder.
+    """
+    img_path = sample.get('img_path')
+    return _path_stem(img_path) if img_path else sample_name(sample)
 
 
 def sample_file(folder: str, sample: Any, suffix: str) -> str:

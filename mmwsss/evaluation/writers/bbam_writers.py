@@ -12,7 +12,7 @@ from mmwsss.fileio.coco_records import (coco_categories, coco_image_ids,
                                         coco_json, decode_rle, encode_rle,
                                         image_record, load_record, rle_area,
                                         save_json)
-from mmwsss.fileio import load_npz, sample_name, save_npz
+from mmwsss.fileio import image_stem, load_npz, sample_name, save_npz
 from mmwsss.registry import METRICS
 from mmwsss.utils.tensor import to_numpy
 from .base_writer import BaseWriter
@@ -125,7 +125,7 @@ class BBAMPseudoMaskWriter(CocoRecordWriter):
       as COCO RLE (str counts) and the flags ``from_ignored``,
       ``bbam_missing`` and ``box_filled``; written atomically last, so its
       presence means the image is done;
-    - ``<semantic_dir>/<sample name>.png`` (if ``semantic_dir``): the
+    - ``<semantic_dir>/<image file stem>.png`` (if ``semantic_dir``): the
       ``pred_sem_seg`` label map (0 background, ``k + 1`` class ``k``, 255
       ignore) in the VOC palette.
 
@@ -181,7 +181,9 @@ class BBAMPseudoMaskWriter(CocoRecordWriter):
         self.ignored_as_crowd = ignored_as_crowd
 
     def _png_path(self, sample: Any) -> str:
-        return osp.join(self.semantic_dir, sample_name(sample) + '.png')
+        # keyed like the images, which is what the segmentation datasets
+        # that train on these PNGs read (COCO's img_id is an integer)
+        return osp.join(self.semantic_dir, image_stem(sample) + '.png')
 
     def has_output(self, sample: Any) -> bool:
         """Whether the per-image file (and the PNG, if any) exist and look

@@ -167,7 +167,10 @@ def test_pseudo_masks_jsons_and_semantic_labels(tmp_path, image_file):
         outside[y0:y1, x0:x1] = False
         assert not (fg[k] & outside).any()
 
-    label = read_label_map(str(tmp_path / 'semantic' / '1.png'), 3)
+    # named after the image file, as the segmentation datasets read it,
+    # not after the integer COCO img_id
+    assert os.listdir(tmp_path / 'semantic') == ['img_0001.png']
+    label = read_label_map(str(tmp_path / 'semantic' / 'img_0001.png'), 3)
     assert set(np.unique(label)) <= {0, 1, 3, 255}
     assert (label[gt[0]] == 1).mean() > 0.7
     assert (label[gt[1]] == 3).mean() > 0.7
@@ -265,7 +268,7 @@ def test_resume_reads_the_masks_back(tmp_path, image_file):
                        first['pred_instances']['ignore_masks'])
     assert restored.pred_instances.labels.tolist() == [0, 2]
     # a missing PNG means the image is not done
-    os.remove(tmp_path / 'semantic' / '1.png')
+    os.remove(tmp_path / 'semantic' / 'img_0001.png')
     assert not writer.has_output(first)
 
 
@@ -279,7 +282,7 @@ def test_writer_only_writes(tmp_path, image_file):
     sample['pred_sem_seg']['sem_seg'] = torch.from_numpy(label)[None]
     writer.process(None, [sample])
     assert np.array_equal(
-        read_label_map(str(tmp_path / 'semantic' / '1.png'), 3), label)
+        read_label_map(str(tmp_path / 'semantic' / 'img_0001.png'), 3), label)
     # the masks come from the model, the records hold them as they are
     restored = writer.load_output(DetDataSample(metainfo=dict(img_id=1)))
     for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled'):
