@@ -205,8 +205,11 @@ def test_box_branch_feeds_mask_rcnn_and_deeplab(name):
         'faster_rcnn', 'bbam', 'mask_rcnn', 'deeplab', 'deeplab_test'
     ]
     assert ('bbam', 'fg_ann') in stages['mask_rcnn'].inputs()
-    assert stages['deeplab'].inputs() == [('bbam', 'semantic')]
-    assert stages['deeplab_test'].inputs() == [('deeplab', 'checkpoint')]
+    # (and SynthVOC's data)
+    assert ('bbam', 'semantic') in stages['deeplab'].inputs()
+    assert ('deeplab', 'checkpoint') in stages['deeplab_test'].inputs()
+    assert not [stage for stage, _ in stages['deeplab'].inputs()
+                if stage not in ('synthvoc', 'bbam')]
 
 
 def test_synthvoc_box_branch_labels_every_deeplab_training_image():
