@@ -54,7 +54,7 @@ def has_parent(cfg: dict, dotted: str) -> bool:
 
 
 def test_pipelines_are_found():
-    assert len(PIPELINES) >= 19
+    assert len(PIPELINES) >= 20
 
 
 @pytest.mark.parametrize('path', PIPELINES)
@@ -197,10 +197,38 @@ def test_transcam_and_bnr_go_through_psa(name):
     assert stages['affinitynet'].inputs() == [('psa_labels', 'labels')]
 
 
-def test_box_branch_feeds_mask_rcnn_and_deeplab():
-    stages = _by_name('bbam_r101-caffe_voc12aug.py')
+@pytest.mark.parametrize(
+    'name', ['bbam_r101-caffe_voc12aug.py', 'bbam_r18w32_synthvoc.py'])
+def test_box_branch_feeds_mask_rcnn_and_deeplab(name):
+    stages = _by_name(name)
+    assert list(stages)[-5:] == [
+        'faster_rcnn', 'bbam', 'mask_rcnn', 'deeplab', 'deeplab_test'
+    ]
     assert ('bbam', 'fg_ann') in stages['mask_rcnn'].inputs()
-    assert stages['deeplab'].inputs() == [('bbam', 'semantic')]
+    # (and SynthVOC's data)
+    assert ('bbam', 'semantic') in stages['deeplab'].inputs()
+    assert ('deeplab', 'checkpoint') in stages['deeplab_test'].inputs()
+    assert not [stage for stage, _ in stages['deeplab'].inputs()
+                if stage not in ('synthvoc', 'bbam')]
+
+
+def test_synthvoc_box_branch_labels_every_deeplab_training_image():
+    """The SynthVOC BBAM config labels only the first 100 train images (the
+    demo's subset); DeepLab trains on the whole train split, whose every
+    image needs its pseudo-mask."""
+    stages = _by_name('bbam_r18w32_synthvoc.py')
+    bbam = _merged(stages['bbam']).test_dataloader.dataset
+    assert bbam.ann_file == 'annotations/instances_train.json'
+    assert bbam.indices is None
+    assert _merged(stages['deeplab']).train_dataloader.dataset.ann_file == (
+        'ImageSets/Segmentation/train.txt')
+    # the rest is the demo's chain, on the same data
+    demo = _by_name('bbam_r18w32_synthvoc-demo.py')
+    assert list(stages)[:4] == list(demo)
+    for name in ('synthvoc', 'faster_rcnn', 'mask_rcnn'):
+        assert stages[name] == demo[name]
+    assert stages['bbam'].cfg_options == dict(
+        demo['bbam'].cfg_options, **{'test_dataloader.dataset.indices': None})
 
 
 def test_irn_instances_feed_mask_rcnn():

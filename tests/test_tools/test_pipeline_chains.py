@@ -3,8 +3,9 @@
 shape the demos do not have, shrunk to a tiny SynthVOC and one epoch (or two
 iterations) per training through --cfg-options: dissertation Table 4.7's
 chain (W-OoD -> RIB then AdvCAM as one CAM job -> IRN -> DeepLab train and
-test) and IRN instance pseudo-masks -> Mask R-CNN, on the latter also a
-changed stage and random kills."""
+test), IRN instance pseudo-masks -> Mask R-CNN, on the latter also a
+changed stage and random kills, and BBAM -> Mask R-CNN and DeepLab on its
+semantic PNGs."""
 import json
 import os
 import os.path as osp
@@ -16,7 +17,9 @@ import sys
 import time
 
 import pytest
+from mmengine.config import Config
 
+from mmwsss.datasets import PseudoLabelSegDataset
 from .test_run_pipeline import (assert_same_outputs, copy_work_dir,
                                 statuses, tool_env)
 
@@ -73,6 +76,15 @@ CHAINS = {
         *TINY_DATA, *TINY_IRN,
         *[f'stages.mask_rcnn.cfg_options.{key}' for key in TINY_DETECTOR],
     ],
+    'bbam_r18w32_synthvoc.py': [
+        *TINY_DATA, *TINY_DEEPLAB,
+        *[
+            f'stages.{stage}.cfg_options.{key}'
+            for stage in ('faster_rcnn', 'mask_rcnn') for key in TINY_DETECTOR
+        ],
+        'stages.bbam.cfg_options.model.num_proposals=50',
+        'stages.bbam.cfg_options.model.num_iters=2',
+    ],
 }
 INSTANCE_CHAIN = 'irn-ins_r18w32_synthvoc.py'
 
@@ -118,6 +130,38 @@ def test_table_4_7_chain(repo_root, tmp_path):
     assert 'classifier.checkpoint' in record['inputs']
     assert 'cam.checkpoint' not in record['inputs']
     assert len(os.listdir(stages['pseudo_masks']['outputs']['masks'])) == 7
+
+
+def test_bbam_to_mask_rcnn_and_deeplab(repo_root, tmp_path):
+    work = str(tmp_path / 'work')
+    summary = run_pipeline(repo_root, 'bbam_r18w32_synthvoc.py', work)
+    assert set(statuses(summary).values()) == {'ran'}
+    stages = summary['stages']
+    # BBAM labels every train image: one semantic PNG per image of the split
+    # DeepLab trains on, named after the image file
+    data = stages['synthvoc']['outputs']['data']
+    with open(osp.join(data, 'ImageSets', 'Segmentation', 'train.txt')) as f:
+        train_ids = f.read().split()
+    semantic = stages['bbam']['outputs']['semantic']
+    pngs = sorted(os.listdir(semantic))
+    assert pngs == sorted(f'{image_id}.png' for image_id in train_ids)
+    assert len(pngs) == 6
+    # DeepLab's training set, as its run built it: those PNGs
+    cfg = Config.fromfile(
+        osp.join(work, 'deeplab', 'deeplabv2_r18w32-d8_1xb10-300it_'
+                 'synthvoc-112x112_pseudo.py')).train_dataloader.dataset
+    assert osp.samefile(cfg.pseudo_mask_dir, semantic)
+    cfg.pop('type')
+    train_set = PseudoLabelSegDataset(**dict(cfg, pipeline=[]))
+    assert len(train_set) == len(pngs)
+    assert {
+        osp.basename(train_set.get_data_info(i)['seg_map_path'])
+        for i in range(len(train_set))
+    } == set(pngs)
+    assert _in_range(stages['bbam']['metrics']['pseudo_miou'],
+                     stages['mask_rcnn']['metrics']['segm_ap50'])
+    # finite: NaN and inf fail the range check
+    assert _in_range(stages['deeplab_test']['metrics']['val_miou'])
 
 
 @pytest.fixture(scope='module')
