@@ -19,6 +19,7 @@ from mmpretrain.structures import DataSample
 from mmwsss.datasets.transforms import LoadCAMFile, PackCAMInputs
 from mmwsss.fileio import write_cam_file
 from mmwsss.registry import MODELS
+from mmwsss.utils import to_numpy
 
 
 def seeded_model(cfg: dict, **overrides) -> torch.nn.Module:
@@ -90,7 +91,7 @@ def cam_loaded_sample(cam_dir: str, img_id: str, arrays: Sequence[str],
     """
     results = dict(
         img_id=img_id,
-        img=img.permute(1, 2, 0).numpy(),
+        img=to_numpy(img.permute(1, 2, 0)),
         img_shape=img.shape[1:],
         ori_shape=img.shape[1:])
     results = LoadCAMFile(str(cam_dir), arrays)(results)

@@ -67,6 +67,10 @@ def test_all_configs_listed():
         'cam_r50-os8_1xb20-60e_fgvc-aircraft-448.py',
         'rfga_r50-os8_1xb20-60e_stanford-dogs-448.py',
         'cam_r50-os8_1xb20-60e_stanford-dogs-448.py',
+        'rfga_r50-os8_1xb20-60e_cub-448_wo-residual.py',
+        'rfga_r50-os8_1xb20-60e_fgvc-aircraft-448_wo-residual.py',
+        'rfga_r50-os8_1xb20-60e_stanford-dogs-448_wo-residual.py',
+        'moana_r50-os8_1xb32-45e_cub-224_fixed-tau.py',
     }
 
 

@@ -210,9 +210,14 @@ def test_killed_pipeline_finishes_with_identical_outputs(
                          instance_chain['tmp'] / 'killed')
     for stage in rerun:
         shutil.rmtree(osp.join(work, stage))
+    # moments within the stages' uninterrupted time on this machine, so that
+    # a fast machine is killed too
+    span = sum(instance_chain['summary']['stages'][name]['seconds']
+               for name in rerun)
     rng = random.Random(0)
     kills = 0
-    for delay in (rng.uniform(5, 25), rng.uniform(15, 40)):
+    for delay in (rng.uniform(0.2, 0.5) * span,
+                  rng.uniform(0.4, 0.8) * span):
         proc = subprocess.Popen(
             pipeline_cmd(INSTANCE_CHAIN, work),
             cwd=repo_root,

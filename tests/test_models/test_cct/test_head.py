@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.logging import MessageHub
+from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
@@ -16,6 +17,9 @@ SIZE = 16  # input size; features at SIZE / 8
 
 
 def _head(**kwargs):
+    # the head runs in mmseg's scope (its configs' default_scope); another
+    # test's scope would give it another library's CrossEntropyLoss
+    init_default_scope('mmseg')
     torch.manual_seed(0)
     return CCTHead(
         in_channels=8,
