@@ -82,6 +82,7 @@ from .models.bbam.pseudo_labels import bbam_to_soft_mask
 from .models.bbam.pseudo_labels import bbam_dense_crf
 from .models.bbam.pseudo_labels import bbam_to_instance_mask
 from .models.bbam.pseudo_labels import merge_semantic_labels
+from .models.bbam.mcg import mcg_refine_mask
 from .models.bbam.losses import seed_growing_targets
 from .models.bbam.losses import seed_growing_mask_loss
 # --- Refiners and training-time methods ---

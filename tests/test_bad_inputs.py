@@ -40,6 +40,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader, Runner
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from PIL import Image
+from scipy.io import savemat
 
 from mmwsss.datasets import (ValidatedCocoDataset, ValidatedVOCDataset,
                              VOCWSSSDataset)
@@ -48,8 +49,8 @@ from mmwsss.datasets.transforms import (LoadCAMFile, LoadImageRGB,
 from mmwsss.engine.runner import ItemsFailedError
 from mmwsss.evaluation import CAMWriter
 from mmwsss.fileio import (NameCollisionError, UnsafeNameError, read_cam_file,
-                           read_label_map, save_npz, write_cam_file,
-                           write_label_map)
+                           read_label_map, read_mcg_proposals, save_npz,
+                           write_cam_file, write_label_map)
 from mmwsss.models.irn.path_index import get_path_index
 from mmwsss.registry import MODELS
 from mmwsss.testing import (free_port, make_tiny_cls_dataset,
@@ -563,6 +564,77 @@ def _(tmp_path, fx):
 def _(tmp_path, fx):
     raises(ValueError, 'ignore_rank_fraction must lie', _bbam,
            pseudo_mask_cfg=dict(ignore_rank_fraction=-0.2))
+
+
+@case('bbam-mcg-count', 'settings',
+      "BBAM pseudo_mask_cfg mcg_count='coords'", 'error')
+def _(tmp_path, fx):
+    raises(ValueError, 'mcg_count must be one of', _bbam,
+           pseudo_mask_cfg=dict(mcg_dir=str(tmp_path), mcg_count='coords'))
+
+
+@case('bbam-mcg-setting-without-dir', 'settings',
+      'BBAM pseudo_mask_cfg mcg_semantic=True without mcg_dir', 'error')
+def _(tmp_path, fx):
+    raises(TypeError, r"\['mcg_semantic'\] need mcg_dir", _bbam,
+           pseudo_mask_cfg=dict(mcg_semantic=True))
+
+
+def _mcg_file(tmp_path, proposals=((1, 2), (12, )), **change) -> str:
+    """An MCG file of a 6 x 12 image (12 superpixels), its ``proposals`` a
+    cell array, with ``change``d fields (None: left out)."""
+    superpixels = np.arange(1, 13).reshape(3, 4).repeat(2, 0).repeat(3, 1)
+    cells = np.empty((len(proposals), 1), dtype=object)
+    for p, ids in enumerate(proposals):
+        cells[p, 0] = np.array(ids, dtype=np.float64).reshape(-1, 1)
+    data = dict(
+        superpixels=superpixels.astype(np.uint16),
+        labels=cells,
+        scores=np.array([[0.9], [0.1]]))
+    data.update(change)
+    path = str(tmp_path / '2008_000002.mat')
+    savemat(path, {k: v for k, v in data.items() if v is not None})
+    return path
+
+
+def _mcg_case(id, input, error, message, image_size=None, **change):
+
+    @case(id, 'MCG proposals', input, 'error')
+    def run(tmp_path, fx):
+        raises(error, f'2008_000002.mat.*{message}', read_mcg_proposals,
+               _mcg_file(tmp_path, **change), image_size)
+
+
+@case('mcg-missing-file', 'MCG proposals', 'no MCG file for the image',
+      'error')
+def _(tmp_path, fx):
+    raises(FileNotFoundError, '2008_000002.mat: no MCG proposal file',
+           read_mcg_proposals, str(tmp_path / '2008_000002.mat'))
+
+
+@case('mcg-not-mat', 'MCG proposals', 'not a MATLAB file', 'error')
+def _(tmp_path, fx):
+    (tmp_path / '2008_000002.mat').write_bytes(b'not a mat file')
+    raises(ValueError, '2008_000002.mat: not a readable MATLAB file',
+           read_mcg_proposals, str(tmp_path / '2008_000002.mat'))
+
+
+_mcg_case('mcg-missing-labels', 'no labels field', KeyError,
+          r"no \['labels'\]", labels=None)
+_mcg_case('mcg-superpixels-0-based', 'superpixel ids from 0', ValueError,
+          '1-based', superpixels=np.zeros((6, 12), dtype=np.uint16))
+_mcg_case('mcg-superpixels-not-2d', 'superpixels of shape (2, H, W)',
+          ValueError, r'\(H, W\)',
+          superpixels=np.ones((2, 6, 12), dtype=np.uint16))
+_mcg_case('mcg-superpixels-size', 'superpixels of another image size',
+          ValueError, r'size \(6, 12\).*\(6, 13\)', image_size=(6, 13))
+_mcg_case('mcg-label-out-of-range', 'proposal naming superpixel 13 of 12',
+          ValueError, r'proposal 1 names superpixel 13, outside 1\.\.12',
+          proposals=((1, ), (13, )))
+_mcg_case('mcg-labels-not-cell', 'labels a numeric matrix, not a cell array',
+          ValueError, 'cell array', labels=np.ones((2, 3)))
+_mcg_case('mcg-scores-count', '3 scores for 2 proposals', ValueError,
+          '3 scores for 2 proposals', scores=np.ones((3, 1)))
 
 
 def _detector(num_classes: int = 3):

@@ -8,10 +8,11 @@
 - :mod:`.atomic`: atomic, deterministic writing and ``.npz`` archives;
 - :mod:`.coco_records`: COCO json records of instance pseudo-masks;
 - :mod:`.research_cams`: the CAM files of the research codes;
-- :mod:`.jpeg_check`: damage in the structure of a JPEG file.
+- :mod:`.jpeg_check`: damage in the structure of a JPEG file;
+- :mod:`.mcg`: precomputed MCG mask proposals (``.mat``).
 
 Only numpy, Pillow and pycocotools are needed, so the dataset generator can
-use it.
+use it (the MCG files need scipy, imported when one is read or written).
 """
 from .atomic import (atomic_write, load_npz, looks_complete, process_umask,
                      save_npz)
@@ -24,6 +25,8 @@ from .coco_records import (coco_categories, coco_image_ids, coco_json,
 from .jpeg_check import jpeg_damage
 from .label_map import (encode_label_map, read_index_png, read_label_map,
                         voc_palette, write_label_map)
+from .mcg import (MCG_SUFFIX, MCGProposals, mcg_path, rasterise_mcg_proposals,
+                  read_mcg_proposals, write_mcg_proposals)
 from .naming import (NameCollisionError, UniqueNames, UnsafeNameError,
                      check_name, check_unique_names, image_stem, sample_file,
                      sample_name)
@@ -45,5 +48,6 @@ __all__ = [
     'decode_rle', 'encode_rle', 'image_record', 'load_record', 'load_records',
     'rle_area', 'rle_bbox', 'save_json', 'RESEARCH_CAM_FORMATS',
     'load_pickled_npy', 'read_research_cams', 'write_research_cams',
-    'jpeg_damage'
+    'jpeg_damage', 'MCG_SUFFIX', 'MCGProposals', 'mcg_path',
+    'rasterise_mcg_proposals', 'read_mcg_proposals', 'write_mcg_proposals'
 ]

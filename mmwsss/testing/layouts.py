@@ -30,7 +30,8 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from mmwsss.fileio import read_label_map, write_label_map
+from mmwsss.fileio import read_index_png, read_label_map, write_label_map
+from .mcg import write_synthetic_mcg
 
 #: COCO's 80 category names with their (non-contiguous) ids 1..90.
 COCO_CATEGORY_IDS = dict(
@@ -98,6 +99,16 @@ def _split_ids(synthvoc: str, split: str) -> List[str]:
         return [line.strip() for line in f if line.strip()]
 
 
+def _write_mcg(folder: str, synthvoc: str, sid: str, stem: str) -> None:
+    # MCG-like proposals of a SynthVOC image, where the configs with MCG
+    # refinement read them (mmwsss.testing.mcg)
+    os.makedirs(folder, exist_ok=True)
+    write_synthetic_mcg(
+        osp.join(folder, stem + '.mat'),
+        read_index_png(
+            osp.join(synthvoc, 'SegmentationObject', sid + '.png')))
+
+
 def _write_lines(path: str, lines: List[str]) -> None:
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
@@ -150,7 +161,9 @@ def make_voc2012_sbd(root: str, synthvoc: str) -> str:
     Written as distributed: ``VOCdevkit/VOC2012/{JPEGImages, Annotations,
     SegmentationClass, SegmentationObject, ImageSets/Segmentation/{train,
     val}.txt}`` plus the ``Saliency/`` PNGs of SynthVOC where it has them
-    (the grey maps DSRG's configs read, as a saliency model writes them)
+    (the grey maps DSRG's configs read, as a saliency model writes them),
+    ``MCG/<id>.mat`` MCG-like proposals of every image
+    (:mod:`mmwsss.testing.mcg`, in the MCG authors' file format)
     (VOC's own masks for its ``train`` and ``val`` only, VOC's
     20-class indices and palette) and SBD's ``benchmark_RELEASE/dataset/
     {cls/*.mat, train.txt, val.txt}``. SBD covers the SynthVOC training
@@ -216,6 +229,7 @@ def make_voc2012_sbd(root: str, synthvoc: str) -> str:
         if osp.isfile(saliency):
             os.makedirs(osp.join(voc, 'Saliency'), exist_ok=True)
             shutil.copyfile(saliency, osp.join(voc, 'Saliency', vid + '.png'))
+        _write_mcg(osp.join(voc, 'MCG'), synthvoc, sid, vid)
         if sid in sbd_train + sbd_val:
             # SBD has no void band: its borders belong to the background
             savemat(
@@ -263,8 +277,10 @@ def make_coco2014(root: str, synthvoc: str) -> str:
     ``train2014/COCO_train2014_<12 digits>.jpg`` (and ``val2014``) with
     ``annotations/instances_{train,val}2014.json`` holding all 80 categories
     with COCO's ids, SynthVOC's objects under the COCO names of their VOC
-    classes. The converter then writes ``SegmentationClass/<split>/``,
-    ``ImageSets/<split>.txt`` and ``meta.json``.
+    classes, and ``MCG/<image stem>.mat`` MCG-like proposals of every
+    image (:mod:`mmwsss.testing.mcg`). The converter then writes
+    ``SegmentationClass/<split>/``, ``ImageSets/<split>.txt`` and
+    ``meta.json``.
 
     Args:
         root (str): Folder that receives ``coco/``.
@@ -296,6 +312,9 @@ def make_coco2014(root: str, synthvoc: str) -> str:
             shutil.copyfile(
                 osp.join(synthvoc, 'JPEGImages', image['file_name']),
                 osp.join(coco, coco_split, name))
+            _write_mcg(
+                osp.join(coco, 'MCG'), synthvoc,
+                osp.splitext(image['file_name'])[0], osp.splitext(name)[0])
             image['file_name'] = name
         for ann in data['annotations']:
             ann['category_id'] = coco_id[ann['category_id']]

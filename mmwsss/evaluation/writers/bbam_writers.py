@@ -21,6 +21,9 @@ from .label_map_writer import save_label_png
 
 __all__ = ['BBAMWriter', 'BBAMPseudoMaskWriter', 'read_bbam_file']
 
+# Per-object flags of the records; mcg_refined only where the model refined
+# the masks with MCG proposals (records without MCG stay as they were).
+_FLAGS = ('from_ignored', 'bbam_missing', 'box_filled', 'mcg_refined')
 # Settings of the pseudo-masks, which mmwsss.BBAM computes since they left
 # this writer.
 _MOVED_TO_MODEL = ('fg_rank_fraction', 'ignore_rank_fraction')
@@ -123,8 +126,10 @@ class BBAMPseudoMaskWriter(CocoRecordWriter):
     - ``<output_dir>/<sample name>.masks.json``: the image entry and, per
       object, box (xywh), category, both masks (``masks``, ``ignore_masks``)
       as COCO RLE (str counts) and the flags ``from_ignored``,
-      ``bbam_missing`` and ``box_filled``; written atomically last, so its
-      presence means the image is done;
+      ``bbam_missing`` and ``box_filled`` (and ``mcg_refined`` when the
+      model refined the masks with MCG proposals,
+      ``pseudo_mask_cfg=dict(mcg_dir=...)``); written atomically last, so
+      its presence means the image is done;
     - ``<semantic_dir>/<image file stem>.png`` (if ``semantic_dir``): the
       ``pred_sem_seg`` label map (0 background, ``k + 1`` class ``k``, 255
       ignore) in the VOC palette.
@@ -217,7 +222,7 @@ class BBAMPseudoMaskWriter(CocoRecordWriter):
         boxes = _box_array(pred['bboxes'])
         flags = {
             key: to_numpy(pred[key]).astype(bool)
-            for key in ('from_ignored', 'bbam_missing', 'box_filled')
+            for key in _FLAGS if key != 'mcg_refined' or key in pred
         }
         objects = []
         for k, (box, label) in enumerate(
@@ -280,11 +285,15 @@ class BBAMPseudoMaskWriter(CocoRecordWriter):
                 path,
                 coco_json(records, image_ids, annotations_of, categories))
         objects = [obj for record in records for obj in record['objects']]
-        return dict(
+        summary = dict(
             images=len(records),
             objects=len(objects),
             bbam_missing=sum(obj['bbam_missing'] for obj in objects),
             box_filled=sum(obj['box_filled'] for obj in objects))
+        if any('mcg_refined' in obj for obj in objects):
+            summary['mcg_refined'] = sum(
+                obj.get('mcg_refined', False) for obj in objects)
+        return summary
 
 
 def _read_instances(record: dict) -> InstanceData:
@@ -303,12 +312,14 @@ def _read_instances(record: dict) -> InstanceData:
     boxes = np.array([obj['bbox'] for obj in objects],
                      dtype=np.float32).reshape(-1, 4)
     boxes[:, 2:] += boxes[:, :2]
-    return InstanceData(
+    instances = InstanceData(
         bboxes=torch.from_numpy(boxes),
         labels=torch.tensor([obj['label'] for obj in objects],
                             dtype=torch.long),
         masks=masks('fg'),
-        ignore_masks=masks('ignore'),
-        from_ignored=flags('from_ignored'),
-        bbam_missing=flags('bbam_missing'),
-        box_filled=flags('box_filled'))
+        ignore_masks=masks('ignore'))
+    for key in _FLAGS:
+        # mcg_refined only in the records of a run with MCG proposals
+        if key != 'mcg_refined' or any(key in obj for obj in objects):
+            setattr(instances, key, flags(key))
+    return instances

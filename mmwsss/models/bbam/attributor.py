@@ -31,17 +31,22 @@ from mmengine.runner import CheckpointLoader
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
+from mmwsss.fileio import image_stem, mcg_path, read_mcg_proposals
 from mmwsss.registry import MODELS
 from mmwsss.utils import to_numpy
 from mmwsss.utils.checkpoint import load_state_dict_checked
 from ..utils.checks import check_fraction
 from .mask import bbam_loss, bbam_stride, init_bbam_mask, perturb_with_mask
+from .mcg import MCG_COUNTS
 from .proposals import (jitter_boxes, sample_jitter_draws,
                         select_positive_proposals)
 from .pseudo_labels import bbam_pseudo_masks
 
 # Settings of the pseudo-masks and their defaults (the reference's).
 _PSEUDO_MASK_DEFAULTS = dict(fg_rank_fraction=0.85, ignore_rank_fraction=0.2)
+# Settings of the optional MCG refinement: mcg_dir (None: none) and the
+# count and mcg_semantic of bbam_pseudo_masks, which need mcg_dir.
+_MCG_KEYS = ('mcg_dir', 'mcg_count', 'mcg_semantic')
 
 
 class _ObjectTask(NamedTuple):
@@ -134,6 +139,17 @@ class BBAM(BaseModel):
     - ``pred_sem_seg.sem_seg``: uint8 (1, H, W), 0 background, ``k + 1``
       class ``k``, 255 ignore.
 
+    With ``pseudo_mask_cfg=dict(mcg_dir=...)`` the instance masks are then
+    refined with the image's precomputed MCG proposals,
+    ``<mcg_dir>/<image file stem>.mat`` (:func:`mmwsss.fileio.
+    read_mcg_proposals`; :func:`mmwsss.models.bbam.mcg_refine_mask`, the
+    reference's ``BBAM_plus_mcg.py``, the paper's best instance results),
+    and ``pred_instances.mcg_refined`` (K,) says which objects were (boxes
+    under 32 x 32 pixels are not). ``mcg_count`` ('pixels' or the
+    reference's coordinate-weighted 'reference') is the ``count`` of
+    ``mcg_refine_mask``; ``mcg_semantic=True`` merges ``pred_sem_seg`` from
+    the refined masks (default: from the masks before, as the reference).
+
     The CRF needs the original image, which the pipeline keeps as the
     ``ori_img`` meta key: :class:`mmwsss.KeepOriginalImage` after
     ``LoadImageFromFile`` and ``'ori_img'`` in ``PackDetInputs``'
@@ -186,9 +202,11 @@ class BBAM(BaseModel):
             :func:`bbam_stride` (the ablation of dissertation Fig. 5.7b).
             Defaults to None (adaptive).
         pseudo_mask_cfg (dict, optional): Also predict pseudo-masks, with
-            these settings: ``fg_rank_fraction`` (0.85) and
-            ``ignore_rank_fraction`` (0.2); ``dict()`` takes the defaults.
-            Defaults to None (maps only).
+            these settings: ``fg_rank_fraction`` (0.85),
+            ``ignore_rank_fraction`` (0.2), ``mcg_dir`` (None: no MCG
+            refinement), ``mcg_count`` ('pixels') and ``mcg_semantic``
+            (False); ``dict()`` takes the defaults. Defaults to None (maps
+            only).
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -229,14 +247,30 @@ class BBAM(BaseModel):
             raise ValueError(
                 f'mask_stride must be positive or None, got {mask_stride}.')
         if pseudo_mask_cfg is not None:
-            unknown = set(pseudo_mask_cfg) - set(_PSEUDO_MASK_DEFAULTS)
+            known = sorted(_PSEUDO_MASK_DEFAULTS) + list(_MCG_KEYS)
+            unknown = set(pseudo_mask_cfg) - set(known)
             if unknown:
                 raise TypeError(f'Unknown pseudo_mask_cfg keys {unknown}; '
-                                f'known: {sorted(_PSEUDO_MASK_DEFAULTS)}.')
+                                f'known: {known}.')
             pseudo_mask_cfg = dict(_PSEUDO_MASK_DEFAULTS, **pseudo_mask_cfg)
             # Checked here, not per image: half a job would be written
             # before the first error.
-            check_fraction(type(self).__name__, **pseudo_mask_cfg)
+            check_fraction(
+                type(self).__name__,
+                fg_rank_fraction=pseudo_mask_cfg['fg_rank_fraction'],
+                ignore_rank_fraction=pseudo_mask_cfg['ignore_rank_fraction'])
+            if pseudo_mask_cfg.get('mcg_dir') is None:
+                # without proposals these settings would be ignored
+                given = [k for k in _MCG_KEYS[1:] if k in pseudo_mask_cfg]
+                if given:
+                    raise TypeError(f'pseudo_mask_cfg {given} need mcg_dir '
+                                    '(the MCG proposal files).')
+            elif pseudo_mask_cfg.get('mcg_count',
+                                     MCG_COUNTS[0]) not in MCG_COUNTS:
+                raise ValueError(
+                    f'{type(self).__name__}: pseudo_mask_cfg mcg_count must '
+                    f'be one of {MCG_COUNTS}, got '
+                    f'{pseudo_mask_cfg["mcg_count"]!r}.')
         # mmdet reads nested configs by attribute (train_cfg.rpn).
         detector = ConfigDict(copy.deepcopy(detector))
         # Nested mmdet types must resolve in mmdet whatever the default scope.
@@ -345,11 +379,19 @@ class BBAM(BaseModel):
                 'after LoadImageFromFile and "ori_img" to the meta_keys of '
                 'PackDetInputs.')
         pred = sample.pred_instances
+        cfg = dict(self.pseudo_mask_cfg)
+        mcg_dir = cfg.pop('mcg_dir', None)
+        if mcg_dir is not None:
+            proposals = read_mcg_proposals(
+                mcg_path(mcg_dir, image_stem(sample)), image.shape[:2])
+            cfg['mcg'] = (proposals.superpixels, proposals.membership)
         # Maps, boxes and labels are already on the host.
         pseudo = bbam_pseudo_masks(pred.bbams, pred.num_positives, pred.bboxes,
-                                   pred.labels, image, **self.pseudo_mask_cfg)
-        for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled'):
-            setattr(pred, key, torch.from_numpy(pseudo[key]))
+                                   pred.labels, image, **cfg)
+        for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled',
+                    'mcg_refined'):
+            if key in pseudo:
+                setattr(pred, key, torch.from_numpy(pseudo[key]))
         sample.pred_sem_seg = PixelData(
             sem_seg=torch.from_numpy(pseudo['sem_seg'])[None])
 

@@ -14,6 +14,7 @@ import numpy as np
 from mmwsss.utils import to_numpy
 from ..utils.crf import crf_kernels, dense_crf
 from .mask import ArrayLike, bbam_stride
+from .mcg import mcg_refine_mask
 
 CRF = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -340,7 +341,10 @@ def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
                       image: np.ndarray,
                       fg_rank_fraction: float = 0.85,
                       ignore_rank_fraction: float = 0.2,
-                      crf: Optional[CRF] = None) -> Dict[str, np.ndarray]:
+                      crf: Optional[CRF] = None,
+                      mcg: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                      mcg_count: str = 'pixels',
+                      mcg_semantic: bool = False) -> Dict[str, np.ndarray]:
     """Instance and semantic pseudo-masks of an image from its BBAMs.
 
     Each object's map goes through :func:`bbam_to_instance_mask` on its
@@ -350,6 +354,12 @@ def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
     becomes the filled box, so every box keeps a mask (the reference drops
     it silently, which mis-pairs the following masks and boxes). The
     semantic label is :func:`merge_semantic_labels` of the masks.
+
+    With ``mcg``, each object's two masks are then refined with the image's
+    MCG proposals (:func:`mcg_refine_mask`, the reference's
+    ``BBAM_plus_mcg.py``). The semantic label stays that of the masks
+    before the refinement (the reference's ``create_semantic_labels.py``
+    reads the jsons without MCG by default) unless ``mcg_semantic``.
 
     Args:
         bbams (Sequence[ArrayLike]): K (h_k, w_k) maps (any resolution).
@@ -363,12 +373,21 @@ def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
         ignore_rank_fraction (float): Rank fraction of the ignore masks.
             Defaults to 0.2.
         crf (Callable, optional): See :func:`bbam_to_instance_mask`.
+        mcg (tuple, optional): ``(superpixels, membership)`` of the image's
+            MCG proposals (:class:`mmwsss.fileio.MCGProposals`: 0-based
+            (H, W) superpixels, (P, S) membership). Defaults to None (no
+            refinement).
+        mcg_count (str): ``count`` of :func:`mcg_refine_mask`. Defaults to
+            ``'pixels'``.
+        mcg_semantic (bool): Merge the semantic label from the refined
+            masks. Defaults to False.
 
     Returns:
         dict[str, np.ndarray]: ``masks`` and ``ignore_masks`` bool
         (K, H, W); ``bbam_missing`` and ``box_filled`` bool (K,) (no map;
         a mask replaced by its filled box); ``sem_seg`` uint8 (H, W): 0
-        background, ``k + 1`` class ``k``, 255 ignore.
+        background, ``k + 1`` class ``k``, 255 ignore; with ``mcg``,
+        ``mcg_refined`` bool (K,) (False: box under 32 x 32 pixels).
     """
     height, width = image.shape[:2]
     boxes = to_numpy(boxes_xyxy).astype(np.float64).reshape(-1, 4)
@@ -391,9 +410,26 @@ def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
                 mask, box_filled[k] = fills[k], True
             masks[which, k] = mask
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-    return dict(
+    merged = masks
+    if mcg is not None:
+        superpixels = to_numpy(mcg[0])
+        # converted once for all objects
+        membership = to_numpy(mcg[1], np.float64)
+        refined = np.zeros_like(masks)
+        mcg_refined = np.zeros(num, dtype=bool)
+        for k in range(num):
+            refined[0, k], refined[1, k], mcg_refined[k] = mcg_refine_mask(
+                masks[0, k], masks[1, k], pixel_box(boxes[k], height, width),
+                superpixels, membership, mcg_count)
+        merged = refined if mcg_semantic else masks
+        masks = refined
+    out = dict(
         masks=masks[0],
         ignore_masks=masks[1],
         bbam_missing=missing,
         box_filled=box_filled,
-        sem_seg=merge_semantic_labels(labels + 1, xywh, masks[0], masks[1]))
+        sem_seg=merge_semantic_labels(labels + 1, xywh, merged[0],
+                                      merged[1]))
+    if mcg is not None:
+        out['mcg_refined'] = mcg_refined
+    return out

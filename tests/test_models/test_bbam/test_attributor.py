@@ -17,6 +17,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
+from mmwsss.fileio import read_mcg_proposals, write_mcg_proposals
 from mmwsss.models.bbam import (BBAM, attributor, bbam_pseudo_masks,
                                 bbam_stride)
 from mmwsss.testing import as_device_like, count_host_syncs
@@ -393,6 +394,92 @@ def test_predict_makes_pseudo_masks_on_the_original_image(model):
     assert out.pred_sem_seg.sem_seg.shape == (1, HEIGHT // 2, WIDTH // 2)
     assert np.array_equal(out.pred_sem_seg.sem_seg[0].numpy(),
                           expected['sem_seg'])
+
+
+def test_predict_refines_the_pseudo_masks_with_mcg_proposals(
+        model, tmp_path):
+    # the original frame is the network's here: boxes over 32 x 32 pixels
+    sample = _sample(BOXES, LABELS, scale=1.0)
+    image = np.random.default_rng(0).integers(
+        0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    sample.set_metainfo(dict(ori_img=image))
+    # <mcg_dir>/<image file stem>.mat: 6 x 6 blocks of 8 x 12 pixels,
+    # proposals of blocks
+    blocks = np.arange(36).reshape(6, 6).repeat(8, 0).repeat(12, 1) + 1
+    labels = [[1, 2, 7, 8], [15, 16, 17, 21, 22, 23, 27, 28, 29], [22], [36]]
+    write_mcg_proposals(str(tmp_path / 'some_image.mat'), blocks, labels)
+    model.pseudo_mask_cfg = dict(
+        fg_rank_fraction=0.85, ignore_rank_fraction=0.2,
+        mcg_dir=str(tmp_path))
+    try:
+        (out, ) = model.predict(_image()[None], [sample])
+    finally:
+        model.pseudo_mask_cfg = None
+    pred = out.pred_instances
+    mcg = read_mcg_proposals(str(tmp_path / 'some_image.mat'))
+    plain = bbam_pseudo_masks(pred.bbams, pred.num_positives, pred.bboxes,
+                              pred.labels, image)
+    expected = bbam_pseudo_masks(
+        pred.bbams, pred.num_positives, pred.bboxes, pred.labels, image,
+        mcg=(mcg.superpixels, mcg.membership))
+    # only box 1 (47 x 30 pixels) is over 32 x 32
+    assert pred.mcg_refined.tolist() == [False, True, False]
+    for key in ('masks', 'ignore_masks', 'mcg_refined'):
+        assert np.array_equal(pred[key].numpy(), expected[key]), key
+    assert not np.array_equal(expected['masks'], plain['masks'])
+    np.testing.assert_array_equal(out.pred_sem_seg.sem_seg[0].numpy(),
+                                  plain['sem_seg'])
+    # a missing file names itself
+    sample = _sample(BOXES, LABELS, scale=1.0)
+    sample.set_metainfo(dict(ori_img=image, img_path='/data/other.jpg'))
+    model.pseudo_mask_cfg = dict(mcg_dir=str(tmp_path))
+    try:
+        with pytest.raises(FileNotFoundError, match='other.mat'):
+            model.predict(_image()[None], [sample])
+    finally:
+        model.pseudo_mask_cfg = None
+
+
+def test_mcg_settings_are_checked_at_build_time():
+    with pytest.raises(TypeError, match='need mcg_dir'):
+        BBAM(tiny_detector_cfg(), pseudo_mask_cfg=dict(mcg_count='pixels'))
+    with pytest.raises(ValueError, match='mcg_count must be one of'):
+        BBAM(tiny_detector_cfg(),
+             pseudo_mask_cfg=dict(mcg_dir='MCG', mcg_count='coords'))
+    model = BBAM(tiny_detector_cfg(), pseudo_mask_cfg=dict(mcg_dir='MCG'))
+    assert model.pseudo_mask_cfg == dict(
+        fg_rank_fraction=0.85, ignore_rank_fraction=0.2, mcg_dir='MCG')
+
+
+@pytest.mark.parametrize('variant, base', [
+    ('bbam_faster-rcnn_r101-caffe_fpn_voc12aug-mcg.py',
+     'bbam_faster-rcnn_r101-caffe_fpn_voc12aug.py'),
+    ('bbam_faster-rcnn_r50-caffe_fpn_coco14-mcg.py',
+     'bbam_faster-rcnn_r50-caffe_fpn_coco14.py'),
+    ('mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam-mcg.py',
+     'mask-rcnn_r101-caffe_fpn_8xb1-20k_voc12aug-bbam.py'),
+    ('mask-rcnn_r50-caffe_fpn_8xb1-180k_coco14-bbam-mcg.py',
+     'mask-rcnn_r50-caffe_fpn_8xb1-180k_coco14-bbam.py'),
+])
+def test_mcg_configs_change_only_the_mcg_inputs(variant, base):
+    folder = osp.dirname(BBAM_CONFIGS[0])
+    cfg = Config.fromfile(osp.join(folder, variant)).to_dict()
+    base = Config.fromfile(osp.join(folder, base)).to_dict()
+    if variant.startswith('bbam_'):
+        mcg_dir = cfg['model']['pseudo_mask_cfg'].pop('mcg_dir')
+        assert mcg_dir.startswith(cfg['data_root']) and mcg_dir.endswith(
+            '/MCG')
+    else:
+        # trained on the jsons of the MCG run of the same detector
+        dataset, base_dataset = (c['train_dataloader']['dataset']
+                                 for c in (cfg, base))
+        for key in ('ann_file', 'ignore_ann_file'):
+            assert dataset[key] == base_dataset[key].replace(
+                base['bbam_dir'], cfg['bbam_dir'])
+            assert '-mcg/bbam/' in dataset[key]
+            dataset[key] = base_dataset[key]
+        cfg['bbam_dir'] = base['bbam_dir']
+    assert cfg == base
 
 
 def test_pseudo_mask_settings_and_original_image_are_checked():
