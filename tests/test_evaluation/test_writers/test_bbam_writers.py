@@ -293,6 +293,33 @@ def test_writer_only_writes(tmp_path, image_file):
         writer.process(None, [_sample(image_file, img_id=2, pseudo=False)])
 
 
+def test_records_flag_mcg_refinement_only_when_made(tmp_path, image_file):
+    # without MCG the records and the summary are as before
+    writer = _mask_writer(tmp_path / 'plain')
+    writer.process(None, [_sample(image_file)])
+    with open(tmp_path / 'plain' / 'masks' / '1.masks.json') as f:
+        objects = json.load(f)['objects']
+    assert [sorted(o) for o in objects] == [
+        sorted(('bbox', 'label', 'fg', 'ignore', 'from_ignored',
+                'bbam_missing', 'box_filled'))
+    ] * 2
+    summary = writer.compute_metrics(writer.results)
+    assert 'mcg_refined' not in summary
+    restored = writer.load_output(DetDataSample(metainfo=dict(img_id=1)))
+    assert 'mcg_refined' not in restored.pred_instances
+    # with it, each object says whether it was refined
+    writer = _mask_writer(tmp_path / 'mcg')
+    sample = _sample(image_file)
+    sample['pred_instances']['mcg_refined'] = torch.tensor([True, False])
+    writer.process(None, [sample])
+    with open(tmp_path / 'mcg' / 'masks' / '1.masks.json') as f:
+        objects = json.load(f)['objects']
+    assert [o['mcg_refined'] for o in objects] == [True, False]
+    assert writer.compute_metrics(writer.results)['mcg_refined'] == 1
+    restored = writer.load_output(DetDataSample(metainfo=dict(img_id=1)))
+    assert restored.pred_instances.mcg_refined.tolist() == [True, False]
+
+
 def test_old_writer_settings_name_the_model_key(tmp_path):
     with pytest.raises(TypeError, match='pseudo_mask_cfg'):
         _mask_writer(tmp_path, fg_rank_fraction=0.85)
