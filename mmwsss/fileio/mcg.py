@@ -93,8 +93,7 @@ def _membership(path: str, labels: np.ndarray,
             continue
         if not np.issubdtype(ids.dtype, np.number) or not np.array_equal(
                 ids, np.round(ids)):
-            raise ValueError(
-                f'{path}: proposal {p} holds no superpixel ids.')
+            raise ValueError(f'{path}: proposal {p} holds no superpixel ids.')
         bad = (ids < 1) | (ids > num_superpixels)
         if bad.any():
             raise ValueError(

@@ -42,8 +42,8 @@ def synthetic_mcg_proposals(
     cell_rows, cell_cols = -(-height // cell), -(-width // cell)
     grid = (rows // cell) * cell_cols + cols // cell
     # one superpixel per (grid cell, object) pair present
-    _, superpixels = np.unique(
-        grid * (objects.max() + 1) + objects, return_inverse=True)
+    _, superpixels = np.unique(grid * (objects.max() + 1) + objects,
+                               return_inverse=True)
     superpixels = superpixels.reshape(height, width) + 1
     num_superpixels = int(superpixels.max())
     # the grid cell, object and centre of each superpixel
@@ -84,7 +84,9 @@ def synthetic_mcg_proposals(
     return superpixels, proposals
 
 
-def write_synthetic_mcg(path: str, object_map: np.ndarray, seed: int = 0,
+def write_synthetic_mcg(path: str,
+                        object_map: np.ndarray,
+                        seed: int = 0,
                         **kwargs) -> None:
     """Write :func:`synthetic_mcg_proposals` of a scene as an MCG ``.mat``.
 
@@ -94,7 +96,10 @@ def write_synthetic_mcg(path: str, object_map: np.ndarray, seed: int = 0,
         seed (int): Seed of the random proposals. Defaults to 0.
         **kwargs: Arguments of :func:`synthetic_mcg_proposals`.
     """
-    superpixels, labels = synthetic_mcg_proposals(
-        object_map, np.random.default_rng(seed), **kwargs)
-    write_mcg_proposals(
-        path, superpixels, labels, scores=np.linspace(1, 0, len(labels)))
+    superpixels, labels = synthetic_mcg_proposals(object_map,
+                                                  np.random.default_rng(seed),
+                                                  **kwargs)
+    write_mcg_proposals(path,
+                        superpixels,
+                        labels,
+                        scores=np.linspace(1, 0, len(labels)))

@@ -1,6 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 import numpy as np
-import pytest
 from scipy.io import savemat
 
 from mmwsss.fileio import (MCGProposals, mcg_path, rasterise_mcg_proposals,
@@ -24,9 +23,8 @@ def test_write_then_read(tmp_path):
     assert read.superpixels.dtype == np.int32
     assert read.membership.shape == (3, 12) and read.membership.dtype == bool
     for p, ids in enumerate(labels):
-        assert np.flatnonzero(read.membership[p]).tolist() == [
-            i - 1 for i in ids
-        ]
+        assert np.flatnonzero(
+            read.membership[p]).tolist() == [i - 1 for i in ids]
     np.testing.assert_allclose(read.scores, [0.9, 0.5, 0.1])
     masks = rasterise_mcg_proposals(read.superpixels, read.membership, [2, 1])
     assert masks.shape == (2, 6, 12)

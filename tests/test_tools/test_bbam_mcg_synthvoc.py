@@ -33,6 +33,6 @@ def test_scores_the_pseudo_masks_with_and_without_mcg(tool, tiny_synthvoc,
     for row in rows.values():
         assert all(0 <= row[key] <= 100 for key in tool.COLUMNS)
     # proposals that follow the true boundaries can only help here
-    assert (rows['BBAM + MCG']['mean_instance_IoU'] >=
-            rows['BBAM']['mean_instance_IoU'])
+    assert (rows['BBAM + MCG']['mean_instance_IoU']
+            >= rows['BBAM']['mean_instance_IoU'])
     assert '| BBAM + MCG |' in capsys.readouterr().out

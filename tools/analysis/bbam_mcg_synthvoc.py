@@ -51,14 +51,19 @@ def parse_args(argv=None):
         description=__doc__.split('\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('data_root', help='SynthVOC folder')
+    parser.add_argument('--num-images',
+                        type=int,
+                        default=40,
+                        help='first N training images (default 40)')
     parser.add_argument(
-        '--num-images', type=int, default=40,
-        help='first N training images (default 40)')
-    parser.add_argument(
-        '--noise', type=float, default=0.3,
+        '--noise',
+        type=float,
+        default=0.3,
         help='std of the Gaussian noise on the maps (default 0.3)')
     parser.add_argument(
-        '--cell', type=int, default=8,
+        '--cell',
+        type=int,
+        default=8,
         help='grid cell of the synthetic superpixels, px (default 8)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='json file of the results')
@@ -68,8 +73,7 @@ def parse_args(argv=None):
 def load_images(data_root: str, num_images: int) -> tuple:
     """The first training images with their objects (COCO json), and the
     number of classes."""
-    with open(osp.join(data_root, 'annotations',
-                       'instances_train.json')) as f:
+    with open(osp.join(data_root, 'annotations', 'instances_train.json')) as f:
         coco = json.load(f)
     objects = {}
     for ann in coco['annotations']:
@@ -85,7 +89,8 @@ def bbam_like_map(mask: np.ndarray, box: np.ndarray, noise: float,
     height, width = mask.shape
     stride = bbam_stride(box, (height, width))
     size = (max(1, int(width / stride)), max(1, int(height / stride)))
-    coarse = cv2.resize(mask.astype(np.float32), size,
+    coarse = cv2.resize(mask.astype(np.float32),
+                        size,
                         interpolation=cv2.INTER_AREA)
     return np.clip(coarse + rng.normal(0, noise, coarse.shape), 0,
                    1).astype(np.float32)
@@ -96,8 +101,8 @@ def run(args) -> dict:
     images, num_classes = load_images(args.data_root, args.num_images)
     metrics = {name: BoxPseudoMaskMetric() for name, _ in VARIANTS}
     for metric in metrics.values():
-        metric.dataset_meta = dict(classes=[str(c)
-                                            for c in range(num_classes)])
+        metric.dataset_meta = dict(
+            classes=[str(c) for c in range(num_classes)])
     refined = dict.fromkeys(metrics, 0)
     num_objects = 0
     start = time.perf_counter()
@@ -105,16 +110,16 @@ def run(args) -> dict:
         path = osp.join(args.data_root, 'JPEGImages', image_info['file_name'])
         image = cv2.imread(path)
         height, width = image.shape[:2]
-        gt = np.stack([
-            decode_rle(ann['segmentation']) for ann in anns
-        ]) if anns else np.zeros((0, height, width), dtype=bool)
+        gt = np.stack([decode_rle(ann['segmentation'])
+                       for ann in anns]) if anns else np.zeros(
+                           (0, height, width), dtype=bool)
         boxes = np.array([[x, y, x + w, y + h]
                           for x, y, w, h in (a['bbox'] for a in anns)],
                          dtype=np.float64).reshape(-1, 4)
-        labels = np.array([a['category_id'] - 1 for a in anns],
-                          dtype=np.int64)
-        maps = [bbam_like_map(m, b, args.noise, rng)
-                for m, b in zip(gt, boxes)]
+        labels = np.array([a['category_id'] - 1 for a in anns], dtype=np.int64)
+        maps = [
+            bbam_like_map(m, b, args.noise, rng) for m, b in zip(gt, boxes)
+        ]
         num_objects += len(anns)
         objects = np.zeros((height, width), dtype=np.int64)
         for k, mask in enumerate(gt, 1):
@@ -139,32 +144,35 @@ def run(args) -> dict:
                 masks=torch.from_numpy(pseudo['masks']),
                 ignore_masks=torch.from_numpy(pseudo['ignore_masks']),
                 from_ignored=torch.zeros(len(anns), dtype=torch.bool))
-            sample.gt_instances = InstanceData(
-                labels=torch.from_numpy(labels),
-                masks=BitmapMasks(gt.astype(np.uint8), height, width))
+            sample.gt_instances = InstanceData(labels=torch.from_numpy(labels),
+                                               masks=BitmapMasks(
+                                                   gt.astype(np.uint8), height,
+                                                   width))
             metrics[name].process(None, [sample.to_dict()])
-    results = dict(
-        images=len(images),
-        objects=num_objects,
-        noise=args.noise,
-        cell=args.cell,
-        seconds=round(time.perf_counter() - start, 1),
-        variants={})
+    results = dict(images=len(images),
+                   objects=num_objects,
+                   noise=args.noise,
+                   cell=args.cell,
+                   seconds=round(time.perf_counter() - start, 1),
+                   variants={})
     for name, metric in metrics.items():
         scores = metric.compute_metrics(metric.results)
         results['variants'][name] = dict(
-            {key: round(scores[key], 2) for key in COLUMNS},
+            {key: round(scores[key], 2)
+             for key in COLUMNS},
             refined_objects=refined[name])
     return results
 
 
 def table(results: dict) -> str:
     """The results as a markdown table."""
-    lines = ['| pseudo-masks | ' + ' | '.join(COLUMNS) + ' | refined |',
-             '|---' * (len(COLUMNS) + 2) + '|']
+    lines = [
+        '| pseudo-masks | ' + ' | '.join(COLUMNS) + ' | refined |',
+        '|---' * (len(COLUMNS) + 2) + '|'
+    ]
     for name, row in results['variants'].items():
-        lines.append(f'| {name} | ' +
-                     ' | '.join(f'{row[key]:.2f}' for key in COLUMNS) +
+        lines.append(f'| {name} | ' + ' | '.join(f'{row[key]:.2f}'
+                                                 for key in COLUMNS) +
                      f' | {row["refined_objects"]} |')
     return '\n'.join(lines)
 

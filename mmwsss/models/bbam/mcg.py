@@ -38,15 +38,14 @@ def _refine_one(mask: np.ndarray, box_slice: Tuple[slice, slice],
                 superpixel_in_box: np.ndarray,
                 valid: np.ndarray) -> np.ndarray:
     num_superpixels = membership.shape[1]
-    superpixel_in_mask = np.bincount(
-        superpixels[mask], weights[mask], minlength=num_superpixels)
-    size, in_box, in_mask = (
-        membership @ np.stack([superpixel_size, superpixel_in_box,
-                               superpixel_in_mask], axis=1)).T
+    superpixel_in_mask = np.bincount(superpixels[mask],
+                                     weights[mask],
+                                     minlength=num_superpixels)
+    size, in_box, in_mask = (membership @ np.stack(
+        [superpixel_size, superpixel_in_box, superpixel_in_mask], axis=1)).T
     size = np.where(valid, size, 0)
     union = size + weights[mask].sum() - in_mask
-    iou = np.divide(
-        in_mask, union, out=np.zeros_like(union), where=union > 0)
+    iou = np.divide(in_mask, union, out=np.zeros_like(union), where=union > 0)
     candidates = valid & (size > 0) & (in_box > _INSIDE_SHARE * size)
     chosen = valid & (size > 0) & (in_mask > _INSIDE_SHARE * size)
     if candidates.any():
@@ -56,18 +55,18 @@ def _refine_one(mask: np.ndarray, box_slice: Tuple[slice, slice],
     if not chosen.any():
         return mask
     refined = np.zeros_like(mask)
-    refined[box_slice] = (membership[chosen] > 0).any(axis=0)[
-        superpixels[box_slice]]
+    refined[box_slice] = (membership[chosen]
+                          > 0).any(axis=0)[superpixels[box_slice]]
     return refined
 
 
-def mcg_refine_mask(fg_mask: ArrayLike,
-                    ignore_mask: ArrayLike,
-                    box_xyxy: Sequence[int],
-                    superpixels: ArrayLike,
-                    membership: ArrayLike,
-                    count: str = 'pixels'
-                    ) -> Tuple[np.ndarray, np.ndarray, bool]:
+def mcg_refine_mask(
+        fg_mask: ArrayLike,
+        ignore_mask: ArrayLike,
+        box_xyxy: Sequence[int],
+        superpixels: ArrayLike,
+        membership: ArrayLike,
+        count: str = 'pixels') -> Tuple[np.ndarray, np.ndarray, bool]:
     """Refine one object's pseudo-masks with MCG proposals.
 
     Steps (reference ``BBAM_plus_mcg.py``), for each of the two masks T:
@@ -118,8 +117,8 @@ def mcg_refine_mask(fg_mask: ArrayLike,
     ignore = to_numpy(ignore_mask).astype(bool)
     superpixels = to_numpy(superpixels).astype(np.int64)
     membership = to_numpy(membership, np.float64)
-    if fg.ndim != 2 or ignore.shape != fg.shape or (superpixels.shape !=
-                                                    fg.shape):
+    if fg.ndim != 2 or ignore.shape != fg.shape or (superpixels.shape
+                                                    != fg.shape):
         raise ValueError(
             'fg_mask, ignore_mask and superpixels must share one (H, W) '
             f'shape, got {fg.shape}, {ignore.shape} and {superpixels.shape}.')
@@ -138,12 +137,12 @@ def mcg_refine_mask(fg_mask: ArrayLike,
     box_slice = (slice(y0, y1), slice(x0, x1))
     num_superpixels = membership.shape[1]
     weights = _pixel_weights(height, width, count)
-    superpixel_size = np.bincount(
-        superpixels.ravel(), weights.ravel(), minlength=num_superpixels)
-    superpixel_in_box = np.bincount(
-        superpixels[box_slice].ravel(),
-        weights[box_slice].ravel(),
-        minlength=num_superpixels)
+    superpixel_size = np.bincount(superpixels.ravel(),
+                                  weights.ravel(),
+                                  minlength=num_superpixels)
+    superpixel_in_box = np.bincount(superpixels[box_slice].ravel(),
+                                    weights[box_slice].ravel(),
+                                    minlength=num_superpixels)
     outside = (np.bincount(
         superpixels[box_slice].ravel(), minlength=num_superpixels) == 0) & (
             np.bincount(superpixels.ravel(), minlength=num_superpixels) > 0)

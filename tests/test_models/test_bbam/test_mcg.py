@@ -27,7 +27,11 @@ def region(superpixels, ids) -> np.ndarray:
     return np.isin(superpixels, list(ids))
 
 
-def refine(mask, proposals, superpixels=None, box=WHOLE, ignore=None,
+def refine(mask,
+           proposals,
+           superpixels=None,
+           box=WHOLE,
+           ignore=None,
            count='pixels'):
     superpixels = stripes() if superpixels is None else superpixels
     num = max([superpixels.max()] + [max(ids) for ids in proposals]) + 1
@@ -43,8 +47,7 @@ def test_small_boxes_keep_their_masks():
     for box, refined in (((0, 0, 21, 48), False), ((0, 0, 32, 48), True)):
         fg, ignore, done = refine(mask, [{1}], box=box)
         assert done is refined
-        np.testing.assert_array_equal(fg,
-                                      region(sp, {1}) if refined else mask)
+        np.testing.assert_array_equal(fg, region(sp, {1}) if refined else mask)
         np.testing.assert_array_equal(ignore, fg)
 
 
@@ -124,8 +127,8 @@ def test_no_qualifying_proposal_keeps_the_mask():
 
 def test_the_refined_foreground_joins_the_ignore_mask():
     sp = stripes()
-    fg, ignore, _ = refine(
-        region(sp, {1}), [{1, 2}, {3}], ignore=region(sp, {3, 4}))
+    fg, ignore, _ = refine(region(sp, {1}), [{1, 2}, {3}],
+                           ignore=region(sp, {3, 4}))
     np.testing.assert_array_equal(fg, region(sp, {1, 2}))
     # the ignore mask alone refines to stripe 3
     alone, _, _ = refine(region(sp, {3, 4}), [{1, 2}, {3}])
@@ -163,8 +166,9 @@ def _brute_force(mask, box, superpixels, proposals, count):
     best, best_iou, chosen = None, 0.0, []
     for ids in proposals:
         pixels = np.isin(superpixels, list(ids))
-        if any((superpixels == s).any()
-               and not (in_box & (superpixels == s)).any() for s in ids):
+        if any((superpixels == s).any() and not (in_box
+                                                 & (superpixels == s)).any()
+               for s in ids):
             continue
         size = area(pixels)
         if size == 0:
@@ -188,8 +192,9 @@ def _brute_force(mask, box, superpixels, proposals, count):
 def test_vectorised_counts_follow_the_one_by_one_definition(count, seed):
     rng = np.random.default_rng(seed)
     height, width = 40, 52
-    superpixels = rng.integers(0, 30, (height // 4, width // 4)).repeat(
-        4, 0).repeat(4, 1)
+    superpixels = rng.integers(0, 30,
+                               (height // 4, width // 4)).repeat(4, 0).repeat(
+                                   4, 1)
     mask = np.zeros((height, width), dtype=bool)
     mask[8:30, 10:40] = rng.random((22, 30)) < 0.8
     proposals = [
@@ -197,7 +202,10 @@ def test_vectorised_counts_follow_the_one_by_one_definition(count, seed):
         for _ in range(60)
     ]
     box = (4, 6, 46, 38)
-    fg, _, _ = refine(mask, proposals, superpixels=superpixels, box=box,
+    fg, _, _ = refine(mask,
+                      proposals,
+                      superpixels=superpixels,
+                      box=box,
                       count=count)
     np.testing.assert_array_equal(
         fg, _brute_force(mask, box, superpixels, proposals, count))
@@ -207,9 +215,9 @@ def test_inputs_are_checked_and_tensors_accepted():
     sp = stripes()
     mask = region(sp, {1})
     members = membership([{1, 2}], 6)
-    fg, _, _ = mcg_refine_mask(
-        torch.from_numpy(mask), torch.from_numpy(mask), WHOLE,
-        torch.from_numpy(sp), torch.from_numpy(members))
+    fg, _, _ = mcg_refine_mask(torch.from_numpy(mask), torch.from_numpy(mask),
+                               WHOLE, torch.from_numpy(sp),
+                               torch.from_numpy(members))
     np.testing.assert_array_equal(fg, region(sp, {1, 2}))
     with pytest.raises(ValueError, match='share one'):
         mcg_refine_mask(mask[:-1], mask[:-1], WHOLE, sp, members)
@@ -229,8 +237,10 @@ def _scene():
 
 def test_synthetic_proposals_follow_the_scene():
     objects = _scene()
-    superpixels, labels = synthetic_mcg_proposals(
-        objects, np.random.default_rng(0), cell=8, num_clutter=5)
+    superpixels, labels = synthetic_mcg_proposals(objects,
+                                                  np.random.default_rng(0),
+                                                  cell=8,
+                                                  num_clutter=5)
     assert superpixels.min() == 1 and superpixels.shape == objects.shape
     # every superpixel lies in one object (or the background)
     plain = np.where(objects == 255, 0, objects)
@@ -244,8 +254,9 @@ def test_synthetic_proposals_follow_the_scene():
 
 def test_refinement_repairs_a_damaged_mask_on_synthetic_proposals():
     objects = _scene()
-    superpixels, labels = synthetic_mcg_proposals(
-        objects, np.random.default_rng(0), cell=8)
+    superpixels, labels = synthetic_mcg_proposals(objects,
+                                                  np.random.default_rng(0),
+                                                  cell=8)
     members = membership([ids - 1 for ids in labels], superpixels.max())
     truth = objects == 1
     damaged = truth.copy()
@@ -262,8 +273,9 @@ def test_refinement_repairs_a_damaged_mask_on_synthetic_proposals():
 
 
 def test_pseudo_masks_refined_on_request_only():
-    image = np.random.default_rng(0).integers(
-        0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+    image = np.random.default_rng(0).integers(0,
+                                              256, (SIZE, SIZE, 3),
+                                              dtype=np.uint8)
     bbam = np.zeros((6, 6), dtype=np.float32)
     bbam[1:5, 1:3] = 1
     boxes = np.array([[0., 0., 40., 48.], [40., 0., 48., 20.]])
