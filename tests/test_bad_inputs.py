@@ -629,7 +629,8 @@ _mcg_case('mcg-superpixels-not-2d', 'superpixels of shape (2, H, W)',
 _mcg_case('mcg-superpixels-size', 'superpixels of another image size',
           ValueError, r'size \(6, 12\).*\(6, 13\)', image_size=(6, 13))
 _mcg_case('mcg-label-out-of-range', 'proposal naming superpixel 13 of 12',
-          ValueError, r'proposal 1 names superpixel 13, outside 1\.\.12',
+          ValueError,
+          r'proposal 1 names superpixel 13; the ids are the integers 1\.\.12',
           proposals=((1, ), (13, )))
 _mcg_case('mcg-labels-not-cell', 'labels a numeric matrix, not a cell array',
           ValueError, 'cell array', labels=np.ones((2, 3)))

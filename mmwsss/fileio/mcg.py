@@ -85,21 +85,21 @@ def _membership(path: str, labels: np.ndarray,
         raise ValueError(
             f'{path}: labels must be a cell array (one vector of superpixel '
             f'ids per proposal), got a {labels.dtype} array.')
-    cells = labels.ravel()
-    membership = np.zeros((len(cells), num_superpixels), dtype=bool)
+    cells = [np.asarray(cell).ravel() for cell in labels.ravel()]
     for p, cell in enumerate(cells):
-        ids = np.asarray(cell).ravel()
-        if ids.size == 0:
-            continue
-        if not np.issubdtype(ids.dtype, np.number) or not np.array_equal(
-                ids, np.round(ids)):
+        if cell.size and not np.issubdtype(cell.dtype, np.number):
             raise ValueError(f'{path}: proposal {p} holds no superpixel ids.')
-        bad = (ids < 1) | (ids > num_superpixels)
-        if bad.any():
-            raise ValueError(
-                f'{path}: proposal {p} names superpixel '
-                f'{int(ids[bad][0])}, outside 1..{num_superpixels}.')
-        membership[p, ids.astype(np.int64) - 1] = True
+    lengths = [cell.size for cell in cells]
+    ids = np.concatenate(cells + [np.zeros(0)]).astype(np.float64)
+    rows = np.repeat(np.arange(len(cells)), lengths)
+    bad = (ids < 1) | (ids > num_superpixels) | (ids != np.round(ids))
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(f'{path}: proposal {rows[first]} names superpixel '
+                         f'{ids[first]:g}; the ids are the integers '
+                         f'1..{num_superpixels}.')
+    membership = np.zeros((len(cells), num_superpixels), dtype=bool)
+    membership[rows, ids.astype(np.int64) - 1] = True
     return membership
 
 

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import time
 
 import cv2
@@ -36,10 +37,11 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 
-from mmwsss.evaluation import BoxPseudoMaskMetric
-from mmwsss.fileio import decode_rle
-from mmwsss.models.bbam import bbam_pseudo_masks, bbam_stride
-from mmwsss.testing.mcg import synthetic_mcg_proposals
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from mmwsss.evaluation import BoxPseudoMaskMetric  # noqa: E402
+from mmwsss.fileio import decode_rle  # noqa: E402
+from mmwsss.models.bbam import bbam_pseudo_masks, bbam_stride  # noqa: E402
+from mmwsss.testing.mcg import synthetic_mcg_proposals  # noqa: E402
 
 VARIANTS = (('BBAM', None), ('BBAM + MCG', 'pixels'),
             ('BBAM + MCG (reference counts)', 'reference'))
