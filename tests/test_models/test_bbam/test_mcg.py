@@ -5,6 +5,7 @@ import torch
 
 from mmwsss.functional import mcg_refine_mask
 from mmwsss.models.bbam import bbam_pseudo_masks
+from mmwsss.testing import as_device_like
 from mmwsss.testing.mcg import synthetic_mcg_proposals
 
 SIZE = 48
@@ -215,9 +216,13 @@ def test_inputs_are_checked_and_tensors_accepted():
     sp = stripes()
     mask = region(sp, {1})
     members = membership([{1, 2}], 6)
-    fg, _, _ = mcg_refine_mask(torch.from_numpy(mask), torch.from_numpy(mask),
-                               WHOLE, torch.from_numpy(sp),
-                               torch.from_numpy(members))
+    # tensors as from a device (no bare .numpy()), e.g. a model's masks
+    fg, _, _ = mcg_refine_mask(*as_device_like([
+        torch.from_numpy(mask),
+        torch.from_numpy(mask), WHOLE,
+        torch.from_numpy(sp),
+        torch.from_numpy(members)
+    ]))
     np.testing.assert_array_equal(fg, region(sp, {1, 2}))
     with pytest.raises(ValueError, match='share one'):
         mcg_refine_mask(mask[:-1], mask[:-1], WHOLE, sp, members)
