@@ -4,9 +4,9 @@
 # ignore at 0.2; semantic PNGs) -> Mask R-CNN R-101-FPN on the instance
 # pseudo-masks (seed growing; instance segmentation, val) and DeepLab-v2
 # R-101 on the semantic ones (trained, then tested on val, 5 scales x flip).
-# Paper: Mask R-CNN val AP50 63.7 / AP70 39.5 (Table 5.1, with MCG; 61.9
-# without, Table 5.4 - mmwsss has no MCG step); DeepLab-v2 73.7 val mIoU
-# (Table 5.3).
+# Paper: Mask R-CNN val AP50 61.9 without MCG (Table 5.4; 63.7 / AP70 39.5
+# with MCG, Table 5.1: ./bbam_r101-caffe_voc12aug-mcg.py); DeepLab-v2 73.7
+# val mIoU (Table 5.3).
 #   python tools/run_pipeline.py configs/pipelines/bbam_r101-caffe_voc12aug.py \
 #       --launcher pytorch --gpus 8
 _base_ = ['./_base_/irn_voc12aug.py']

@@ -198,7 +198,10 @@ def test_transcam_and_bnr_go_through_psa(name):
 
 
 @pytest.mark.parametrize(
-    'name', ['bbam_r101-caffe_voc12aug.py', 'bbam_r18w32_synthvoc.py'])
+    'name', [
+        'bbam_r101-caffe_voc12aug.py', 'bbam_r101-caffe_voc12aug-mcg.py',
+        'bbam_r18w32_synthvoc.py'
+    ])
 def test_box_branch_feeds_mask_rcnn_and_deeplab(name):
     stages = _by_name(name)
     assert list(stages)[-5:] == [
@@ -210,6 +213,17 @@ def test_box_branch_feeds_mask_rcnn_and_deeplab(name):
     assert ('deeplab', 'checkpoint') in stages['deeplab_test'].inputs()
     assert not [stage for stage, _ in stages['deeplab'].inputs()
                 if stage not in ('synthvoc', 'bbam')]
+
+
+def test_mcg_pipeline_differs_only_in_the_mcg_configs():
+    plain = _by_name('bbam_r101-caffe_voc12aug.py')
+    mcg = _by_name('bbam_r101-caffe_voc12aug-mcg.py')
+    assert list(plain) == list(mcg)
+    changed = [name for name in plain if plain[name] != mcg[name]]
+    assert changed == ['bbam', 'mask_rcnn']
+    assert _merged(mcg['bbam']).model.pseudo_mask_cfg.mcg_dir.endswith('MCG')
+    assert 'mcg_dir' not in (
+        _merged(plain['bbam']).model.get('pseudo_mask_cfg') or {})
 
 
 def test_synthvoc_box_branch_labels_every_deeplab_training_image():
