@@ -6,20 +6,9 @@
 _base_ = ['../irn/ir-label_r50-os16_coco14.py']
 
 cam_dir = 'work_dirs/rib-gndrp_r50-os16_k10-b15_coco14-512/cams'
-ir_label_dir = '{work_dir}/ir_labels'
 model = dict(fg_threshold=0.35, bg_threshold=0.17)
 test_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='mmwsss.LoadImageRGB'),
-        dict(
-            type='mmwsss.LoadCAMFile',
-            cam_dir=cam_dir,
-            arrays=('keys', 'high_res'),
-            num_classes=80),
-        dict(type='mmwsss.LoadLabelMap', num_classes=80),
-        dict(type='mmwsss.PackCAMInputs'),
+        dict(step, cam_dir=cam_dir) if 'cam_dir' in step else step
+        for step in _base_.test_dataloader.dataset.pipeline
     ]))
-test_evaluator = [
-    dict(type='mmwsss.IRLabelWriter', output_dir=ir_label_dir),
-    dict(type='mmwsss.IRLabelMetric'),
-]

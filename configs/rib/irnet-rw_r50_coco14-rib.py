@@ -10,18 +10,6 @@ cam_dir = 'work_dirs/rib-gndrp_r50-os16_k10-b15_coco14-512/cams'
 model = dict(bg_threshold=0.22, cam_power=1.3)
 test_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='mmwsss.LoadImageRGB'),
-        dict(
-            type='mmwsss.LoadCAMFile',
-            cam_dir=cam_dir,
-            arrays=('keys', 'strided'),
-            num_classes=80),
-        dict(type='mmwsss.LoadLabelMap', num_classes=80),
-        dict(type='mmwsss.PackCAMInputs'),
+        dict(step, cam_dir=cam_dir) if 'cam_dir' in step else step
+        for step in _base_.test_dataloader.dataset.pipeline
     ]))
-test_evaluator = [
-    dict(
-        type='mmwsss.PseudoMaskWriter',
-        output_dir='{work_dir}/pseudo_masks'),
-    dict(type='mmwsss.PseudoMaskMetric'),
-]

@@ -597,7 +597,9 @@ def build_real_layouts(root: str,
     Returns:
         dict[str, str]: The folders the configs' ``data_root`` name, by
         dataset: ``voc12aug`` (``VOCdevkit/VOC2012``), ``voc12aug-ood``
-        (``OoD_images``), ``coco14`` (``coco``), ``cub``
+        (``OoD_images``), ``coco14`` (``coco``), ``coco14-ood``
+        (``coco_ood/OoD_images``: W-OoD's OoD set of the COCO configs,
+        SynthVOC's background-only images), ``cub``
         (``CUB_200_2011``), ``in1k`` (``imagenet``), ``openimages``
         (``wsolevaluation``), ``fgvc-aircraft``
         (``fgvc-aircraft-2013b/data``), ``stanford-dogs``
@@ -610,6 +612,7 @@ def build_real_layouts(root: str,
         'voc12aug': make_voc2012_sbd(root, synthvoc),
         'voc12aug-ood': make_ood_images(root, synthvoc),
         'coco14': make_coco2014(root, synthvoc),
+        'coco14-ood': make_ood_images(osp.join(root, 'coco_ood'), synthvoc),
         'cub': make_cub(root, synthvoc),
         'in1k': make_ilsvrc(root, synthvoc),
         'openimages': make_openimages_wsol(root, synthvoc),

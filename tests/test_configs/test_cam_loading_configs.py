@@ -35,8 +35,9 @@ CONFIGS = _cam_stage_configs()
 
 
 def test_the_stages_are_found():
-    # irn 8, advcam 6, rib 6, ficklenet 2, psa 4 (COCO 2014: 2 each)
-    assert len(CONFIGS) == 26
+    # irn 8, advcam 6, rib 6, ficklenet 2, psa 4, wood 2 (COCO 2014: 2
+    # each)
+    assert len(CONFIGS) == 28
 
 
 @pytest.mark.parametrize('name,cfg', CONFIGS, ids=[n for n, _ in CONFIGS])

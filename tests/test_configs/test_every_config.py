@@ -190,7 +190,8 @@ def tiny(config: str, roots: Dict[str, str], work_dirs: str) -> Config:
         root = osp.dirname(root)
     options['data_root'] = root + ('/' if cfg.data_root.endswith('/') else '')
     if cfg.get('ood_root'):
-        options['ood_root'] = roots['voc12aug-ood']
+        # W-OoD's OoD images: the fixture's set for this dataset
+        options['ood_root'] = roots[f'{dataset}-ood']
     merge_options(cfg, options)
     rebase_paths(cfg, 'work_dirs', work_dirs)
     cfg.work_dir = osp.join(work_dirs, osp.splitext(osp.basename(config))[0])
