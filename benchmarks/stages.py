@@ -594,16 +594,19 @@ def main(argv=None) -> dict:
     if os.environ.get('MALLOC_MMAP_THRESHOLD_') is None and argv is None:
         # Freed tensors leave the resident set at once instead of staying in
         # glibc's heap, so that each setting's peak is its own (as
-        # benchmarks/advcam.py --memory); OpenMP's wait policy as the tools
-        # set it (tools/train.py), read when torch loads.
+        # benchmarks/advcam.py --memory); OpenMP's waits as the tools set
+        # them (tools/train.py), read when torch loads.
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-        env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+        if 'OMP_WAIT_POLICY' not in env:
+            env.setdefault('GOMP_SPINCOUNT', '10000')
+            env.setdefault('KMP_BLOCKTIME', '0')
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     # mmengine logs every parameter's initialisation
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
     load = os.getloadavg()
     print(f'{available_cores()} cores, load average {load[0]:.2f} at start, '
-          f'OMP_WAIT_POLICY={os.environ.get("OMP_WAIT_POLICY")}', flush=True)
+          f'OMP_WAIT_POLICY={os.environ.get("OMP_WAIT_POLICY")}, '
+          f'GOMP_SPINCOUNT={os.environ.get("GOMP_SPINCOUNT")}', flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.work_dir or tmp
         results = []
@@ -615,6 +618,7 @@ def main(argv=None) -> dict:
     report = dict(
         cores=available_cores(),
         omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
+        gomp_spincount=os.environ.get('GOMP_SPINCOUNT'),
         load_average_start=load,
         load_average_end=os.getloadavg(),
         memory='peak resident set of the main process above its start '

@@ -8,10 +8,13 @@ installs the weights-only checkpoint loader (see
 """
 import os
 
-# Before torch loads OpenMP, which reads it once: idle threads sleep instead
-# of spinning, so that a process whose threads meet busy cores (other ranks,
-# workers, other jobs) does not slow down many times (mmwsss.utils.threads).
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# Before torch loads OpenMP, which reads them once: a waiting OpenMP thread
+# spins only briefly, then sleeps, so that a process whose threads meet busy
+# cores (other ranks, workers, other jobs) does not slow down many times
+# (mmwsss.utils.threads).
+if 'OMP_WAIT_POLICY' not in os.environ:
+    os.environ.setdefault('GOMP_SPINCOUNT', '10000')  # GNU OpenMP (pip torch)
+    os.environ.setdefault('KMP_BLOCKTIME', '0')  # Intel / LLVM OpenMP
 
 import argparse  # noqa: E402
 import logging  # noqa: E402

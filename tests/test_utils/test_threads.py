@@ -1,4 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
+import os
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -77,7 +79,8 @@ def four_cores(monkeypatch):
     monkeypatch.delenv('LOCAL_WORLD_SIZE', raising=False)
     monkeypatch.delenv('SLURM_NTASKS_PER_NODE', raising=False)
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
-    monkeypatch.setenv('OMP_WAIT_POLICY', 'PASSIVE')
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    monkeypatch.setenv('GOMP_SPINCOUNT', '10000')
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
@@ -120,3 +123,60 @@ def test_apply_thread_plan_overrides(four_cores, monkeypatch):
     assert apply_thread_plan(_cfg()).threads == 2
     with pytest.raises(ValueError, match='cpu_cfg'):
         apply_thread_plan(_cfg(cpu_cfg=dict(thread=1)))
+
+
+@pytest.mark.parametrize('policy,count,spinning', [
+    ('PASSIVE', None, False),
+    ('passive', 'infinite', False),
+    ('ACTIVE', '10000', True),
+    (None, '10000', False),  # the tools' default
+    (None, '10k', False),
+    (None, '0', False),
+    (None, '300000', True),
+    (None, '1M', True),
+    (None, 'infinity', True),
+    (None, None, True),  # libgomp's default: 300000
+    (None, 'junk', True),
+])
+def test_omp_spinning(monkeypatch, policy, count, spinning):
+    for name, value in (('OMP_WAIT_POLICY', policy), ('GOMP_SPINCOUNT',
+                                                       count)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert threads_module.omp_spinning() is spinning
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+@pytest.mark.parametrize('policy', [None, 'ACTIVE'])
+def test_tools_set_short_openmp_waits(tool, policy):
+    """Unless the user chose a wait policy, the tools make OpenMP threads
+    spin briefly (before torch loads); a chosen policy is kept as is."""
+    import os.path as osp
+    import subprocess
+    import sys
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME')
+    }
+    if policy:
+        env['OMP_WAIT_POLICY'] = policy
+    # the tool's lines up to its first import after the OpenMP settings
+    path = osp.join(root, 'tools', tool)
+    with open(path) as f:
+        head = f.read().split('import argparse')[0]
+    code = head + ('\nimport os\nprint(os.environ.get("GOMP_SPINCOUNT"), '
+                   'os.environ.get("KMP_BLOCKTIME"), '
+                   'os.environ.get("OMP_WAIT_POLICY"))')
+    out = subprocess.run([sys.executable, '-c', code],
+                         env=env,
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout.split()
+    if policy:
+        assert out == ['None', 'None', policy]
+    else:
+        assert out == ['10000', '0', 'None']
