@@ -250,3 +250,31 @@ def test_irn_instances_feed_mask_rcnn():
     assert _merged(stages['instances']).model.type == (
         'mmwsss.IRNetInstanceWalk')
     assert stages['mask_rcnn'].inputs() == [('instances', 'ann')]
+
+
+def test_rib_sal_pipeline_trains_deeplab_with_and_without_saliency():
+    """RIB + S vs RIB: both DeepLab runs read the same pseudo-masks; the
+    saliency run differs only in the two saliency transforms (reading the
+    generated data's saliency maps)."""
+    stages = _by_name('irn_r18w32_synthvoc-rib-sal.py')
+    assert stages['synthvoc'].options['saliency'] is True
+    assert _merged(stages['cams']).model.type == 'mmwsss.RIBClassifier'
+    plain, sal = stages['deeplab'], stages['deeplab_sal']
+    assert set(plain.inputs()) == set(sal.inputs()) == {
+        ('synthvoc', 'data'), ('pseudo_masks', 'masks')
+    }
+    assert ('deeplab_sal', 'checkpoint') in stages['deeplab_sal_test'].inputs()
+    plain_cfg, sal_cfg = _merged(plain), _merged(sal)
+    plain_data = plain_cfg.train_dataloader.dataset
+    sal_data = sal_cfg.train_dataloader.dataset
+    assert sal_data.pseudo_mask_dir == plain_data.pseudo_mask_dir
+    saliency = sal_data.pipeline[2:4]
+    assert [t['type'] for t in saliency] == [
+        'mmwsss.LoadSaliencyMap', 'mmwsss.SaliencyIgnore'
+    ]
+    assert saliency[0]['saliency_dir'] == '{synthvoc.data}/Saliency'
+    # (and the config-level variables that spell them)
+    without = sal_cfg.to_dict()
+    del without['train_dataloader']['dataset']['pipeline'][2:4]
+    del without['train_pipeline'][2:4], without['saliency_dir']
+    assert without == plain_cfg.to_dict()
