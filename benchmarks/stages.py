@@ -59,7 +59,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from peak_memory import PeakMemory  # noqa: E402
 
-from mmwsss.utils.launch import build_runner, rebase_paths  # noqa: E402
+from mmwsss.utils.launch import (  # noqa: E402
+    build_runner, rebase_paths, resolve_work_dir_placeholders)
 from mmwsss.utils.threads import (  # noqa: E402
     available_cores, omp_spinning, plan_threads)
 
@@ -279,6 +280,8 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
     # the folders the template does not name (RIB's auxiliary dataset...)
     rebase_paths(cfg, 'data/synthvoc', fields['data'])
     cfg.work_dir = work_dir
+    # the outputs the template does not name ('{work_dir}/predictions'...)
+    resolve_work_dir_placeholders(cfg)
     cfg.launcher = 'none'
     cfg.load_from = None
     drop_pretrained(cfg.model)

@@ -25,8 +25,11 @@ def test_stages_benchmark_one_stage(tmp_path):
         '--work-dir',
         str(tmp_path / 'work'), '--out',
         str(out)
-    ], cwd=ROOT, env=env, capture_output=True, text=True)
+    ], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # every output lies in the benchmark's work dir (DeepLab's prediction
+    # writer says '{work_dir}/predictions')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['stages.json', 'work']
     report = json.loads(out.read_text())
     (result, ) = report['stages']
     assert result['stage'] == 'deeplab' and result['size'] == 'tiny'
