@@ -29,7 +29,9 @@ def test_stages_benchmark_one_stage(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # every output lies in the benchmark's work dir (DeepLab's prediction
     # writer says '{work_dir}/predictions')
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['stages.json', 'work']
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        'stages.json', 'work'
+    ]
     report = json.loads(out.read_text())
     (result, ) = report['stages']
     assert result['stage'] == 'deeplab' and result['size'] == 'tiny'
