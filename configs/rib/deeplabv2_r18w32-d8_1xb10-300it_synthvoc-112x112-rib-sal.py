@@ -11,24 +11,11 @@
 _base_ = ['./deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112-rib.py']
 
 saliency_dir = 'data/synthvoc/Saliency'
-crop_size = (112, 112)
-mean_bgr = (104, 116, 124)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmwsss.LoadPseudoLabel', num_classes={{_base_.num_classes}}),
+# The base's training pipeline with the saliency rule right after the
+# pseudo-label loading, as in the VOC config.
+train_pipeline = _base_.train_pipeline[:2] + [
     dict(type='mmwsss.LoadSaliencyMap', saliency_dir=saliency_dir),
     dict(type='mmwsss.SaliencyIgnore', threshold=0.5),
-    dict(
-        type='mmwsss.RandomRescale',
-        scale_range=(0.5, 1.5),
-        interpolation='bilinear'),
-    dict(
-        type='mmwsss.RandomCropPad',
-        crop_size=crop_size[0],
-        pad_val=mean_bgr,
-        seg_pad_val=255),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
+] + _base_.train_pipeline[2:]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
