@@ -10,10 +10,12 @@ random walk of a SynthVOC image: 0.48 s with one thread, 8.6 s with two on a
 busy 2-core machine). Unless the user chose a wait policy, the tools set
 ``GOMP_SPINCOUNT=10000`` (and ``KMP_BLOCKTIME=0`` for Intel/LLVM OpenMP)
 before torch loads: a waiting thread spins briefly, then sleeps. Measured on
-2 cores, idle, against ``OMP_WAIT_POLICY=PASSIVE`` (no spinning): CAM
-inference 13 % and CAM training 9 % faster; with six busy processes on the
-same cores, the random walk above took 1.2-2.0 s against 1.0-1.3 s passive
-and 31-35 s with libgomp's default spin. :func:`plan_threads`
+2 cores, idle, in alternated runs against ``OMP_WAIT_POLICY=PASSIVE`` (no
+spinning): CAM inference 13 % and CAM training 9 % faster (the whole demo
+pipeline did not show it beyond run-to-run variation); with six busy
+processes on the same cores, the random walk above took 1.2-2.0 s against
+1.0-1.3 s passive and 31-35 s with libgomp's default spin.
+:func:`plan_threads`
 splits the cores a process may use between its threads and helpers, and
 :func:`apply_thread_plan` applies the plan to a tool's config.
 """
