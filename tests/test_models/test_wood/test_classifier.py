@@ -251,9 +251,18 @@ def test_wood_functional_exclusion_sequence():
     torch.testing.assert_close(wood_ood_loss(z, 2, ()), per_image.sum() / 2)
 
 
+# the classifier configs (the folder also holds W-OoD's COCO IRN/DeepLab
+# stages, tested in tests/test_configs/test_wood_configs.py)
 @pytest.mark.parametrize(
-    'path', sorted(glob.glob(osp.join(
-        osp.dirname(__file__), '../../../configs/wood/*.py'))))
+    'path',
+    sorted(
+        glob.glob(
+            osp.join(
+                osp.dirname(__file__), '../../../configs/wood/wood_*.py')) +
+        glob.glob(
+            osp.join(
+                osp.dirname(__file__),
+                '../../../configs/wood/cam-ft_*.py'))))
 def test_configs_build(path):
     cfg = Config.fromfile(path)
     cfg.model.backbone.pop('init_cfg', None)
@@ -274,6 +283,11 @@ def test_configs_build(path):
             assert model.num_ood_clusters == 50
             assert model.excluded_classes == (4, )
             assert model.ood_data['batch_size'] == 16
+        elif 'coco14' in path:
+            assert model.num_ood_clusters == 50
+            assert model.excluded_classes == ()
+            assert model.ood_data['dataset']['data_root'] == (
+                'data/coco2014_ood')
         else:
             assert model.ood_data['dataset']['data_root'] == 'data/synthvoc'
             assert model.excluded_classes == ()
