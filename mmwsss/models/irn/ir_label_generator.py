@@ -27,6 +27,18 @@ def _cam_label_job(job: tuple) -> np.ndarray:
     return label_fn(high_res, keys, image=image, crf=crf, **params)
 
 
+def _single_threaded_worker() -> None:
+    """Initializer of the forked label workers: one torch thread.
+
+    A forked child inherits the parent's OpenMP state but not its thread
+    pool; its first parallel torch op (e.g. the ``amax`` of PSA's scores on
+    a VOC-sized image) then waits forever for threads that do not exist.
+    With one thread torch runs its ops inline, and the workers do not
+    compete with each other for the cores either.
+    """
+    torch.set_num_threads(1)
+
+
 class CAMLabelGenerator(BaseModel):
     """Base of the weight-free "models" that turn the CAMs of each image
     into a label map on the CPU (IRN's IR labels, PSA's la/ha labels).
@@ -115,7 +127,9 @@ class CAMLabelGenerator(BaseModel):
         ]
         if self.num_workers > 0 and len(jobs) > 1:
             context = multiprocessing.get_context('fork')
-            with context.Pool(min(self.num_workers, len(jobs))) as pool:
+            with context.Pool(
+                    min(self.num_workers, len(jobs)),
+                    initializer=_single_threaded_worker) as pool:
                 labels = pool.map(_cam_label_job, jobs)
         else:
             labels = [_cam_label_job(job) for job in jobs]
