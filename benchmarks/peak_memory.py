@@ -3,9 +3,13 @@
 
 On a CUDA device: torch's peak allocation. On the CPU (Linux): the peak
 resident set size (``VmHWM``, reset on entry), since torch's CPU allocations
-are invisible to ``tracemalloc``; run each setting in a fresh process, as the
-scripts do, so that earlier settings do not leave memory behind.
+are invisible to ``tracemalloc``. On entry glibc returns its free heap to the
+system (``malloc_trim``), so that memory an earlier block freed but glibc kept
+does not hide this block's allocations; a fresh process per setting is
+exact.
 """
+import ctypes
+import ctypes.util
 import resource
 from typing import Optional
 
@@ -23,6 +27,15 @@ def _resident_peak_mib() -> float:
             if line.startswith('VmHWM:'):
                 return int(line.split()[1]) / 1024
     raise RuntimeError('no VmHWM in /proc/self/status')
+
+
+def _trim_heap() -> None:
+    """glibc's ``malloc_trim(0)``; nothing elsewhere."""
+    name = ctypes.util.find_library('c')
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
 
 
 class PeakMemory:
@@ -48,6 +61,7 @@ class PeakMemory:
             self._before = torch.cuda.memory_allocated(self.device) / 2**20
             torch.cuda.reset_peak_memory_stats(self.device)
         else:
+            _trim_heap()
             self._before = _resident_mib()
             # Linux: '5' resets the peak resident set size to the current.
             with open('/proc/self/clear_refs', 'w') as f:

@@ -22,6 +22,7 @@ def test_stages_benchmark_one_stage(tmp_path):
         sys.executable,
         osp.join(ROOT, 'benchmarks', 'stages.py'), '--quick', '--stages',
         'deeplab', '--threads', '1', '--workers', '0', '--images', '2',
+        '--rounds', '2',
         '--work-dir',
         str(tmp_path / 'work'), '--out',
         str(out)
@@ -39,6 +40,10 @@ def test_stages_benchmark_one_stage(tmp_path):
                 for row in result['settings']}
     assert (1, 0) in settings
     assert all(row['images_per_s'] > 0 for row in settings.values())
+    # two runs of each setting, the median reported
+    assert all(
+        len(row['rounds']) == 2 and row['images_per_s'] == sum(row['rounds'])
+        / 2 for row in settings.values())
     assert sum(row['default'] for row in settings.values()) == 1
     assert 0 < result['default_over_best'] <= 1
     assert 'deeplab' in proc.stdout
