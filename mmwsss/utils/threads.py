@@ -75,8 +75,13 @@ def plan_threads(cores: int,
     process, between torch's threads and its worker processes.
 
     Each process gets ``cores // processes`` cores (at least one). Its
-    dataloader workers get at most half of them, since decoding an image
-    costs less than the model's work on it. Torch's threads get all of
+    dataloader workers get at most as many as it has cores (none with one
+    core). On 2 idle cores, measured over the SynthVOC test stages with
+    2 torch threads (``benchmarks/stages.py --rounds 2``), 2 workers were
+    within 10 % of the best setting for every stage, 0 workers 13-20 %
+    behind for the CAM stages, whose multi-scale pipelines a single worker
+    cannot feed, and one worker slower than none in 16 of 18 alternated
+    runs (``--rounds 3``). Torch's threads get all of
     them: the workers sleep once their prefetched batches wait, and idle
     OpenMP threads sleep too after a short spin (the tools' default, see the
     module's docstring). With long ``spinning`` waits an OpenMP thread
@@ -111,7 +116,10 @@ def plan_threads(cores: int,
         raise ValueError(f'need cores >= 1 and processes >= 1, got {cores} '
                          f'and {processes}')
     share = max(1, cores // processes)
-    max_workers = share // 2
+    if spinning:  # the workers need cores of their own
+        max_workers = share // 2
+    else:
+        max_workers = share if share > 1 else 0
     if workers is None:
         workers = max_workers
     elif not keep_workers:

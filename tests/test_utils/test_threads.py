@@ -15,18 +15,21 @@ from mmwsss.utils.threads import (ThreadPlan, apply_thread_plan,
     [
         # one core: everything in the main process
         (1, 1, 2, 8, ThreadPlan(threads=1, workers=0, crf_workers=0)),
-        # 2 cores: one worker, both cores for torch and for the CRFs
-        (2, 1, 2, 2, ThreadPlan(threads=2, workers=1, crf_workers=2)),
+        # 2 cores: the config's 2 workers, both cores for torch and for the
+        # CRFs
+        (2, 1, 2, 2, ThreadPlan(threads=2, workers=2, crf_workers=2)),
+        # 4 workers asked on 2 cores: capped at the cores
+        (2, 1, 4, 2, ThreadPlan(threads=2, workers=2, crf_workers=2)),
         # 16 cores: the config's 4 workers fit
         (16, 1, 4, 8, ThreadPlan(threads=16, workers=4, crf_workers=8)),
-        # 8 workers asked on 8 cores: capped at half
-        (8, 1, 8, 8, ThreadPlan(threads=8, workers=4, crf_workers=8)),
+        # 8 workers asked on 8 cores: they fit
+        (8, 1, 8, 8, ThreadPlan(threads=8, workers=8, crf_workers=8)),
         # 4 ranks on 16 cores: 4 cores each
-        (16, 4, 8, 8, ThreadPlan(threads=4, workers=2, crf_workers=4)),
+        (16, 4, 8, 8, ThreadPlan(threads=4, workers=4, crf_workers=4)),
         # more ranks than cores: one core each, no helpers
         (2, 4, 2, 2, ThreadPlan(threads=1, workers=0, crf_workers=0)),
         # nothing asked: the bounds
-        (8, 2, None, None, ThreadPlan(threads=4, workers=2, crf_workers=4)),
+        (8, 2, None, None, ThreadPlan(threads=4, workers=4, crf_workers=4)),
         # the config asks for no workers: none
         (8, 1, 0, 0, ThreadPlan(threads=8, workers=0, crf_workers=0)),
     ])
@@ -35,8 +38,8 @@ def test_plan_threads(cores, processes, workers, crf, expected):
 
 
 def test_plan_threads_spinning_leaves_the_workers_their_cores():
-    assert plan_threads(2, 1, 2, spinning=True) == ThreadPlan(
-        threads=1, workers=1, crf_workers=2)
+    assert plan_threads(4, 1, 2, spinning=True) == ThreadPlan(
+        threads=2, workers=2, crf_workers=4)
     assert plan_threads(16, 4, 8, spinning=True).threads == 2
     assert plan_threads(8, 1, 0, spinning=True).threads == 8
 
@@ -89,10 +92,10 @@ def four_cores(monkeypatch):
 def test_apply_thread_plan(four_cores):
     cfg = _cfg()
     plan = apply_thread_plan(cfg)
-    assert plan == ThreadPlan(threads=4, workers=2, crf_workers=4)
+    assert plan == ThreadPlan(threads=4, workers=4, crf_workers=4)
     assert torch.get_num_threads() == 4
     assert cfg.test_dataloader.num_workers == 2
-    assert cfg.train_dataloader.num_workers == 2
+    assert cfg.train_dataloader.num_workers == 4
     assert cfg.model.num_workers == 4
 
 
