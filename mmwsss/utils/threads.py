@@ -87,7 +87,8 @@ def plan_threads(cores: int,
     module's docstring). With long ``spinning`` waits an OpenMP thread
     that shares its core with a busy process stalls all the others (2
     threads measured 10-60x slower than 1 on a busy 2-core machine), so the
-    threads get only the cores the workers leave. The CRF workers run while
+    workers get at most half of the cores and the threads only the cores
+    the workers leave. The CRF workers run while
     the process waits for their labels, so they may use all of the
     process's cores. Training keeps the config's workers
     (``keep_workers``): mmengine seeds the random augmentations of each
@@ -116,18 +117,17 @@ def plan_threads(cores: int,
         raise ValueError(f'need cores >= 1 and processes >= 1, got {cores} '
                          f'and {processes}')
     share = max(1, cores // processes)
-    if spinning:  # the workers need cores of their own
-        max_workers = share // 2
-    else:
-        max_workers = share if share > 1 else 0
+    # One core: everything in the main process (a pool of one CRF process
+    # would cost a fork per batch and gain nothing).
+    max_helpers = share if share > 1 else 0
+    # Long-spinning OpenMP threads need the workers off their cores.
+    max_workers = share // 2 if spinning else max_helpers
     if workers is None:
         workers = max_workers
     elif not keep_workers:
         workers = min(workers, max_workers)
-    # A pool of one process costs a fork per batch and gains nothing.
-    max_crf = share if share > 1 else 0
-    crf_workers = max_crf if crf_workers is None else min(
-        crf_workers, max_crf)
+    crf_workers = max_helpers if crf_workers is None else min(
+        crf_workers, max_helpers)
     if threads is None:
         threads = max(1, share - workers) if spinning else share
     return ThreadPlan(
