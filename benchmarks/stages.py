@@ -68,7 +68,7 @@ from peak_memory import PeakMemory  # noqa: E402
 from mmwsss.utils.launch import (  # noqa: E402
     build_runner, rebase_paths, resolve_work_dir_placeholders)
 from mmwsss.utils.threads import (  # noqa: E402
-    available_cores, omp_spinning, plan_threads)
+    available_cores, omp_spinning, plan_threads, trains_in_main_process)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: min and max image side of each size
@@ -346,26 +346,24 @@ def run_setting(name: str, stage: Stage, fields: dict, args, threads: int,
         out=fields['out'])
 
 
-def default_setting(stage: Stage, cfg_workers: int) -> tuple:
+def default_setting(stage: Stage, cfg: Config) -> tuple:
     """(threads, workers) the tools choose on this machine."""
+    loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
     plan = plan_threads(
-        available_cores(), 1, workers=cfg_workers,
+        available_cores(), 1, workers=loader.num_workers,
         keep_workers=stage.train, spinning=omp_spinning())
     if stage.crf:  # the CRF processes of the tools' plan
         return max(plan.crf_workers, 1), plan.workers
+    if stage.train and trains_in_main_process(cfg, available_cores()):
+        return plan.threads, 0
     return plan.threads, plan.workers
-
-
-def config_workers(stage: Stage) -> int:
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', stage.config))
-    loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
-    return loader.num_workers
 
 
 def run_stage(name: str, stage: Stage, fields: dict, args,
               folder: str) -> dict:
     """Every setting of one stage, the default one among them."""
-    default = default_setting(stage, config_workers(stage))
+    default = default_setting(
+        stage, Config.fromfile(osp.join(ROOT, 'configs', stage.config)))
     settings = list(itertools.product(args.threads, args.workers))
     if default not in settings:
         settings.append(default)

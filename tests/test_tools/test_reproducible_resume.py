@@ -133,3 +133,25 @@ def test_resume_reproduces_an_uninterrupted_run(repo_root, synthvoc, tmp_path,
         if not torch.equal(value, resumed[name])
     ]
     assert not different, different
+
+
+@pytest.mark.slow
+def test_training_without_workers_follows_the_config_workers(
+        repo_root, synthvoc, tmp_path):
+    """The tools train on few CPU cores without loader workers; the hook's
+    ``stream_workers`` keeps the weights of the config's workers."""
+    with_workers = _train(
+        _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'workers'), 2))
+    cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'main'), 0)
+    cfg.default_hooks.reproducible_resume.stream_workers = 2
+    main_process = _train(cfg)
+    different = [
+        name for name, value in with_workers.items()
+        if not torch.equal(value, main_process[name])
+    ]
+    assert not different, different
+    # Without it the main process draws its own augmentations.
+    cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'own'), 0)
+    own = _train(cfg)
+    assert any(not torch.equal(value, own[name])
+               for name, value in with_workers.items())

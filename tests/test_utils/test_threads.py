@@ -128,6 +128,50 @@ def test_apply_thread_plan_overrides(four_cores, monkeypatch):
         apply_thread_plan(_cfg(cpu_cfg=dict(thread=1)))
 
 
+def _training_cfg(loop=None, hook=True):
+    cfg = _cfg(
+        train_cfg=loop or dict(by_epoch=True, max_epochs=2),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook')))
+    if hook:
+        cfg.default_hooks.reproducible_resume = dict(
+            type='mmwsss.ReproducibleResumeHook')
+    return cfg
+
+
+@pytest.mark.parametrize('cores', [1, 2])
+def test_cpu_training_on_few_cores_loads_in_the_main_process(
+        four_cores, monkeypatch, cores):
+    monkeypatch.setattr(threads_module, 'available_cores', lambda: cores)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = _training_cfg()
+    apply_thread_plan(cfg, keep_workers=True)
+    assert cfg.train_dataloader.num_workers == 0
+    assert not cfg.train_dataloader.persistent_workers
+    assert cfg.test_dataloader.num_workers == 2
+    # ... drawing the augmentations of the config's 4 workers
+    assert cfg.default_hooks.reproducible_resume.stream_workers == 4
+
+
+@pytest.mark.parametrize(
+    'case', ['4 cores', 'gpu', 'iteration loop', 'no hook', 'fixed workers'])
+def test_training_keeps_its_workers(four_cores, monkeypatch, case):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: case == 'gpu')
+    if case != '4 cores':
+        monkeypatch.setattr(threads_module, 'available_cores', lambda: 2)
+    cfg = _training_cfg(
+        loop=dict(type='IterBasedTrainLoop', max_iters=10)
+        if case == 'iteration loop' else None,
+        hook=case != 'no hook')
+    apply_thread_plan(
+        cfg, workers=1 if case == 'fixed workers' else None,
+        keep_workers=True)
+    expected = 1 if case == 'fixed workers' else 4
+    assert cfg.train_dataloader.num_workers == expected
+    hook = cfg.default_hooks.get('reproducible_resume', {})
+    # Changed workers: the hook still knows the config's (and warns).
+    assert hook.get('stream_workers') == (4 if expected == 1 else None)
+
+
 @pytest.mark.parametrize('policy,count,spinning', [
     ('PASSIVE', None, False),
     ('passive', 'infinite', False),

@@ -5,12 +5,13 @@ from .mean_shift_hook import DisplacementMeanShiftHook
 from .plain_checkpoint_hook import (PlainCheckpointHook,
                                     add_plain_checkpoint_hook)
 from .reproducible_resume_hook import (EpochWorkerSeeder,
-                                       ReproducibleResumeHook)
+                                       ReproducibleResumeHook,
+                                       WorkerStreamLoader)
 from .visualization_hook import WSSSVisualizationHook
 from .wood_hook import WOoDCentersHook
 
 __all__ = [
     'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'EpochWorkerSeeder',
     'PlainCheckpointHook', 'ReproducibleResumeHook', 'WOoDCentersHook',
-    'WSSSVisualizationHook', 'add_plain_checkpoint_hook'
+    'WorkerStreamLoader', 'WSSSVisualizationHook', 'add_plain_checkpoint_hook'
 ]

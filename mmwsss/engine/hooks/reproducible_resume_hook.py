@@ -1,11 +1,14 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Random streams that a resumed training run reproduces exactly."""
+import logging
 import random
+from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
@@ -57,6 +60,77 @@ class EpochWorkerSeeder:
 
     def __call__(self, worker_id: int) -> None:
         seed_all(derived_seed(self.seed, 1, self.epoch, self.rank, worker_id))
+
+
+def generator_states() -> tuple:
+    """The states of python's ``random``, numpy's global and torch's
+    generators (what :func:`seed_all` seeds)."""
+    return random.getstate(), np.random.get_state(), torch.get_rng_state()
+
+
+def set_generator_states(states: tuple) -> None:
+    """Restore states from :func:`generator_states`."""
+    random.setstate(states[0])
+    np.random.set_state(states[1])
+    torch.set_rng_state(states[2])
+
+
+class WorkerStreamLoader:
+    """A loader without workers that loads each batch with the random streams
+    the batch would have had in a loader with ``workers`` workers.
+
+    torch hands the batches of an epoch to the workers in turn (batch ``b``
+    to worker ``b % workers``) and :class:`EpochWorkerSeeder` seeds each
+    worker at the start of an epoch, so the augmentations of batch ``b``
+    draw from worker ``b % workers``'s stream. Here the main process keeps
+    those streams and switches to the batch's one while loading it; its own
+    generators are left as they were, as with workers. The trained weights
+    then do not depend on whether the augmentations run in workers or in
+    the main process (the tools load in the main process where that is
+    faster, see :func:`mmwsss.utils.threads.apply_thread_plan`).
+
+    Attribute access other than iteration goes to the wrapped loader.
+
+    Args:
+        loader (DataLoader): The training loader, without workers.
+        seeder (EpochWorkerSeeder): The seeding of the workers it stands
+            for, at the current epoch.
+        workers (int): How many workers it stands for.
+    """
+
+    def __init__(self, loader, seeder: EpochWorkerSeeder, workers: int):
+        self.loader = loader
+        self.seeder = seeder
+        self.workers = workers
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name: str):
+        return getattr(self.loader, name)
+
+    def __iter__(self):
+        main = generator_states()
+        streams = []
+        for worker_id in range(self.workers):
+            self.seeder(worker_id)
+            streams.append(generator_states())
+        set_generator_states(main)
+        iterator = iter(self.loader)
+        batch_index = 0
+        while True:
+            stream = batch_index % self.workers
+            main = generator_states()
+            set_generator_states(streams[stream])
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                streams[stream] = generator_states()
+                set_generator_states(main)
+            batch_index += 1
+            yield batch
 
 
 class SeededBatches:
@@ -112,7 +186,10 @@ class ReproducibleResumeHook(Hook):
       epoch, rank) and each loader worker's from (seed, epoch, rank,
       worker id) (:class:`EpochWorkerSeeder`); persistent workers are
       restarted at each epoch for that. mmengine resumes these loops at an
-      epoch boundary.
+      epoch boundary. With ``stream_workers`` set and a loader without
+      workers, the main process loads each batch with the stream of the
+      worker that would have loaded it (:class:`WorkerStreamLoader`), so
+      the run trains as with that many workers.
     * Iteration-based loops: the main process is seeded from (seed,
       iteration, rank) before each iteration. mmengine resumes them by
       replaying the skipped batches through the loader, whose workers
@@ -131,9 +208,20 @@ class ReproducibleResumeHook(Hook):
     the checkpoint, also where the config's ``randomness.seed`` is None; so
     does the sampler's shuffling here (mmengine built the sampler before
     resuming).
+
+    Args:
+        stream_workers (int, optional): The workers whose random streams the
+            augmentations of an epoch-based loop follow: the config's
+            ``num_workers`` where the tools changed it (they set this).
+            Followed exactly with no workers; another positive number of
+            workers draws other streams, which is logged. Defaults to None
+            (the loader's own workers).
     """
 
     priority = 'VERY_HIGH'
+
+    def __init__(self, stream_workers: Optional[int] = None):
+        self.stream_workers = stream_workers
 
     def before_train(self, runner) -> None:
         """Install the worker seeding of epoch-based loops; shuffle with the
@@ -149,12 +237,31 @@ class ReproducibleResumeHook(Hook):
         if self._by_epoch:
             self._worker_seeder = EpochWorkerSeeder(self._seed, self._rank)
             loader.worker_init_fn = self._worker_seeder
+            self._follow_stream_workers(runner, loader)
         else:
             if not getattr(loader, 'num_workers', 0):
                 runner.train_loop.dataloader_iterator = SeededBatches(
                     runner.train_loop.dataloader_iterator, self._seed,
                     self._rank)
             self._restart_model_stream(runner, epoch=0)
+
+    def _follow_stream_workers(self, runner, loader) -> None:
+        """Load with the streams of ``stream_workers`` workers (epoch
+        loops)."""
+        workers = getattr(loader, 'num_workers', 0)
+        if not self.stream_workers or self.stream_workers == workers:
+            return
+        if workers:
+            print_log(
+                f'Training with {workers} loader workers: the random '
+                f'augmentations differ from those of the config\'s '
+                f'{self.stream_workers} workers (only a loader without '
+                'workers can follow their streams).',
+                logger='current',
+                level=logging.WARNING)
+            return
+        runner.train_loop.dataloader = WorkerStreamLoader(
+            loader, self._worker_seeder, self.stream_workers)
 
     def _restart_model_stream(self, runner, epoch: int) -> None:
         """Restart the model's own loader, if any, at the training

@@ -1,13 +1,16 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""Seeds of mmwsss.ReproducibleResumeHook (the resume itself is tested in
-tests/test_tools/test_reproducible_resume.py)."""
+"""Seeds of mmwsss.ReproducibleResumeHook and the worker streams of a loader
+without workers (the resume itself, and training with and without workers,
+are tested in tests/test_tools/test_reproducible_resume.py)."""
 import pickle
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from mmwsss.engine.hooks import EpochWorkerSeeder, ReproducibleResumeHook
+from mmwsss.engine.hooks import (EpochWorkerSeeder, ReproducibleResumeHook,
+                                 WorkerStreamLoader, reproducible_resume_hook)
 from mmwsss.engine.hooks.reproducible_resume_hook import (derived_seed,
                                                           seed_all)
 from mmwsss.registry import HOOKS
@@ -49,3 +52,72 @@ def test_worker_seeder_depends_on_epoch_and_worker():
 
 def test_registered():
     assert HOOKS.get('ReproducibleResumeHook') is ReproducibleResumeHook
+
+
+class _RandomItems(torch.utils.data.Dataset):
+    """Items drawn from the three generators, as random augmentations do."""
+
+    def __len__(self) -> int:
+        return 10
+
+    def __getitem__(self, index: int) -> tuple:
+        return (index, *_draws())
+
+
+def _epoch_batches(loader, seeder: EpochWorkerSeeder, epoch: int) -> list:
+    seeder.epoch = epoch
+    return [batch for batch in loader]
+
+
+def test_worker_stream_loader_draws_what_the_workers_draw():
+    seeder = EpochWorkerSeeder(seed=7, rank=0)
+    kwargs = dict(batch_size=3, collate_fn=list, worker_init_fn=seeder)
+    with_workers = torch.utils.data.DataLoader(
+        _RandomItems(), num_workers=2, **kwargs)
+    seed_all(3)
+    expected = [_epoch_batches(with_workers, seeder, epoch)
+                for epoch in range(2)]
+    expected_main = _draws()
+
+    main_process = WorkerStreamLoader(
+        torch.utils.data.DataLoader(_RandomItems(), num_workers=0, **kwargs),
+        seeder, workers=2)
+    assert len(main_process) == 4
+    assert main_process.batch_size == 3
+    seed_all(3)
+    got = [_epoch_batches(main_process, seeder, epoch) for epoch in range(2)]
+    assert got == expected
+    # The main process's own stream continues as with workers (each epoch's
+    # iterator draws its base seed from it either way).
+    assert _draws() == expected_main
+    # The batches of one worker continue its stream: with one stream for
+    # all batches the draws differ.
+    one_stream = WorkerStreamLoader(main_process.loader, seeder, workers=1)
+    assert _epoch_batches(one_stream, seeder, 0) != expected[0]
+
+
+def test_hook_follows_the_config_workers_only_without_workers(monkeypatch):
+    messages = []
+    monkeypatch.setattr(reproducible_resume_hook, 'print_log',
+                        lambda message, **kwargs: messages.append(message))
+    runner = SimpleNamespace(
+        train_loop=SimpleNamespace(dataloader=SimpleNamespace(num_workers=0)))
+    hook = ReproducibleResumeHook(stream_workers=2)
+    hook._worker_seeder = EpochWorkerSeeder(0, 0)
+    hook._follow_stream_workers(runner, runner.train_loop.dataloader)
+    assert isinstance(runner.train_loop.dataloader, WorkerStreamLoader)
+    assert runner.train_loop.dataloader.workers == 2
+
+    loader = SimpleNamespace(num_workers=1)
+    runner.train_loop.dataloader = loader
+    hook._follow_stream_workers(runner, loader)
+    assert runner.train_loop.dataloader is loader
+    # Other streams than the config's: said in the log.
+    assert len(messages) == 1
+    assert "differ from those of the config's 2 workers" in messages[0]
+    for stream_workers, workers in ((None, 0), (2, 2)):
+        loader = SimpleNamespace(num_workers=workers)
+        runner.train_loop.dataloader = loader
+        ReproducibleResumeHook(stream_workers)._follow_stream_workers(
+            runner, loader)
+        assert runner.train_loop.dataloader is loader
