@@ -13,7 +13,9 @@ walk -> DeepLab training; PSA labels -> AffinityNet training).
 For every stage and every setting of ``--threads`` x ``--workers`` (torch
 intra-op threads x dataloader workers; for the CRF label stages the threads
 are also the CRF processes), plus the default setting that the tools choose
-on this machine (:func:`mmwsss.utils.threads.plan_threads`), it reports
+on this machine (:func:`mmwsss.utils.threads.plan_threads`; where a training
+run tries loading in its workers and in the main process for an epoch each
+and keeps the faster, the faster of the two), it reports
 images per second, counted from the end of the first batch to the end of
 the last (warm-up, runner building and worker start excluded), and the peak
 resident memory of the main process above its memory before the runner was
@@ -68,7 +70,7 @@ from peak_memory import PeakMemory  # noqa: E402
 from mmwsss.utils.launch import (  # noqa: E402
     build_runner, rebase_paths, resolve_work_dir_placeholders)
 from mmwsss.utils.threads import (  # noqa: E402
-    available_cores, omp_spinning, plan_threads, trains_in_main_process)
+    available_cores, omp_spinning, plan_threads, tries_main_process_loading)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: min and max image side of each size
@@ -346,27 +348,27 @@ def run_setting(name: str, stage: Stage, fields: dict, args, threads: int,
         out=fields['out'])
 
 
-def default_setting(stage: Stage, cfg: Config) -> tuple:
-    """(threads, workers) the tools choose on this machine."""
+def default_settings(stage: Stage, cfg: Config) -> List[tuple]:
+    """(threads, workers) the tools choose on this machine; two where a
+    training run tries both loading places and keeps the faster one."""
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
     plan = plan_threads(
         available_cores(), 1, workers=loader.num_workers,
         keep_workers=stage.train, spinning=omp_spinning())
     if stage.crf:  # the CRF processes of the tools' plan
-        return max(plan.crf_workers, 1), plan.workers
-    if stage.train and trains_in_main_process(cfg, available_cores()):
-        return plan.threads, 0
-    return plan.threads, plan.workers
+        return [(max(plan.crf_workers, 1), plan.workers)]
+    if stage.train and tries_main_process_loading(cfg, available_cores()):
+        return [(plan.threads, plan.workers), (plan.threads, 0)]
+    return [(plan.threads, plan.workers)]
 
 
 def run_stage(name: str, stage: Stage, fields: dict, args,
               folder: str) -> dict:
     """Every setting of one stage, the default one among them."""
-    default = default_setting(
+    defaults = default_settings(
         stage, Config.fromfile(osp.join(ROOT, 'configs', stage.config)))
     settings = list(itertools.product(args.threads, args.workers))
-    if default not in settings:
-        settings.append(default)
+    settings += [setting for setting in defaults if setting not in settings]
     runs = {setting: [] for setting in settings}
     # Rounds alternate the settings, so that a slow spell of the machine
     # does not fall on one setting only.
@@ -390,10 +392,15 @@ def run_stage(name: str, stage: Stage, fields: dict, args,
             rounds=speeds,
             peak_mib=max(run['peak_mib'] for run in setting_runs),
             out=setting_runs[0]['out'],
-            default=(threads, workers) == default))
+            default=False))
+    # A training run's trial epochs keep the faster of its two candidates.
+    candidates = [row for row in rows
+                  if (row['threads'], row['workers']) in defaults]
+    chosen = max(candidates, key=lambda row: row['images_per_s'] or 0)
+    chosen['default'] = True
+    default = (chosen['threads'], chosen['workers'])
     measured = [row for row in rows if row['images_per_s']]
     best = max(measured, key=lambda row: row['images_per_s'], default=None)
-    (chosen, ) = [row for row in rows if row['default']]
     return dict(
         stage=name,
         train=stage.train,
@@ -615,6 +622,12 @@ def parse_args(argv=None):
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.images = args.images or (4 if args.quick else 8)
     args.train_batch = args.train_batch or (2 if args.quick else 4)
+    if (any(STAGES[name].train for name in args.stages)
+            and args.images < 2 * args.train_batch):
+        # The first batch is the warm-up, the throughput is of the others.
+        parser.error(f'the training stages time their batches after the '
+                     f'first: --images ({args.images}) must be at least '
+                     f'twice --train-batch ({args.train_batch})')
     return args
 
 

@@ -190,8 +190,8 @@ def explicit_threads(flag: Optional[int] = None) -> Optional[int]:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-#: The most cores per process at which CPU training loads its batches in the
-#: main process (measured on 2 cores).
+#: The most cores per process at which CPU training tries loading its batches
+#: in the main process (measured on 2 cores).
 MAIN_PROCESS_LOADING_CORES = 2
 
 
@@ -218,18 +218,21 @@ def stream_following_hook(cfg: Config) -> Optional[dict]:
                  if _is_type(hook, 'ReproducibleResumeHook')), None)
 
 
-def trains_in_main_process(cfg: Config, cores: int) -> bool:
-    """Whether a training process with ``cores`` cores loads its batches
-    faster without loader workers, with the same trained weights.
+def tries_main_process_loading(cfg: Config, cores: int) -> bool:
+    """Whether a training process with ``cores`` cores should try loading
+    its batches in the main process (``ReproducibleResumeHook``'s
+    ``loading='fastest'``: the same batches, one trial epoch each way).
 
     On a CPU with few cores the workers' augmentations take cores from
-    torch's threads, which then wait for each other: on 2 idle cores a
-    training iteration of the SynthVOC CAM config took 0.155 s without
-    workers against 0.197 s with its 2 (the batch's loading 0.02 s of it),
-    IRNet's 0.355 s against 0.42 s. Only where the config's
-    ``ReproducibleResumeHook`` makes a loader without workers draw the
-    augmentations of the config's workers (:func:`stream_following_hook`);
-    not with a GPU, whose steps leave the CPU to the workers.
+    torch's threads, and on short epochs their start each epoch (to reseed
+    them) weighs: on 2 idle cores an epoch of the SynthVOC CAM config (18
+    iterations) took 0.144 s per iteration in the main process against
+    0.162 s with its 2 workers; 4 epochs 18.7 s against 20.7 s. With large
+    images to decode and little compute the workers win (the same config on
+    375-500 px images: 70 against 52 images/s), hence the trial. Only where
+    the config's ``ReproducibleResumeHook`` can keep the workers' random
+    streams (:func:`stream_following_hook`); not with a GPU, whose steps
+    leave the CPU to the workers.
     """
     loader = cfg.get('train_dataloader')
     return (isinstance(loader, dict) and loader.get('num_workers', 0) > 0
@@ -256,11 +259,11 @@ def apply_thread_plan(cfg: Config,
     Sets ``torch.set_num_threads`` and, in place, the ``num_workers`` of the
     dataloaders and of a CRF-pool model (:data:`CRF_POOL_MODELS`).
 
-    Training (``keep_workers``) keeps the config's workers, except that the
-    training loader gets none where :func:`trains_in_main_process` (unless
-    workers are fixed). Where the training loader's workers change, the
-    config's ``ReproducibleResumeHook`` gets ``stream_workers``, the
-    config's count, so that a loader without workers trains as the
+    Training (``keep_workers``) keeps the config's workers; where
+    :func:`tries_main_process_loading` (and workers are not fixed), the
+    config's ``ReproducibleResumeHook`` gets ``loading='fastest'``. Where
+    the training loader's workers change, the hook gets ``stream_workers``,
+    the config's count, so that a loader without workers trains as the
     config's would.
 
     Args:
@@ -314,9 +317,6 @@ def apply_thread_plan(cfg: Config,
             'num_workers', 0)
     if workers is not None:
         loader_workers = [workers] * len(loaders)
-    elif auto and keep_workers and trains_in_main_process(
-            cfg, max(1, available_cores() // processes_per_node())):
-        loader_workers[list(named_loaders).index('train_dataloader')] = 0
     if crf_workers is None:
         crf_workers = crf_plan
     torch.set_num_threads(threads)
@@ -328,9 +328,13 @@ def apply_thread_plan(cfg: Config,
     if crf_model is not None:
         crf_model['num_workers'] = crf_workers
     hook = stream_following_hook(cfg)
-    if (hook is not None and config_train_workers
-            and train_loader['num_workers'] != config_train_workers):
-        hook.setdefault('stream_workers', config_train_workers)
+    if hook is not None and config_train_workers:
+        if train_loader['num_workers'] != config_train_workers:
+            hook.setdefault('stream_workers', config_train_workers)
+        elif auto and keep_workers and workers is None and \
+                tries_main_process_loading(
+                    cfg, max(1, available_cores() // processes_per_node())):
+            hook.setdefault('loading', 'fastest')
     print_log(
         f'CPU plan: {threads} torch threads, dataloader workers '
         f'{loader_workers}, CRF workers {crf_workers} ({available_cores()} '

@@ -138,8 +138,8 @@ def test_resume_reproduces_an_uninterrupted_run(repo_root, synthvoc, tmp_path,
 @pytest.mark.slow
 def test_training_without_workers_follows_the_config_workers(
         repo_root, synthvoc, tmp_path):
-    """The tools train on few CPU cores without loader workers; the hook's
-    ``stream_workers`` keeps the weights of the config's workers."""
+    """Loaded in the main process, with the hook's ``stream_workers`` or
+    ``loading``, a run keeps the weights of the config's workers."""
     with_workers = _train(
         _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'workers'), 2))
     cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'main'), 0)
@@ -150,6 +150,13 @@ def test_training_without_workers_follows_the_config_workers(
         if not torch.equal(value, main_process[name])
     ]
     assert not different, different
+    # Trial epochs in the workers and in the main process (the tools' choice
+    # on few CPU cores), then the faster: the same weights again.
+    cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'fastest'), 2)
+    cfg.default_hooks.reproducible_resume.loading = 'fastest'
+    fastest = _train(cfg)
+    assert all(torch.equal(value, fastest[name])
+               for name, value in with_workers.items())
     # Without it the main process draws its own augmentations.
     cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / 'own'), 0)
     own = _train(cfg)

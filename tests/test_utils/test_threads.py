@@ -139,17 +139,15 @@ def _training_cfg(loop=None, hook=True):
 
 
 @pytest.mark.parametrize('cores', [1, 2])
-def test_cpu_training_on_few_cores_loads_in_the_main_process(
+def test_cpu_training_on_few_cores_tries_main_process_loading(
         four_cores, monkeypatch, cores):
     monkeypatch.setattr(threads_module, 'available_cores', lambda: cores)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg = _training_cfg()
     apply_thread_plan(cfg, keep_workers=True)
-    assert cfg.train_dataloader.num_workers == 0
-    assert not cfg.train_dataloader.persistent_workers
-    assert cfg.test_dataloader.num_workers == 2
-    # ... drawing the augmentations of the config's 4 workers
-    assert cfg.default_hooks.reproducible_resume.stream_workers == 4
+    assert cfg.train_dataloader.num_workers == 4
+    assert cfg.default_hooks.reproducible_resume.loading == 'fastest'
+    assert 'stream_workers' not in cfg.default_hooks.reproducible_resume
 
 
 @pytest.mark.parametrize(
@@ -168,8 +166,15 @@ def test_training_keeps_its_workers(four_cores, monkeypatch, case):
     expected = 1 if case == 'fixed workers' else 4
     assert cfg.train_dataloader.num_workers == expected
     hook = cfg.default_hooks.get('reproducible_resume', {})
+    assert 'loading' not in hook
     # Changed workers: the hook still knows the config's (and warns).
     assert hook.get('stream_workers') == (4 if expected == 1 else None)
+    if case == 'fixed workers':
+        cfg = _training_cfg()
+        apply_thread_plan(cfg, workers=0, keep_workers=True)
+        # ... and follows their streams without workers
+        assert cfg.train_dataloader.num_workers == 0
+        assert cfg.default_hooks.reproducible_resume.stream_workers == 4
 
 
 @pytest.mark.parametrize('policy,count,spinning', [

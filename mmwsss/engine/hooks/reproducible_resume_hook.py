@@ -2,6 +2,7 @@
 """Random streams that a resumed training run reproduces exactly."""
 import logging
 import random
+import time
 from typing import Optional
 
 import numpy as np
@@ -76,32 +77,36 @@ def set_generator_states(states: tuple) -> None:
 
 
 class WorkerStreamLoader:
-    """A loader without workers that loads each batch with the random streams
-    the batch would have had in a loader with ``workers`` workers.
+    """A training loader that can load its batches in the main process with
+    the random streams they would have had in ``workers`` loader workers.
 
     torch hands the batches of an epoch to the workers in turn (batch ``b``
     to worker ``b % workers``) and :class:`EpochWorkerSeeder` seeds each
     worker at the start of an epoch, so the augmentations of batch ``b``
-    draw from worker ``b % workers``'s stream. Here the main process keeps
-    those streams and switches to the batch's one while loading it; its own
-    generators are left as they were, as with workers. The trained weights
-    then do not depend on whether the augmentations run in workers or in
-    the main process (the tools load in the main process where that is
-    faster, see :func:`mmwsss.utils.threads.apply_thread_plan`).
+    draw from worker ``b % workers``'s stream. In the main process this
+    loader keeps those streams and switches to the batch's one while
+    loading it; its own generators are left as they were, as with workers.
+    The trained weights then do not depend on where the augmentations run,
+    so the faster place can be chosen (:class:`ReproducibleResumeHook`'s
+    ``loading``).
 
     Attribute access other than iteration goes to the wrapped loader.
 
     Args:
-        loader (DataLoader): The training loader, without workers.
-        seeder (EpochWorkerSeeder): The seeding of the workers it stands
-            for, at the current epoch.
-        workers (int): How many workers it stands for.
+        loader (DataLoader): The training loader, with or without workers.
+        seeder (EpochWorkerSeeder): The seeding of the workers, at the
+            current epoch.
+        workers (int): How many workers the streams are of.
+        in_main_process (bool): Load in the main process; else in the
+            loader's workers (which it must have). Defaults to True.
     """
 
-    def __init__(self, loader, seeder: EpochWorkerSeeder, workers: int):
+    def __init__(self, loader, seeder: EpochWorkerSeeder, workers: int,
+                 in_main_process: bool = True):
         self.loader = loader
         self.seeder = seeder
         self.workers = workers
+        self.in_main_process = in_main_process
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -110,13 +115,22 @@ class WorkerStreamLoader:
         return getattr(self.loader, name)
 
     def __iter__(self):
+        if not self.in_main_process:
+            yield from self.loader
+            return
         main = generator_states()
         streams = []
         for worker_id in range(self.workers):
             self.seeder(worker_id)
             streams.append(generator_states())
         set_generator_states(main)
-        iterator = iter(self.loader)
+        # A loader built with workers iterates in the main process while it
+        # says it has none.
+        workers, self.loader.num_workers = self.loader.num_workers, 0
+        try:
+            iterator = iter(self.loader)
+        finally:
+            self.loader.num_workers = workers
         batch_index = 0
         while True:
             stream = batch_index % self.workers
@@ -186,10 +200,11 @@ class ReproducibleResumeHook(Hook):
       epoch, rank) and each loader worker's from (seed, epoch, rank,
       worker id) (:class:`EpochWorkerSeeder`); persistent workers are
       restarted at each epoch for that. mmengine resumes these loops at an
-      epoch boundary. With ``stream_workers`` set and a loader without
-      workers, the main process loads each batch with the stream of the
-      worker that would have loaded it (:class:`WorkerStreamLoader`), so
-      the run trains as with that many workers.
+      epoch boundary. The main process can load each batch with the
+      stream of the worker that would have loaded it
+      (:class:`WorkerStreamLoader`), and then trains as with the workers:
+      where ``loading`` says so, or with ``stream_workers`` and a loader
+      without workers.
     * Iteration-based loops: the main process is seeded from (seed,
       iteration, rank) before each iteration. mmengine resumes them by
       replaying the skipped batches through the loader, whose workers
@@ -216,12 +231,32 @@ class ReproducibleResumeHook(Hook):
             Followed exactly with no workers; another positive number of
             workers draws other streams, which is logged. Defaults to None
             (the loader's own workers).
+        loading (str): Where an epoch-based loop with loader workers loads
+            its batches, the same batches either way: ``'workers'``;
+            ``'main'`` (the main process); ``'fastest'``: after a first
+            epoch in the main process (warm-up), one in the main process
+            and one in the workers, timed whole (the workers start anew
+            each epoch), then the faster place, logged (the tools choose this for CPU
+            training on few cores, where the workers take cores from
+            torch's threads but decoding large images may still pay).
+            Defaults to ``'workers'``.
     """
 
     priority = 'VERY_HIGH'
+    LOADING = ('workers', 'main', 'fastest')
 
-    def __init__(self, stream_workers: Optional[int] = None):
+    def __init__(self,
+                 stream_workers: Optional[int] = None,
+                 loading: str = 'workers'):
+        if loading not in self.LOADING:
+            raise ValueError(
+                f'loading must be one of {self.LOADING}, got {loading!r}')
         self.stream_workers = stream_workers
+        self.loading = loading
+        self._stream_loader = None
+        # time per iteration (s) of the trial epochs, by place
+        self._trials = {}
+        self._warmed_up = False
 
     def before_train(self, runner) -> None:
         """Install the worker seeding of epoch-based loops; shuffle with the
@@ -246,12 +281,20 @@ class ReproducibleResumeHook(Hook):
             self._restart_model_stream(runner, epoch=0)
 
     def _follow_stream_workers(self, runner, loader) -> None:
-        """Load with the streams of ``stream_workers`` workers (epoch
-        loops)."""
+        """Wrap the loader of an epoch loop in a :class:`WorkerStreamLoader`
+        where batches may load in the main process."""
         workers = getattr(loader, 'num_workers', 0)
-        if not self.stream_workers or self.stream_workers == workers:
-            return
-        if workers:
+        self._stream_loader = None
+        if workers and self.loading != 'workers':
+            self._stream_loader = WorkerStreamLoader(
+                loader, self._worker_seeder, workers,
+                in_main_process=self.loading != 'workers')
+        elif not workers and self.stream_workers:
+            self._stream_loader = WorkerStreamLoader(
+                loader, self._worker_seeder, self.stream_workers)
+        if self._stream_loader is not None:
+            runner.train_loop.dataloader = self._stream_loader
+        elif self.stream_workers and self.stream_workers != workers:
             print_log(
                 f'Training with {workers} loader workers: the random '
                 f'augmentations differ from those of the config\'s '
@@ -259,9 +302,43 @@ class ReproducibleResumeHook(Hook):
                 'workers can follow their streams).',
                 logger='current',
                 level=logging.WARNING)
+
+    def _trying(self) -> bool:
+        return (self.loading == 'fastest' and self._stream_loader is not None
+                and len(self._trials) < 2)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        """Count the iterations of a trial epoch (``loading='fastest'``)."""
+        if self._trying():
+            self._epoch_iterations += 1
+
+    def after_train_epoch(self, runner) -> None:
+        """After the trial epochs, load where the iterations were shorter."""
+        if not self._trying():
             return
-        runner.train_loop.dataloader = WorkerStreamLoader(
-            loader, self._worker_seeder, self.stream_workers)
+        if not self._warmed_up:
+            self._warmed_up = True
+            return
+        place = 'main' if self._stream_loader.in_main_process else 'workers'
+        # The whole epoch: the workers' start, each epoch, is part of it.
+        self._trials[place] = (time.perf_counter() - self._epoch_start) / max(
+            self._epoch_iterations, 1)
+        if len(self._trials) == 1:
+            self._stream_loader.in_main_process = False
+            return
+        fastest = min(self._trials, key=self._trials.get)
+        self._stream_loader.in_main_process = fastest == 'main'
+        print_log(
+            'Training time per iteration with the batches loaded in the '
+            f"loader's workers {self._trials['workers']:.3f} s, in the main "
+            f"process {self._trials['main']:.3f} s (same batches): loading "
+            f'in the {"main process" if fastest == "main" else "workers"}.',
+            logger='current',
+            level=logging.INFO)
 
     def _restart_model_stream(self, runner, epoch: int) -> None:
         """Restart the model's own loader, if any, at the training
@@ -286,12 +363,17 @@ class ReproducibleResumeHook(Hook):
         self._worker_seeder.epoch = runner.epoch
         self._restart_model_stream(runner, runner.epoch)
         loader = runner.train_loop.dataloader
+        if isinstance(loader, WorkerStreamLoader):
+            loader = loader.loader
         # torch keeps persistent workers in the loader's private _iterator
         # and only re-seeds them at their start: start new ones.
         iterator = getattr(loader, '_iterator', None)
         if iterator is not None:
             iterator._shutdown_workers()
             loader._iterator = None
+        if self._trying():
+            self._epoch_start = time.perf_counter()
+            self._epoch_iterations = 0
 
     def before_train_iter(self,
                           runner,

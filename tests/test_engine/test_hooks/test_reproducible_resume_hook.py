@@ -7,6 +7,7 @@ import random
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 
 from mmwsss.engine.hooks import (EpochWorkerSeeder, ReproducibleResumeHook,
@@ -121,3 +122,61 @@ def test_hook_follows_the_config_workers_only_without_workers(monkeypatch):
         ReproducibleResumeHook(stream_workers)._follow_stream_workers(
             runner, loader)
         assert runner.train_loop.dataloader is loader
+
+
+def test_worker_stream_loader_with_workers_loads_where_told():
+    seeder = EpochWorkerSeeder(seed=7, rank=0)
+    loader = torch.utils.data.DataLoader(
+        _RandomItems(), num_workers=2, batch_size=3, collate_fn=list,
+        worker_init_fn=seeder)
+    stream_loader = WorkerStreamLoader(loader, seeder, workers=2,
+                                       in_main_process=False)
+    in_workers = _epoch_batches(stream_loader, seeder, 1)
+    stream_loader.in_main_process = True
+    assert _epoch_batches(stream_loader, seeder, 1) == in_workers
+    assert loader.num_workers == 2
+
+
+@pytest.mark.parametrize('workers_s,main_s,expected_main',
+                         [(0.2, 0.1, True), (0.1, 0.2, False),
+                          (0.1, 0.15, True)])  # start 0.4 s: 0.18 s/iter
+def test_fastest_loading_keeps_the_place_of_the_shorter_iterations(
+        monkeypatch, workers_s, main_s, expected_main):
+    messages = []
+    monkeypatch.setattr(reproducible_resume_hook, 'print_log',
+                        lambda message, **kwargs: messages.append(message))
+    clock = [0.0]
+    monkeypatch.setattr(reproducible_resume_hook.time, 'perf_counter',
+                        lambda: clock[0])
+    loader = SimpleNamespace(num_workers=2, _iterator=None)
+    runner = SimpleNamespace(
+        train_loop=SimpleNamespace(dataloader=loader), model=None, epoch=0)
+    hook = ReproducibleResumeHook(loading='fastest')
+    hook._by_epoch, hook._seed, hook._rank = True, 0, 0
+    hook._worker_seeder = EpochWorkerSeeder(0, 0)
+    hook._follow_stream_workers(runner, loader)
+    stream_loader = runner.train_loop.dataloader
+
+    def epoch(iteration_s, start_s=0.0):
+        hook.before_train_epoch(runner)
+        clock[0] += start_s  # the workers' start
+        for i in range(5):
+            clock[0] += iteration_s
+            hook.after_train_iter(runner, i)
+        hook.after_train_epoch(runner)
+        runner.epoch += 1
+
+    epoch(1.0)  # warm-up, in the main process, not timed
+    assert stream_loader.in_main_process
+    epoch(main_s)
+    assert not stream_loader.in_main_process  # the second trial: workers
+    epoch(workers_s, start_s=0.4)
+    assert stream_loader.in_main_process == expected_main
+    assert len(messages) == 1
+    assert 'loading in the ' + ('main process' if expected_main else
+                                'workers') in messages[0]
+    epoch(10 * max(workers_s, main_s))  # decided for good
+    assert stream_loader.in_main_process == expected_main
+    assert len(messages) == 1
+    with pytest.raises(ValueError, match='loading'):
+        ReproducibleResumeHook(loading='auto')
