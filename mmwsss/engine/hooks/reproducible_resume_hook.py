@@ -236,10 +236,10 @@ class ReproducibleResumeHook(Hook):
             ``'main'`` (the main process); ``'fastest'``: after a first
             epoch in the main process (warm-up), one in the main process
             and one in the workers, timed whole (the workers start anew
-            each epoch), then the faster place, logged (the tools choose this for CPU
-            training on few cores, where the workers take cores from
-            torch's threads but decoding large images may still pay).
-            Defaults to ``'workers'``.
+            each epoch), then the faster place, logged (the tools choose
+            this for CPU training on few cores, where the workers take
+            cores from torch's threads but decoding large images may still
+            pay). Defaults to ``'workers'``.
     """
 
     priority = 'VERY_HIGH'
@@ -257,6 +257,8 @@ class ReproducibleResumeHook(Hook):
         # time per iteration (s) of the trial epochs, by place
         self._trials = {}
         self._warmed_up = False
+        self._epoch_start = 0.0
+        self._epoch_iterations = 0
 
     def before_train(self, runner) -> None:
         """Install the worker seeding of epoch-based loops; shuffle with the
@@ -287,8 +289,7 @@ class ReproducibleResumeHook(Hook):
         self._stream_loader = None
         if workers and self.loading != 'workers':
             self._stream_loader = WorkerStreamLoader(
-                loader, self._worker_seeder, workers,
-                in_main_process=self.loading != 'workers')
+                loader, self._worker_seeder, workers)
         elif not workers and self.stream_workers:
             self._stream_loader = WorkerStreamLoader(
                 loader, self._worker_seeder, self.stream_workers)
