@@ -34,6 +34,7 @@ import mmwsss  # noqa: E402,F401
 from mmwsss.engine.runner import ItemsFailedError  # noqa: E402
 from mmwsss.evaluation.writers import StaleOutputError  # noqa: E402
 from mmwsss.fileio import NameCollisionError, UnsafeNameError  # noqa: E402
+from mmwsss.utils.config import type_name  # noqa: E402
 from mmwsss.utils.launch import (  # noqa: E402
     add_common_args, build_runner, load_config, move_cam_dir_to_pipeline,
     shutdown_distributed)
@@ -256,7 +257,7 @@ def set_loop_option(cfg: Config, option: str) -> None:
         RuntimeError: If the config's test loop is another one.
     """
     test_cfg = cfg.get('test_cfg') or {}
-    if str(test_cfg.get('type', '')).split('.')[-1] != 'ResumableTestLoop':
+    if type_name(test_cfg) != 'ResumableTestLoop':
         flag = '--' + option.replace('_', '-')
         raise RuntimeError(
             f'{flag} needs test_cfg = dict(type=\'mmwsss.ResumableTestLoop\')'

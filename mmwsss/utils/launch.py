@@ -16,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import CheckpointLoader, Runner
 
 from .checkpoint import load_state_dict_checked
+from .config import type_name
 
 if torch.distributed.is_available():
     # Its functions take the default process group as a default argument,
@@ -319,7 +320,7 @@ def move_cam_dir_to_pipeline(cfg: dict) -> bool:
     pipeline = dataset.get('pipeline') or []
     positions = [
         i for i, step in enumerate(pipeline)
-        if str(step.get('type', '')).split('.')[-1] == 'LoadCAMFile'
+        if type_name(step) == 'LoadCAMFile'
     ]
     if cam_dir is None or not positions:
         return False
@@ -361,7 +362,7 @@ def init_cpu_distributed(cfg: Config) -> None:
         type='MMDistributedDataParallel',
         broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
-    if str(wrapper['type']).split('.')[-1] == 'MMDistributedDataParallel':
+    if type_name(wrapper) == 'MMDistributedDataParallel':
         wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
 

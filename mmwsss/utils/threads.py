@@ -28,6 +28,8 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from .config import type_name
+
 
 @dataclasses.dataclass(frozen=True)
 class ThreadPlan:
@@ -149,10 +151,7 @@ def _dataloaders(cfg: Config) -> Iterator[Tuple[str, dict]]:
 
 def _crf_model(cfg: Config) -> Optional[dict]:
     model = cfg.get('model')
-    if not isinstance(model, dict):
-        return None
-    name = str(model.get('type', '')).split('.')[-1]
-    return model if name in CRF_POOL_MODELS else None
+    return model if type_name(model) in CRF_POOL_MODELS else None
 
 
 #: The longest ``GOMP_SPINCOUNT`` taken as a short spin (the tools' 10000).
@@ -195,11 +194,6 @@ def explicit_threads(flag: Optional[int] = None) -> Optional[int]:
 MAIN_PROCESS_LOADING_CORES = 2
 
 
-def _is_type(node, name: str) -> bool:
-    return isinstance(node, dict) and str(node.get('type', '')).split(
-        '.')[-1] == name
-
-
 def stream_following_hook(cfg: Config) -> Optional[dict]:
     """The config's ``ReproducibleResumeHook`` where it can follow the
     random streams of the training loader's workers without them (an
@@ -208,14 +202,14 @@ def stream_following_hook(cfg: Config) -> Optional[dict]:
     train_cfg = cfg.get('train_cfg')
     if not isinstance(train_cfg, dict):
         return None
-    loop = str(train_cfg.get('type', '')).split('.')[-1]
+    loop = type_name(train_cfg)
     if not (loop == 'EpochBasedTrainLoop'
             or not loop and train_cfg.get('by_epoch', False)):
         return None
     hooks = list((cfg.get('default_hooks') or {}).values())
     hooks += list(cfg.get('custom_hooks') or [])
     return next((hook for hook in hooks
-                 if _is_type(hook, 'ReproducibleResumeHook')), None)
+                 if type_name(hook) == 'ReproducibleResumeHook'), None)
 
 
 def tries_main_process_loading(cfg: Config, cores: int) -> bool:

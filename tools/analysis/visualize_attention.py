@@ -50,6 +50,7 @@ from mmwsss.evaluation.functional import (box_iou_inclusive,
                                           boxes_from_scoremap,
                                           normalize_scoremap)
 from mmwsss.registry import MODELS
+from mmwsss.utils.config import type_name
 from mmwsss.utils.launch import resolve_config_path
 from mmwsss.utils.tensor import to_numpy
 from mmwsss.visualization import (draw_boxes, draw_feature_map, draw_heatmap,
@@ -150,7 +151,7 @@ def input_size(cfg: Config) -> Optional[Tuple[int, int]]:
     pipeline = cfg.get('test_dataloader', {}).get('dataset',
                                                   {}).get('pipeline', [])
     for step in pipeline:
-        if str(step.get('type', '')).split('.')[-1] == 'WSOLResize':
+        if type_name(step) == 'WSOLResize':
             return tuple(step.get('size', (224, 224)))
     return None
 

@@ -12,6 +12,7 @@ from mmengine.logging import HistoryBuffer
 
 from mmwsss.registry import HOOKS
 from mmwsss.utils.checkpoint import to_plain_python
+from mmwsss.utils.config import type_name
 
 
 class _HistoryBufferReduction:
@@ -83,8 +84,7 @@ def add_plain_checkpoint_hook(cfg: Config) -> None:
     """
     custom_hooks = list(cfg.get('custom_hooks') or [])
     present = any(
-        str(hook.get('type', '')).split('.')[-1] == 'PlainCheckpointHook'
-        for hook in custom_hooks)
+        type_name(hook) == 'PlainCheckpointHook' for hook in custom_hooks)
     if not present:
         custom_hooks.append(dict(type='mmwsss.PlainCheckpointHook'))
     cfg.custom_hooks = custom_hooks
