@@ -3,6 +3,10 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# pytest-xdist workers of `make test` / `make test-quick` (one file per worker
+# at a time, so module fixtures are built once); 0 runs in this process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: install demo demo-box test test-quick test-gpu clean-demo
 
@@ -20,11 +24,11 @@ demo-box: install
 
 ## Full test suite (what CI runs).
 test: install
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 ## Quick subset: everything but the slow end-to-end tests.
 test-quick: install
-	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 ## On a CUDA machine: every stage on the GPU against its CPU outputs, one
 ## training step per trainable model, then the demo on the GPU.

@@ -1,9 +1,19 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Shared fixtures of the mmwsss test suite."""
+import os
 import os.path as osp
 
 import pytest
 import torch
+
+from mmwsss.utils.threads import available_cores
+
+# Under pytest-xdist (``make test`` runs two workers) each worker takes its
+# share of the cores, so that the workers' OpenMP threads do not
+# oversubscribe them.
+_XDIST_WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+if _XDIST_WORKERS > 1:
+    torch.set_num_threads(max(1, available_cores() // _XDIST_WORKERS))
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(ROOT, 'tests', 'data')
