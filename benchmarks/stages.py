@@ -24,7 +24,7 @@ processes and not included; glibc's free heap is returned to the system
 before each setting). The ``default/best`` column is the default setting's
 figure over the best one's. With a few images per stage one run varies by
 about 15 % from the next (CAM inference at SynthVOC size, 2 threads and 0
-workers: 23.9 and 28.7 images/s in two runs), more than the settings differ:
+workers: 6.0 and 7.2 images/s in two runs), more than the settings differ:
 ``--rounds N`` runs every setting N times, alternated, and reports the
 median.
 
@@ -228,6 +228,13 @@ OUTPUT_FIELDS = dict(cam='cams', ir_label='labels', psa_label='psa',
                      random_walk='masks')
 
 
+def batch_images(data_batch: dict) -> int:
+    """Images in a collated batch: its data samples, one per image (a
+    multi-scale batch's ``inputs`` holds one list per scale)."""
+    samples = data_batch.get('data_samples')
+    return len(samples if samples is not None else data_batch['inputs'])
+
+
 class BatchClock(Hook):
     """Records the end of every train/test iteration and its batch size."""
 
@@ -239,7 +246,7 @@ class BatchClock(Hook):
 
     def _record(self, data_batch):
         self.ends.append(time.perf_counter())
-        self.sizes.append(len(data_batch['inputs']))
+        self.sizes.append(batch_images(data_batch))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):

@@ -1,19 +1,61 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""benchmarks/stages.py runs one stage at its tiny size and writes its
-table as json (a smoke test: no figure is checked against a speed)."""
+"""benchmarks/stages.py counts images as the pipelines pack them, and runs
+one stage at its tiny size and writes its table as json (a smoke test: no
+figure is checked against a speed)."""
+import importlib.util
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from mmengine.dataset import pseudo_collate
 
-# a subprocess that builds runners, as the tools' tests
-pytestmark = pytest.mark.slow
+from mmwsss.datasets.transforms import PackCAMInputs
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        'stages_benchmark', osp.join(ROOT, 'benchmarks', 'stages.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_batch_clock_counts_images_of_multi_scale_batches():
+    """A CAM test batch packs one input list per scale: the clock counts
+    its images, not its scales."""
+    stages = _load_benchmark()
+    pack = PackCAMInputs()
+    images = [
+        pack.transform(
+            dict(ms_imgs=[
+                np.zeros((8 * scale, 8 * scale, 3), np.uint8)
+                for scale in (2, 1, 3, 4)
+            ])) for _ in range(3)
+    ]
+    batch = pseudo_collate(images)
+    assert len(batch['inputs']) == 4  # one entry per scale
+    assert stages.batch_images(batch) == 3
+    single_scale = pseudo_collate([
+        pack.transform(dict(img=np.zeros((8, 8, 3), np.uint8)))
+        for _ in range(2)
+    ])
+    assert stages.batch_images(single_scale) == 2
+
+    clock = stages.BatchClock()
+    for _ in range(3):
+        clock.after_test_iter(None, 0, batch)
+    clock.ends = [10.0, 11.0, 13.0]
+    # 6 images after the first batch in 3 s
+    assert clock.images_per_second() == 2.0
+
+
+@pytest.mark.slow  # a subprocess that builds runners, as the tools' tests
 
 def test_stages_benchmark_one_stage(tmp_path):
     out = tmp_path / 'stages.json'
