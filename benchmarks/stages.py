@@ -70,7 +70,8 @@ from peak_memory import PeakMemory  # noqa: E402
 from mmwsss.utils.launch import (  # noqa: E402
     build_runner, rebase_paths, resolve_work_dir_placeholders)
 from mmwsss.utils.threads import (  # noqa: E402
-    available_cores, omp_spinning, plan_threads, tries_main_process_loading)
+    add_channels_last_hook, available_cores, omp_spinning, plan_threads,
+    tries_main_process_loading)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: min and max image side of each size
@@ -223,6 +224,9 @@ train_dataloader = dict(dataset=dict(ir_label_dir='{psa}'))
 train_dataloader = dict(dataset=dict(pseudo_mask_dir='{masks}'))
 """, train=True, narrow=_NARROW_DEEPLAB, needs=('random_walk', )),
 }
+#: ``--memory-format``: the ``channels_last`` of ``add_channels_last_hook``.
+CHANNELS_LAST = {'config': None, 'channels-last': True, 'contiguous': False}
+
 #: The output of each stage that a downstream stage reads, by field name.
 OUTPUT_FIELDS = dict(cam='cams', ir_label='labels', psa_label='psa',
                      random_walk='masks')
@@ -303,6 +307,7 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
     cfg.randomness = dict(seed=0)
     cfg.default_hooks.checkpoint = None
     cfg.log_level = 'WARNING'
+    add_channels_last_hook(cfg, CHANNELS_LAST[args.memory_format])
     for key, value in stage.quick.items() if args.few_steps else ():
         cfg.model[key] = value
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
@@ -620,6 +625,12 @@ def parse_args(argv=None):
     parser.add_argument('--few-steps', action='store_true',
                         help='the iterative methods at the settings of --quick '
                         '(2 steps, BBAM 50 proposals) at any size')
+    parser.add_argument('--memory-format',
+                        choices=('config', 'channels-last', 'contiguous'),
+                        default='config',
+                        help="the model's layout: as its config's "
+                        "cpu_cfg.channels_last says (as the tools run it), "
+                        'or forced either way')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     parser.add_argument('--out', help='json file of the results')
     args = parser.parse_args(argv)

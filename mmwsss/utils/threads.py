@@ -235,6 +235,36 @@ def tries_main_process_loading(cfg: Config, cores: int) -> bool:
             and stream_following_hook(cfg) is not None)
 
 
+def add_channels_last_hook(cfg: Config,
+                           channels_last: Optional[bool] = None) -> bool:
+    """Add :class:`mmwsss.engine.hooks.ChannelsLastHook` to the config's
+    ``custom_hooks`` where the job runs on the CPU and channels-last is
+    asked for: by ``channels_last``, else by the config's
+    ``cpu_cfg.channels_last`` (configs whose operators honour strides opt
+    in; see the hook for why it is not applied to every model). On a GPU
+    the config runs as written (unmeasured there).
+
+    Args:
+        cfg (Config): The tool's config, changed in place.
+        channels_last (bool, optional): Overrides the config's choice.
+            Defaults to None.
+
+    Returns:
+        bool: Whether the model runs channels-last.
+    """
+    if channels_last is None:
+        channels_last = bool((cfg.get('cpu_cfg') or {}).get(
+            'channels_last', False))
+    if not channels_last or torch.cuda.is_available():
+        return False
+    hooks = cfg.get('custom_hooks') or []
+    if not any(type_name(hook) == 'ChannelsLastHook' for hook in hooks):
+        cfg.custom_hooks = list(hooks) + [
+            dict(type='mmwsss.ChannelsLastHook')
+        ]
+    return True
+
+
 def apply_thread_plan(cfg: Config,
                       threads: Optional[int] = None,
                       workers: Optional[int] = None,
@@ -248,7 +278,9 @@ def apply_thread_plan(cfg: Config,
     of the node and the config's ``num_workers`` as upper bounds.
     ``OMP_NUM_THREADS``, when set, fixes the threads like the flag.
     ``cpu_cfg = dict(auto=False)`` keeps the config's ``num_workers`` and
-    torch's threads but for what is fixed.
+    torch's threads but for what is fixed. ``cpu_cfg.channels_last=True``
+    runs the model channels-last on the CPU
+    (:func:`add_channels_last_hook`).
 
     Sets ``torch.set_num_threads`` and, in place, the ``num_workers`` of the
     dataloaders and of a CRF-pool model (:data:`CRF_POOL_MODELS`).
@@ -273,7 +305,9 @@ def apply_thread_plan(cfg: Config,
     """
     cpu_cfg = dict(cfg.get('cpu_cfg') or {})
     auto = cpu_cfg.pop('auto', True)
-    unknown = set(cpu_cfg) - {'threads', 'workers', 'crf_workers'}
+    unknown = set(cpu_cfg) - {
+        'threads', 'workers', 'crf_workers', 'channels_last'
+    }
     if unknown:
         raise ValueError(f'unknown cpu_cfg keys {sorted(unknown)}')
     named_loaders = dict(_dataloaders(cfg))
@@ -329,10 +363,13 @@ def apply_thread_plan(cfg: Config,
                 tries_main_process_loading(
                     cfg, max(1, available_cores() // processes_per_node())):
             hook.setdefault('loading', 'fastest')
+    channels_last = add_channels_last_hook(cfg)
     print_log(
         f'CPU plan: {threads} torch threads, dataloader workers '
-        f'{loader_workers}, CRF workers {crf_workers} ({available_cores()} '
-        f'cores, {processes_per_node()} processes on this node)',
+        f'{loader_workers}, CRF workers {crf_workers}'
+        f'{", channels-last model" if channels_last else ""} '
+        f'({available_cores()} cores, {processes_per_node()} processes on '
+        'this node)',
         logger='current',
         level=logging.INFO)
     return ThreadPlan(

@@ -23,14 +23,18 @@ fixture fails with the list of known ones.
 """
 import glob
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner import Runner
+from mmengine.structures import BaseDataElement
 
 from mmwsss.utils.launch import (build_runner, merge_options, rebase_paths,
                                  resolve_work_dir_placeholders)
+from mmwsss.utils.threads import add_channels_last_hook
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # configs/pipelines/ holds the stage lists of tools/run_pipeline.py, not
@@ -285,6 +289,8 @@ class ConfigRuns:
                                      'mmwsss.IRNetInstanceWalk'):
             cfg.load_from = self.run(self._irnet_of(config))['checkpoint']
         result = dict(cfg=cfg)
+        # as the tools run it: channels-last on a CPU where it opts in
+        add_channels_last_hook(cfg)
         runner = build_runner(cfg)
         if is_train_config(cfg):
             runner.train()
@@ -380,3 +386,93 @@ def test_the_coco14_layout_reads_as_its_converter_documents(config_runs):
         assert len(dataset) > 0
         assert len(dataset.metainfo['classes']) == 80
         assert osp.isfile(dataset.get_data_info(0)['img_path'])
+
+
+#: One SynthVOC config of each model family whose ``cpu_cfg`` runs it
+#: channels-last on a CPU (:class:`mmwsss.ChannelsLastHook`).
+CHANNELS_LAST_FAMILIES = (
+    'cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py',
+    'moana/moana_r18w32-os16_1xb16-20e_synthvoc-112.py',
+    'advcam/advcam_cam-r18w32-os16_synthvoc.py',
+    'rib/rib-gndrp_r18w32-os16_k10-b20_synthvoc-112.py',
+    'ficklenet/ficklenet_r18w32-os16_1xb16-5e_synthvoc-112.py',
+    'gradcam/gradcam_cam-r18w32-os16_synthvoc-112.py',
+    'irn/irnet_r18w32_1xb16-10e_synthvoc-128.py',
+    'irn/irnet-rw_r18w32_synthvoc.py',
+    'irn/irnet-ins_r18w32_synthvoc.py',
+    'deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py',
+)
+
+
+def _arrays(value, name: str = '') -> Iterator[Tuple[str, np.ndarray]]:
+    """Every tensor or array inside model outputs or losses, by path."""
+    if isinstance(value, torch.Tensor):
+        yield name, value.detach().cpu().numpy()
+    elif isinstance(value, np.ndarray):
+        yield name, value
+    elif isinstance(value, BaseDataElement):
+        for key, item in value.items():
+            yield from _arrays(item, f'{name}.{key}')
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _arrays(item, f'{name}.{key}')
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _arrays(item, f'{name}[{index}]')
+
+
+def _assert_layouts_agree(contiguous, channels_last, what: str) -> None:
+    """Float outputs equal to rounding; labels (argmaxes of those floats)
+    equal but for the rare near-tie."""
+    pairs = list(zip(_arrays(contiguous), _arrays(channels_last)))
+    assert pairs, f'{what}: no tensor in the outputs'
+    for (name, a), (_, b) in pairs:
+        assert a.shape == b.shape, f'{what}{name}'
+        if np.issubdtype(a.dtype, np.floating):
+            scale = float(np.abs(a).max()) if a.size else 0.0
+            np.testing.assert_allclose(
+                b, a, rtol=1e-3, atol=1e-4 * max(scale, 1e-6),
+                err_msg=f'{what}{name}')
+        elif a.size:
+            assert (a == b).mean() >= 0.99, f'{what}{name}'
+
+
+@pytest.mark.parametrize('config', CHANNELS_LAST_FAMILIES)
+def test_channels_last_configs_compute_as_contiguous(config, config_runs):
+    """A config that opts in gives the same outputs (test step) and losses
+    (training configs) from the same weights and batch in either layout."""
+    config_runs.run(config)  # its upstream stages' files, channels-last
+    cfg = tiny(config, config_runs.roots, config_runs.work_dirs)
+    assert cfg.get('cpu_cfg', {}).get('channels_last'), config
+    cfg.work_dir += '_layouts'
+    model = build_runner(cfg).model
+
+    def run_both(step):
+        outputs = []
+        for layout in (torch.contiguous_format, torch.channels_last):
+            model.to(memory_format=layout)
+            torch.manual_seed(0)
+            outputs.append(step())
+        assert any(p.dim() == 4 and not p.is_contiguous()
+                   for p in model.parameters()), 'not converted'
+        return outputs
+
+    if is_train_config(cfg):
+        batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
+        model.train()
+
+        def losses():
+            data = model.data_preprocessor(batch, True)
+            return model(**data, mode='loss')
+
+        _assert_layouts_agree(*run_both(losses), f'{config} losses')
+    if not cfg.get('test_dataloader'):  # a training-only config
+        return
+    batch = next(iter(Runner.build_dataloader(cfg.test_dataloader)))
+    model.eval()
+
+    def predictions():
+        with torch.no_grad():
+            return model.test_step(batch)
+
+    _assert_layouts_agree(*run_both(predictions), f'{config} outputs')

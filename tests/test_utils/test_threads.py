@@ -6,8 +6,9 @@ import torch
 from mmengine.config import Config
 
 from mmwsss.utils import threads as threads_module
-from mmwsss.utils.threads import (ThreadPlan, apply_thread_plan,
-                                  plan_threads, processes_per_node)
+from mmwsss.utils.threads import (ThreadPlan, add_channels_last_hook,
+                                  apply_thread_plan, plan_threads,
+                                  processes_per_node)
 
 
 @pytest.mark.parametrize(
@@ -126,6 +127,40 @@ def test_apply_thread_plan_overrides(four_cores, monkeypatch):
     assert apply_thread_plan(_cfg()).threads == 2
     with pytest.raises(ValueError, match='cpu_cfg'):
         apply_thread_plan(_cfg(cpu_cfg=dict(thread=1)))
+
+
+def _channels_last_hooks(cfg):
+    return [
+        hook for hook in cfg.get('custom_hooks') or []
+        if hook['type'] == 'mmwsss.ChannelsLastHook'
+    ]
+
+
+def test_channels_last_where_the_config_opts_in_on_cpu(
+        four_cores, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = _cfg(
+        cpu_cfg=dict(channels_last=True),
+        custom_hooks=[dict(type='mmwsss.WSSSVisualizationHook')])
+    apply_thread_plan(cfg)
+    assert len(_channels_last_hooks(cfg)) == 1
+    assert cfg.custom_hooks[0]['type'] == 'mmwsss.WSSSVisualizationHook'
+    # applied twice (a tool and a benchmark), still one hook
+    assert add_channels_last_hook(cfg)
+    assert len(_channels_last_hooks(cfg)) == 1
+    # not asked for, or turned off for one run
+    cfg = _cfg()
+    apply_thread_plan(cfg)
+    assert not _channels_last_hooks(cfg)
+    cfg = _cfg(cpu_cfg=dict(channels_last=True))
+    assert not add_channels_last_hook(cfg, channels_last=False)
+    assert not _channels_last_hooks(cfg)
+    assert add_channels_last_hook(_cfg(), channels_last=True)
+    # a GPU job runs as its config says
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = _cfg(cpu_cfg=dict(channels_last=True))
+    apply_thread_plan(cfg)
+    assert not _channels_last_hooks(cfg)
 
 
 def _training_cfg(loop=None, hook=True):

@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """mmwsss.engine.hooks."""
+from .channels_last_hook import ChannelsLastHook
 from .logger_hook import DistSafeLoggerHook
 from .mean_shift_hook import DisplacementMeanShiftHook
 from .plain_checkpoint_hook import (PlainCheckpointHook,
@@ -11,7 +12,7 @@ from .visualization_hook import WSSSVisualizationHook
 from .wood_hook import WOoDCentersHook
 
 __all__ = [
-    'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'EpochWorkerSeeder',
+    'ChannelsLastHook', 'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'EpochWorkerSeeder',
     'PlainCheckpointHook', 'ReproducibleResumeHook', 'WOoDCentersHook',
     'WorkerStreamLoader', 'WSSSVisualizationHook', 'add_plain_checkpoint_hook'
 ]
