@@ -307,7 +307,8 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
     cfg.randomness = dict(seed=0)
     cfg.default_hooks.checkpoint = None
     cfg.log_level = 'WARNING'
-    add_channels_last_hook(cfg, CHANNELS_LAST[args.memory_format])
+    if not stage.train:  # as tools/test.py (training runs as written)
+        add_channels_last_hook(cfg, CHANNELS_LAST[args.memory_format])
     for key, value in stage.quick.items() if args.few_steps else ():
         cfg.model[key] = value
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
@@ -628,9 +629,9 @@ def parse_args(argv=None):
     parser.add_argument('--memory-format',
                         choices=('config', 'channels-last', 'contiguous'),
                         default='config',
-                        help="the model's layout: as its config's "
-                        "cpu_cfg.channels_last says (as the tools run it), "
-                        'or forced either way')
+                        help="the test stages' model layout: as its "
+                        "config's cpu_cfg.channels_last says (as "
+                        'tools/test.py runs it), or forced either way')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     parser.add_argument('--out', help='json file of the results')
     args = parser.parse_args(argv)

@@ -38,7 +38,8 @@ from mmwsss.utils.config import type_name  # noqa: E402
 from mmwsss.utils.launch import (  # noqa: E402
     add_common_args, build_runner, load_config, move_cam_dir_to_pipeline,
     shutdown_distributed)
-from mmwsss.utils.threads import apply_thread_plan  # noqa: E402
+from mmwsss.utils.threads import (  # noqa: E402
+    add_channels_last_hook, apply_thread_plan)
 
 # TTA models of the hosts that can be synthesised when a config has none.
 DEFAULT_TTA_MODELS = {
@@ -300,6 +301,7 @@ def main() -> None:
     apply_thread_plan(
         cfg, args.threads, args.workers, args.crf_workers,
         keep_workers=False)
+    add_channels_last_hook(cfg)
     runner = build_runner(cfg)
     if args.out is not None and cfg.get('default_scope') != 'mmseg':
         runner.test_evaluator.metrics.append(

@@ -289,8 +289,10 @@ class ConfigRuns:
                                      'mmwsss.IRNetInstanceWalk'):
             cfg.load_from = self.run(self._irnet_of(config))['checkpoint']
         result = dict(cfg=cfg)
-        # as the tools run it: channels-last on a CPU where it opts in
-        add_channels_last_hook(cfg)
+        if not is_train_config(cfg):
+            # as tools/test.py runs it: channels-last on a CPU where the
+            # config opts in
+            add_channels_last_hook(cfg)
         runner = build_runner(cfg)
         if is_train_config(cfg):
             runner.train()

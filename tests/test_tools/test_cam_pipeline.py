@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from mmwsss.testing import free_port
 
@@ -48,13 +49,14 @@ def trained(tiny_synthvoc, repo_root, tools, tmp_path_factory):
     with open(cfg, 'w') as f:
         f.write(CONFIG.format(repo=repo_root, data=tiny_synthvoc))
     work = str(tmp / 'train')
-    log = tools.run(['tools/train.py', cfg, '--work-dir', work])
-    assert 'multi-label/mAP' in log
+    train_log = tools.run(['tools/train.py', cfg, '--work-dir', work])
+    assert 'multi-label/mAP' in train_log
     ckpt = osp.join(work, 'epoch_2.pth')
     assert osp.isfile(ckpt)
     out = str(tmp / 'cams_1proc')
     log = tools.run(tools.test_cmd(cfg, ckpt, out, str(tmp / 'test1')))
-    return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log)
+    return dict(cfg=cfg, ckpt=ckpt, tmp=tmp, cams=out, log=log,
+                train_log=train_log)
 
 
 def test_cams_written_with_manifest_and_scored(trained, tools):
@@ -68,6 +70,14 @@ def test_cams_written_with_manifest_and_scored(trained, tools):
     assert manifest['checkpoint'] == trained['ckpt']
     assert len(manifest['checkpoint_sha256']) == 64
     assert 'cam_seed/mIoU' in trained['log']
+
+
+def test_the_test_job_runs_channels_last_on_cpu(trained):
+    # the CAM config opts in (cpu_cfg.channels_last): tools/test.py converts
+    # the model on a CPU; training runs as written
+    converted = 'ChannelsLastHook: the model runs with channels-last weights'
+    assert (converted in trained['log']) == (not torch.cuda.is_available())
+    assert converted not in trained['train_log']
 
 
 def test_eval_cam_seeds_tool_matches_the_run(trained, tools):

@@ -142,7 +142,10 @@ def test_channels_last_where_the_config_opts_in_on_cpu(
     cfg = _cfg(
         cpu_cfg=dict(channels_last=True),
         custom_hooks=[dict(type='mmwsss.WSSSVisualizationHook')])
+    # the thread plan accepts the key and leaves it to the test tool
     apply_thread_plan(cfg)
+    assert not _channels_last_hooks(cfg)
+    assert add_channels_last_hook(cfg)
     assert len(_channels_last_hooks(cfg)) == 1
     assert cfg.custom_hooks[0]['type'] == 'mmwsss.WSSSVisualizationHook'
     # applied twice (a tool and a benchmark), still one hook
@@ -150,7 +153,7 @@ def test_channels_last_where_the_config_opts_in_on_cpu(
     assert len(_channels_last_hooks(cfg)) == 1
     # not asked for, or turned off for one run
     cfg = _cfg()
-    apply_thread_plan(cfg)
+    assert not add_channels_last_hook(cfg)
     assert not _channels_last_hooks(cfg)
     cfg = _cfg(cpu_cfg=dict(channels_last=True))
     assert not add_channels_last_hook(cfg, channels_last=False)
@@ -159,7 +162,7 @@ def test_channels_last_where_the_config_opts_in_on_cpu(
     # a GPU job runs as its config says
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     cfg = _cfg(cpu_cfg=dict(channels_last=True))
-    apply_thread_plan(cfg)
+    assert not add_channels_last_hook(cfg)
     assert not _channels_last_hooks(cfg)
 
 

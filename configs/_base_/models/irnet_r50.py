@@ -21,9 +21,10 @@ model = dict(
     radius=10,
     test_pad_size=512)
 
-# On a CPU the tools run the model with channels-last weights
-# (mmwsss.ChannelsLastHook): with the SynthVOC models, test steps 1.1-1.7x
-# and training steps 1.1-1.3x faster (benchmarks/channels_last.py), the same
-# outputs to float rounding. Set channels_last=False when adding a part
-# whose kernels read NCHW memory directly (mmcv's CPU RoIAlign does).
+# On a CPU, tools/test.py runs the model with channels-last weights
+# (mmwsss.ChannelsLastHook): test steps of the SynthVOC models 1.1-1.7x
+# faster (benchmarks/channels_last.py), the same outputs to float rounding.
+# Training runs as written (README, Performance). Set channels_last=False
+# when adding a part whose kernels read NCHW memory directly (mmcv's CPU
+# RoIAlign does).
 cpu_cfg = dict(channels_last=True)
