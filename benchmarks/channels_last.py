@@ -2,7 +2,10 @@
 """Channels-last against NCHW for the models whose configs opt in.
 
 For each stage of ``benchmarks/stages.py`` named in ``--stages`` (by
-default every SynthVOC stage whose config sets ``cpu_cfg.channels_last``),
+default every SynthVOC test stage whose config sets
+``cpu_cfg.channels_last``, which ``tools/test.py`` applies, and the training
+runs of the same models, which run as written: the figures say what
+channels-last training would gain),
 its model is built from the stage's config (random weights) with a real
 batch of its own pipeline: a test stage times ``model.test_step`` on one
 image, a training stage ``model.train_step`` (loss, backward, optimizer
@@ -42,7 +45,8 @@ import stages  # noqa: E402
 
 from mmwsss.utils.launch import build_runner  # noqa: E402
 
-#: The SynthVOC stages whose configs run channels-last on a CPU.
+#: The SynthVOC test stages whose configs run channels-last on a CPU, and
+#: the training of their models.
 CHANNELS_LAST_STAGES = ('cam', 'moana', 'advcam', 'rib', 'ficklenet',
                         'gradcam', 'random_walk', 'instance_walk', 'deeplab',
                         'train_cam', 'train_moana', 'train_irnet',
