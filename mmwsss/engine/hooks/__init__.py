@@ -12,7 +12,8 @@ from .visualization_hook import WSSSVisualizationHook
 from .wood_hook import WOoDCentersHook
 
 __all__ = [
-    'ChannelsLastHook', 'DisplacementMeanShiftHook', 'DistSafeLoggerHook', 'EpochWorkerSeeder',
-    'PlainCheckpointHook', 'ReproducibleResumeHook', 'WOoDCentersHook',
-    'WorkerStreamLoader', 'WSSSVisualizationHook', 'add_plain_checkpoint_hook'
+    'ChannelsLastHook', 'DisplacementMeanShiftHook', 'DistSafeLoggerHook',
+    'EpochWorkerSeeder', 'PlainCheckpointHook', 'ReproducibleResumeHook',
+    'WOoDCentersHook', 'WorkerStreamLoader', 'WSSSVisualizationHook',
+    'add_plain_checkpoint_hook'
 ]
