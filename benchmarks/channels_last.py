@@ -36,13 +36,13 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
-from mmengine.structures import BaseDataElement
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import stages  # noqa: E402
 
+from mmwsss.testing import output_arrays  # noqa: E402
 from mmwsss.utils.launch import build_runner  # noqa: E402
 
 #: The SynthVOC test stages whose configs run channels-last on a CPU, and
@@ -53,28 +53,16 @@ CHANNELS_LAST_STAGES = ('cam', 'moana', 'advcam', 'rib', 'ficklenet',
                         'train_deeplab')
 
 
-def _arrays(value) -> List[np.ndarray]:
-    if isinstance(value, torch.Tensor):
-        return [value.detach().float().cpu().numpy()]
-    if isinstance(value, np.ndarray):
-        return [value.astype(np.float64)]
-    if isinstance(value, BaseDataElement):
-        value = dict(value.items())
-    if isinstance(value, dict):
-        return [a for item in value.values() for a in _arrays(item)]
-    if isinstance(value, (list, tuple)):
-        return [a for item in value for a in _arrays(item)]
-    return []
-
-
 def max_difference(first, second) -> float:
-    """Largest absolute difference between the tensors of two outputs,
-    relative to the largest magnitude of each tensor."""
+    """Largest absolute difference between the arrays of two outputs,
+    relative to the largest magnitude of each array."""
     worst = 0.0
-    for a, b in zip(_arrays(first), _arrays(second)):
-        scale = max(float(np.abs(a).max()) if a.size else 0.0, 1e-12)
-        worst = max(worst, float(np.abs(a - b).max()) / scale
-                    if a.size else 0.0)
+    for (_, a), (_, b) in zip(output_arrays(first), output_arrays(second)):
+        if a.size:
+            a, b = a.astype(np.float64), b.astype(np.float64)
+            worst = max(worst,
+                        float(np.abs(a - b).max()) /
+                        max(float(np.abs(a).max()), 1e-12))
     return worst
 
 

@@ -23,15 +23,15 @@ fixture fails with the list of known ones.
 """
 import glob
 import os.path as osp
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from mmengine.structures import BaseDataElement
 
+from mmwsss.testing import output_arrays
 from mmwsss.utils.launch import (build_runner, merge_options, rebase_paths,
                                  resolve_work_dir_placeholders)
 from mmwsss.utils.threads import add_channels_last_hook
@@ -406,27 +406,11 @@ CHANNELS_LAST_FAMILIES = (
 )
 
 
-def _arrays(value, name: str = '') -> Iterator[Tuple[str, np.ndarray]]:
-    """Every tensor or array inside model outputs or losses, by path."""
-    if isinstance(value, torch.Tensor):
-        yield name, value.detach().cpu().numpy()
-    elif isinstance(value, np.ndarray):
-        yield name, value
-    elif isinstance(value, BaseDataElement):
-        for key, item in value.items():
-            yield from _arrays(item, f'{name}.{key}')
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _arrays(item, f'{name}.{key}')
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from _arrays(item, f'{name}[{index}]')
-
-
 def _assert_layouts_agree(contiguous, channels_last, what: str) -> None:
     """Float outputs equal to rounding; labels (argmaxes of those floats)
     equal but for the rare near-tie."""
-    pairs = list(zip(_arrays(contiguous), _arrays(channels_last)))
+    pairs = list(
+        zip(output_arrays(contiguous), output_arrays(channels_last)))
     assert pairs, f'{what}: no tensor in the outputs'
     for (name, a), (_, b) in pairs:
         assert a.shape == b.shape, f'{what}{name}'
