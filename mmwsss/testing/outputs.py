@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from mmengine.structures import BaseDataElement
 
+from mmwsss.utils import to_numpy
+
 
 def output_arrays(value: Any,
                   name: str = '') -> Iterator[Tuple[str, np.ndarray]]:
@@ -13,7 +15,7 @@ def output_arrays(value: Any,
     elements, dicts, lists and tuples are walked in order, each array named
     by its path (``[0].cam_strided``, ``.loss_cls``)."""
     if isinstance(value, torch.Tensor):
-        yield name, value.detach().cpu().numpy()
+        yield name, to_numpy(value)
     elif isinstance(value, np.ndarray):
         yield name, value
     elif isinstance(value, (BaseDataElement, dict)):
