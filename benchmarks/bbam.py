@@ -16,13 +16,16 @@ proposals, positives, iterations, loss and Adam steps):
    ``max_objects_per_batch=1``: normalised image cached, no RPN, frozen
    detector, torchvision's RoIAlign kernel (the reference: mmcv's, the same
    single-threaded kernel design as the official code's);
-3. ``mmwsss, batched``: the same with all objects of the image in one batch.
+3. ``mmwsss, batched``: the same with all objects of the image in one batch;
+4. with ``--channels-last``: run 2 again with the detector in channels-last
+   memory format (as :class:`mmwsss.ChannelsLastHook` converts a model).
 
 The weights are random, with a classifier bias that makes class 0 win
 everywhere, so that every object (labelled 0) has positives; timing does not
 depend on what the detector recognises. Not a test::
 
     python benchmarks/bbam.py [--iters 5] [--short-side 480] [--threads 2]
+        [--channels-last]
 """
 import argparse
 import copy
@@ -60,6 +63,7 @@ def parse_args():
     parser.add_argument('--proposals', type=int, default=1000)
     parser.add_argument('--max-objects', type=int, default=5)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--channels-last', action='store_true')
     return parser.parse_args()
 
 
@@ -221,6 +225,17 @@ def main():
         lambda g: mmwsss_run(model, pipeline, img_path, boxes, labels, g, 1)),
             ('mmwsss, batched', lambda g: mmwsss_run(model, pipeline, img_path,
                                                      boxes, labels, g, None)))
+    if args.channels_last:
+
+        def channels_last_run(generator):
+            model.to(memory_format=torch.channels_last)
+            try:
+                return mmwsss_run(model, pipeline, img_path, boxes, labels,
+                                  generator, 1)
+            finally:
+                model.to(memory_format=torch.contiguous_format)
+
+        runs += (('mmwsss, one per batch, NHWC', channels_last_run), )
     for name, run in runs:
         start = time.perf_counter()
         outputs[name] = run(np.random.default_rng(0))
@@ -229,10 +244,10 @@ def main():
     base = timings['reference']
     for name in timings:
         print(f'speed-up of {name:<30} x{base / timings[name]:.2f}')
-    diff = max(
-        (a - b).abs().max().item()
-        for a, b in zip(outputs['reference'], outputs['mmwsss, batched']))
-    print(f'max |reference - batched| over the maps: {diff:.2e}')
+    for name in list(outputs)[1:]:
+        diff = max((a - b).abs().max().item()
+                   for a, b in zip(outputs['reference'], outputs[name]))
+        print(f'max |reference - {name}| over the maps: {diff:.2e}')
 
 
 if __name__ == '__main__':

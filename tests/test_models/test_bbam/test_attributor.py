@@ -179,6 +179,23 @@ def test_torchvision_roi_align_gives_the_mmcv_maps():
         torch.testing.assert_close(a, b, rtol=0, atol=1e-9)
 
 
+def test_channels_last_detector_gives_the_same_maps():
+    # torchvision's RoIAlign (BBAM's default) reads channels-last features
+    # correctly; mmcv 2.1's CPU kernel would not.
+    model = tiny_bbam()
+    fit_classifier(model, _image(), BOXES, LABELS)
+    model.double()
+    contiguous = _explain(model, BOXES, LABELS)
+    model.to(memory_format=torch.channels_last)
+    assert model.detector.backbone.conv1.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    channels_last = _explain(model, BOXES, LABELS)
+    assert (contiguous.num_positives > 0).all()
+    assert torch.equal(contiguous.num_positives, channels_last.num_positives)
+    for a, b in zip(contiguous.bbams, channels_last.bbams):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-9)
+
+
 def test_outputs_strides_grids_and_frozen_detector(model):
     result = _explain(model, BOXES, LABELS)
     for k, box in enumerate(BOXES):
