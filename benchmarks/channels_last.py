@@ -125,7 +125,8 @@ def benchmark_stage(name: str, fields: dict, args, folder: str) -> dict:
             with torch.no_grad():
                 return model.test_step(batch)
 
-    result = time_layouts(model, step, args.rounds, args.calls)
+    with stage.context():
+        result = time_layouts(model, step, args.rounds, args.calls)
     result['stage'] = name
     return result
 

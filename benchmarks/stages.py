@@ -4,18 +4,21 @@
 Each stage runs as a user runs it: its SynthVOC config (random weights,
 ``load_from`` dropped) through mmengine's runner, its real dataloader and
 test pipeline (image decoding, CAM files, label maps), its writers and
-metrics, on a SynthVOC generated at the measured size. Test stages run over
+metrics, on a SynthVOC generated at the measured size (BBAM's random
+detector is made to recognise every object, :func:`recognised_objects`:
+otherwise it finds no positive proposal and skips its optimisation). Test
+stages run over
 the train split (what a pseudo-label job processes); training stages run a
 few iterations of their train loop. Chained stages read what their upstream
 stage wrote in this run (CAM files -> IR labels -> IRNet training; random
 walk -> DeepLab training; PSA labels -> AffinityNet training).
 
 For every stage and every setting of ``--threads`` x ``--workers`` (torch
-intra-op threads x dataloader workers; for the CRF label stages the threads
-are also the CRF processes), plus the default setting that the tools choose
-on this machine (:func:`mmwsss.utils.threads.plan_threads`; where a training
-run tries loading in its workers and in the main process for an epoch each
-and keeps the faster, the faster of the two), it reports
+intra-op threads x dataloader workers; for the CRF label stages and BBAM
+the threads are also the CRF processes), plus the default setting that the
+tools choose on this machine (:func:`mmwsss.utils.threads.plan_threads`;
+where a training run tries loading in its workers and in the main process
+for an epoch each and keeps the faster, the faster of the two), it reports
 images per second, counted from the end of the first batch to the end of
 the last (warm-up, runner building and worker start excluded), and the peak
 resident memory of the main process above its memory before the runner was
@@ -46,6 +49,7 @@ cores::
         --workers 0
 """
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -56,7 +60,9 @@ import sys
 import tempfile
 import time
 from typing import List, Optional
+from unittest import mock
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -67,6 +73,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from peak_memory import PeakMemory  # noqa: E402
 
+from mmwsss.models.bbam import attributor  # noqa: E402
 from mmwsss.utils.launch import (  # noqa: E402
     build_runner, rebase_paths, resolve_work_dir_placeholders)
 from mmwsss.utils.threads import (  # noqa: E402
@@ -151,6 +158,34 @@ model = dict(detector=dict(backbone=dict(base_channels=8),
 """
 
 
+@contextlib.contextmanager
+def recognised_objects():
+    """Make a random detector recognise and locate every object, for BBAM.
+
+    A detector with random weights classifies no jittered proposal as the
+    object's class, so BBAM finds no positive proposal and skips the mask
+    optimisation, the stage's work. While active, the selection of positive
+    proposals sees each object's class win on all its proposals, with its
+    box regressed onto the object: every object gets the capped number of
+    positives (``max_positives``), as with a trained detector on the
+    reference's 1000 jittered proposals, and so costs what it costs there.
+    """
+    select = attributor.select_positive_proposals
+
+    def select_recognised(class_logits, decoded_boxes, gt_box, gt_label,
+                          *args, **kwargs):
+        logits = np.array(class_logits, dtype=np.float64)
+        logits[:, gt_label] = logits.max(axis=1) + 1.0
+        boxes = np.array(decoded_boxes, dtype=np.float64).reshape(
+            len(logits), -1, 4)
+        boxes[:, gt_label] = gt_box
+        return select(logits, boxes, gt_box, gt_label, *args, **kwargs)
+
+    with mock.patch.object(attributor, 'select_positive_proposals',
+                           select_recognised):
+        yield
+
+
 class Stage:
     """One stage of the benchmark.
 
@@ -162,11 +197,16 @@ class Stage:
         narrow (str): Config lines of the narrow model of ``--quick``.
         quick (dict): Model settings of ``--quick`` (fewer iterations).
         needs (tuple[str]): Upstream stages whose outputs it reads.
-        crf (bool): Its threads are CRF processes (``model.num_workers``).
+        crf (str, optional): Its threads are also CRF processes
+            (``model.num_workers``), which share a batch of two images
+            (``'images'``, the label stages) or the objects of each image
+            (``'objects'``, BBAM). Defaults to None.
+        context (callable): A context manager factory that the stage's runs
+            are timed in (:func:`recognised_objects` for BBAM).
     """
 
     def __init__(self, config, template, train=False, narrow='', quick=None,
-                 needs=(), crf=False):
+                 needs=(), crf=None, context=contextlib.nullcontext):
         self.config = config
         self.template = template
         self.train = train
@@ -174,6 +214,7 @@ class Stage:
         self.quick = quick or {}
         self.needs = needs
         self.crf = crf
+        self.context = context
 
 
 STAGES = {
@@ -191,9 +232,9 @@ STAGES = {
     'gradcam': Stage('gradcam/gradcam_cam-r18w32-os16_synthvoc-112.py', _CAM,
                      narrow=_NARROW_CLASSIFIER),
     'ir_label': Stage('irn/ir-label_r18w32-os16_synthvoc.py', _LABEL,
-                      needs=('cam', ), crf=True),
+                      needs=('cam', ), crf='images'),
     'psa_label': Stage('psa/psa-label_r18w32-os16_synthvoc.py', _LABEL,
-                       needs=('cam', ), crf=True),
+                       needs=('cam', ), crf='images'),
     'random_walk': Stage('irn/irnet-rw_r18w32_synthvoc.py', _SEMANTIC_WALK,
                          narrow=_NARROW_IRNET, needs=('cam', )),
     'instance_walk': Stage('irn/irnet-ins_r18w32_synthvoc.py',
@@ -201,7 +242,8 @@ STAGES = {
                            needs=('cam', )),
     'bbam': Stage('bbam/bbam_faster-rcnn_r18w32_fpn_synthvoc-240.py', _BBAM,
                   narrow=_NARROW_DETECTOR,
-                  quick=dict(num_iters=2, num_proposals=50, max_positives=5)),
+                  quick=dict(num_iters=2, num_proposals=50, max_positives=5),
+                  crf='objects', context=recognised_objects),
     'deeplab': Stage(
         'deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py',
         _ON_DATA, narrow=_NARROW_DEEPLAB),
@@ -314,7 +356,7 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
     if stage.crf:
         cfg.model.num_workers = threads if threads > 1 else 0
-        # batches of two: the CRF processes share a batch
+    if stage.crf == 'images':  # batches of two: the CRF processes share one
         loader.batch_size = 2
     loader.num_workers = workers
     loader.persistent_workers = workers > 0
@@ -344,7 +386,7 @@ def run_setting(name: str, stage: Stage, fields: dict, args, threads: int,
     fields = dict(fields, out=osp.join(work_dir, 'out'))
     torch.set_num_threads(threads)
     clock = BatchClock()
-    with PeakMemory() as peak:
+    with PeakMemory() as peak, stage.context():
         cfg = stage_config(name, stage, fields, args, threads, workers,
                            work_dir)
         runner = build_runner(cfg)
@@ -589,8 +631,8 @@ def print_table(results: List[dict], baselines: List[dict]) -> None:
               f'{"" if best is None else f"t{best[0]}/w{best[1]}":6s}'
               f'{"" if ratio is None else f"{ratio:.2f}":>8s}'
               f'  {peak:10.1f}')
-    print('(images/s; tT/wW = T torch threads, or CRF processes for the '
-          'label stages, and W dataloader workers)')
+    print('(images/s; tT/wW = T torch threads, also the CRF processes of '
+          'the label stages and BBAM, and W dataloader workers)')
     for row in baselines:
         print(f'{row["method"]:45s} reference {row["reference_s"]:8.2f} s  '
               f'mmwsss {row["mmwsss_s"]:8.2f} s  x{row["speedup"]:.2f}  '

@@ -24,7 +24,10 @@ model = dict(
     num_iters=300,
     max_objects_per_batch=8,
     # pseudo-masks (CRF on the original image), the reference's settings
-    pseudo_mask_cfg=dict(fg_rank_fraction=0.85, ignore_rank_fraction=0.2))
+    pseudo_mask_cfg=dict(fg_rank_fraction=0.85, ignore_rank_fraction=0.2),
+    # processes sharing each image's CRFs; tools/test.py caps them at the
+    # process's cores
+    num_workers=8)
 
 bbam_pipeline = [
     dict(type='LoadImageFromFile'),

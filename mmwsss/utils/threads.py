@@ -139,7 +139,7 @@ def plan_threads(cores: int,
 
 #: Model types whose ``num_workers`` is a pool of CRF processes.
 CRF_POOL_MODELS = ('IRLabelGenerator', 'PSALabelGenerator',
-                   'CAMLabelGenerator')
+                   'CAMLabelGenerator', 'BBAM')
 
 
 def _dataloaders(cfg: Config) -> Iterator[Tuple[str, dict]]:

@@ -1,7 +1,8 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
-"""benchmarks/stages.py counts images as the pipelines pack them, and runs
-one stage at its tiny size and writes its table as json (a smoke test: no
-figure is checked against a speed)."""
+"""benchmarks/stages.py counts images as the pipelines pack them, gives
+BBAM's random detector objects to optimise, and runs one stage at its tiny
+size and writes its table as json (a smoke test: no figure is checked
+against a speed)."""
 import importlib.util
 import json
 import os
@@ -14,6 +15,7 @@ import pytest
 from mmengine.dataset import pseudo_collate
 
 from mmwsss.datasets.transforms import PackCAMInputs
+from mmwsss.models.bbam import attributor
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -53,6 +55,25 @@ def test_batch_clock_counts_images_of_multi_scale_batches():
     clock.ends = [10.0, 11.0, 13.0]
     # 6 images after the first batch in 3 s
     assert clock.images_per_second() == 2.0
+
+
+def test_bbam_stage_recognises_every_object():
+    stages = _load_benchmark()
+    assert stages.STAGES['bbam'].context is stages.recognised_objects
+    rng = np.random.default_rng(0)
+    # as a random detector: the label (1) never wins, boxes off the object
+    logits = rng.normal(size=(20, 4))
+    logits[:, 1] -= 10
+    boxes = rng.uniform(0, 50, size=(20, 4, 4))
+    gt_box = np.array([10., 10., 40., 30.])
+    select = attributor.select_positive_proposals
+    positives, _ = select(logits, boxes, gt_box, 1, (0.8, ), 5)
+    assert positives.size == 0
+    with stages.recognised_objects():
+        positives, _ = attributor.select_positive_proposals(
+            logits, boxes.reshape(20, 16), gt_box, 1, (0.8, ), 5)
+    np.testing.assert_array_equal(positives, np.arange(5))
+    assert attributor.select_positive_proposals is select
 
 
 @pytest.mark.slow  # a subprocess that builds runners, as the tools' tests

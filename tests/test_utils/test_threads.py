@@ -100,6 +100,12 @@ def test_apply_thread_plan(four_cores):
     assert cfg.model.num_workers == 4
 
 
+def test_bbam_crf_workers_are_planned_too(four_cores):
+    cfg = Config(dict(model=dict(type='mmwsss.BBAM', num_workers=8)))
+    assert apply_thread_plan(cfg).crf_workers == 4
+    assert cfg.model.num_workers == 4
+
+
 def test_apply_thread_plan_overrides(four_cores, monkeypatch):
     # flags beat cpu_cfg, cpu_cfg beats the plan
     cfg = _cfg(cpu_cfg=dict(threads=3, workers=1, crf_workers=0))

@@ -207,6 +207,12 @@ class BBAM(BaseModel):
             refinement), ``mcg_count`` ('pixels') and ``mcg_semantic``
             (False); ``dict()`` takes the defaults. Defaults to None (maps
             only).
+        num_workers (int): Forked processes that share each image's dense
+            CRFs of the pseudo-masks (two per object; on a CPU they take
+            most of an image's time when the optimisation is short); 0 or 1
+            runs them in this process. ``tools/test.py`` caps it at the
+            process's cores, as the label stages' CRF workers. Defaults
+            to 0.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -232,6 +238,7 @@ class BBAM(BaseModel):
                  torchvision_roi_align: bool = True,
                  mask_stride: Optional[float] = None,
                  pseudo_mask_cfg: Optional[dict] = None,
+                 num_workers: int = 0,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if num_proposals < 1:
@@ -317,6 +324,7 @@ class BBAM(BaseModel):
         self.seed = seed
         self.mask_stride = mask_stride
         self.pseudo_mask_cfg = pseudo_mask_cfg
+        self.num_workers = num_workers
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A plain detector checkpoint (keys "backbone.", "roi_head.", ...)
@@ -387,7 +395,8 @@ class BBAM(BaseModel):
             cfg['mcg'] = (proposals.superpixels, proposals.membership)
         # Maps, boxes and labels are already on the host.
         pseudo = bbam_pseudo_masks(pred.bbams, pred.num_positives, pred.bboxes,
-                                   pred.labels, image, **cfg)
+                                   pred.labels, image,
+                                   num_workers=self.num_workers, **cfg)
         for key in ('masks', 'ignore_masks', 'bbam_missing', 'box_filled',
                     'mcg_refined'):
             if key in pseudo:

@@ -12,11 +12,18 @@ import cv2
 import numpy as np
 
 from mmwsss.utils import to_numpy
+from mmwsss.utils.processes import fork_map
 from ..utils.crf import crf_kernels, dense_crf
 from .mask import ArrayLike, bbam_stride
 from .mcg import mcg_refine_mask
 
 CRF = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+# Below this image size a pool's start (about 90 ms on 2 cores) costs more
+# than sharing the CRFs saves: BBAM stage (2 steps) with 2 CRF processes
+# against none, 2 cores: 64-96 px images 0.70-0.84x, 96-192 px 0.83-1.18x,
+# 375-500 px 1.7-1.8x (benchmarks/stages.py, 2026-12-06).
+_MIN_PIXELS_FOR_WORKERS = 256 * 256
 
 # Q_fg above this is foreground after the CRF.
 _FG_THRESHOLD = 0.9
@@ -344,7 +351,8 @@ def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
                       crf: Optional[CRF] = None,
                       mcg: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                       mcg_count: str = 'pixels',
-                      mcg_semantic: bool = False) -> Dict[str, np.ndarray]:
+                      mcg_semantic: bool = False,
+                      num_workers: int = 0) -> Dict[str, np.ndarray]:
     """Instance and semantic pseudo-masks of an image from its BBAMs.
 
     Each object's map goes through :func:`bbam_to_instance_mask` on its
@@ -381,6 +389,10 @@ def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
             ``'pixels'``.
         mcg_semantic (bool): Merge the semantic label from the refined
             masks. Defaults to False.
+        num_workers (int): Forked processes that share the 2K CRF runs
+            (:func:`mmwsss.utils.processes.fork_map`) of an image of at
+            least 256 x 256 pixels; 0 or 1, or a smaller image, runs them
+            here. Defaults to 0.
 
     Returns:
         dict[str, np.ndarray]: ``masks`` and ``ignore_masks`` bool
@@ -399,16 +411,28 @@ def bbam_pseudo_masks(bbams: Sequence[ArrayLike],
                          f'{labels.shape[0]} labels and {missing.shape[0]} '
                          'positive counts.')
     fills = filled_box_masks(boxes, height, width)
+    maps = [
+        None if missing[k] else to_numpy(bbams[k]).astype(np.float32)
+        for k in range(num)
+    ]
+    ranks = (fg_rank_fraction, ignore_rank_fraction)
+
+    def instance_mask(job: Tuple[int, int]) -> np.ndarray:
+        k, which = job
+        return bbam_to_instance_mask(maps[k],
+                                     pixel_box(boxes[k], height, width),
+                                     image, ranks[which], crf)
+
+    jobs = [(k, which) for k in range(num) for which in range(2)]
+    if height * width < _MIN_PIXELS_FOR_WORKERS:
+        num_workers = 0
     masks = np.zeros((2, num, height, width), dtype=bool)
     box_filled = np.zeros(num, dtype=bool)
-    for k in range(num):
-        box = pixel_box(boxes[k], height, width)
-        bbam = None if missing[k] else to_numpy(bbams[k]).astype(np.float32)
-        for which, rank in enumerate((fg_rank_fraction, ignore_rank_fraction)):
-            mask = bbam_to_instance_mask(bbam, box, image, rank, crf)
-            if not mask.any():
-                mask, box_filled[k] = fills[k], True
-            masks[which, k] = mask
+    for (k, which), mask in zip(jobs,
+                                fork_map(instance_mask, jobs, num_workers)):
+        if not mask.any():
+            mask, box_filled[k] = fills[k], True
+        masks[which, k] = mask
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
     merged = masks
     if mcg is not None:

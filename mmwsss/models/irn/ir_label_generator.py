@@ -1,7 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Weight-free "models" that turn CAM files into label maps (IR labels)."""
 import functools
-import multiprocessing
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
@@ -10,6 +9,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 
 from mmwsss.registry import MODELS
+from mmwsss.utils.processes import fork_map
 from mmwsss.utils.tensor import to_numpy
 from ..utils.checks import check_fraction
 from ..utils.crf import CRF_KERNEL_NAMES
@@ -18,6 +18,8 @@ from .ir_label import cams_to_ir_label, dense_crf_label
 
 # The arrays of the CAM files it needs.
 _CAM_ARRAYS = ('keys', 'high_res')
+
+
 def _cam_label_job(job: tuple) -> np.ndarray:
     """The label of one image: ``label_fn(high_res, keys, image=...,
     crf=..., **params)``. Module-level, with module-level functions in
@@ -27,18 +29,6 @@ def _cam_label_job(job: tuple) -> np.ndarray:
     return label_fn(high_res, keys, image=image, crf=crf, **params)
 
 
-def _single_threaded_worker() -> None:
-    """Initializer of the forked label workers: one torch thread.
-
-    A forked child inherits the parent's OpenMP state but not its thread
-    pool; its first parallel torch op (e.g. the ``amax`` of PSA's scores on
-    a VOC-sized image) then waits forever for threads that do not exist.
-    With one thread torch runs its ops inline, and the workers do not
-    compete with each other for the cores either.
-    """
-    torch.set_num_threads(1)
-
-
 class CAMLabelGenerator(BaseModel):
     """Base of the weight-free "models" that turn the CAMs of each image
     into a label map on the CPU (IRN's IR labels, PSA's la/ha labels).
@@ -46,15 +36,16 @@ class CAMLabelGenerator(BaseModel):
     Subclasses set :attr:`label_fn` (CAMs to label map) and :attr:`crf_fn`
     (the method's dense CRF), both module-level functions so that worker
     processes can unpickle them, and return the method's settings from
-    :meth:`label_params`. With ``num_workers > 0`` the images of a batch are
-    processed by that many forked processes.
+    :meth:`label_params`. With ``num_workers`` of 2 or more the images of a
+    batch are processed by up to that many forked processes
+    (:func:`mmwsss.utils.processes.fork_map`).
 
     Args:
         crf_cfg (dict, optional): CRF settings overriding the method's; its
             keys must be in :attr:`crf_settings`. Defaults to None.
         crf (bool): Whether the CRF runs. Defaults to True.
-        num_workers (int): Worker processes per batch; 0 computes in the
-            main process. Defaults to 0.
+        num_workers (int): Worker processes per batch; 0 or 1 computes in
+            the main process. Defaults to 0.
         data_preprocessor (dict, optional): Defaults to
             ``BaseDataPreprocessor`` (no normalisation).
         init_cfg (dict, optional): Unused (no weights). Defaults to None.
@@ -125,14 +116,7 @@ class CAMLabelGenerator(BaseModel):
             self._job(img, sample)
             for img, sample in zip(inputs, data_samples)
         ]
-        if self.num_workers > 0 and len(jobs) > 1:
-            context = multiprocessing.get_context('fork')
-            with context.Pool(
-                    min(self.num_workers, len(jobs)),
-                    initializer=_single_threaded_worker) as pool:
-                labels = pool.map(_cam_label_job, jobs)
-        else:
-            labels = [_cam_label_job(job) for job in jobs]
+        labels = fork_map(_cam_label_job, jobs, self.num_workers)
         for label, sample in zip(labels, data_samples):
             sample.pred_sem_seg = PixelData(data=torch.from_numpy(label)[None])
         return data_samples
@@ -181,9 +165,9 @@ class IRLabelGenerator(CAMLabelGenerator):
     the model has no weights, so ``CKPT`` (normally the CAM classifier that
     produced the CAMs) is only recorded in the writer's manifest.
 
-    The CRFs run on the CPU. With ``num_workers > 0`` the images of a batch
-    are processed by that many forked processes, as the reference's
-    ``cam_to_ir_label`` does; use a test batch size of at least
+    The CRFs run on the CPU. With ``num_workers`` of 2 or more the images
+    of a batch are processed by up to that many forked processes, as the
+    reference's ``cam_to_ir_label`` does; use a test batch size of at least
     ``num_workers``. Plain DDP refuses a model without weights: distributed
     runs need ``model_wrapper_cfg =
     dict(type='MMSeparateDistributedDataParallel')`` (set in the configs).
@@ -205,8 +189,8 @@ class IRLabelGenerator(CAMLabelGenerator):
             :func:`mmwsss.functional.dense_crf_label` that override IRN's
             CRF settings, e.g. ``dict(bilateral_sxy=15)`` for images much
             smaller than VOC's. Defaults to None (IRN's settings).
-        num_workers (int): Worker processes per batch; 0 computes in the
-            main process. Defaults to 0.
+        num_workers (int): Worker processes per batch; 0 or 1 computes in
+            the main process. Defaults to 0.
         data_preprocessor (dict, optional): Defaults to
             ``BaseDataPreprocessor`` (no normalisation).
         init_cfg (dict, optional): Unused (no weights). Defaults to None.

@@ -40,8 +40,8 @@ class PSALabelGenerator(CAMLabelGenerator):
             settings (``iterations`` and the kernel settings), e.g. smaller
             spatial ranges for images much smaller than VOC's.
             Defaults to None.
-        num_workers (int): Worker processes per batch; 0 computes in the
-            main process. Defaults to 0.
+        num_workers (int): Worker processes per batch; 0 or 1 computes in
+            the main process. Defaults to 0.
         data_preprocessor (dict, optional): Defaults to
             ``BaseDataPreprocessor`` (no normalisation).
         init_cfg (dict, optional): Unused (no weights). Defaults to None.

@@ -19,7 +19,7 @@ from mmengine.structures import InstanceData
 
 from mmwsss.fileio import read_mcg_proposals, write_mcg_proposals
 from mmwsss.models.bbam import (BBAM, attributor, bbam_pseudo_masks,
-                                bbam_stride)
+                                bbam_stride, pseudo_labels)
 from mmwsss.testing import as_device_like, count_host_syncs
 from mmwsss.utils import to_numpy
 
@@ -387,7 +387,11 @@ def test_image_without_boxes(model):
     assert len(out.pred_instances) == 0
 
 
-def test_predict_makes_pseudo_masks_on_the_original_image(model):
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_predict_makes_pseudo_masks_on_the_original_image(
+        model, num_workers, monkeypatch):
+    # CRF processes for the test's small image too
+    monkeypatch.setattr(pseudo_labels, '_MIN_PIXELS_FOR_WORKERS', 0)
     original = (np.array(BOXES) / 2).tolist()
     sample = _sample(original, LABELS)
     image = np.random.default_rng(0).integers(
@@ -396,10 +400,12 @@ def test_predict_makes_pseudo_masks_on_the_original_image(model):
     inputs = torch.nn.functional.pad(_image()[None], (0, 32, 0, 0))
     settings = dict(fg_rank_fraction=0.8, ignore_rank_fraction=0.3)
     model.pseudo_mask_cfg = settings
+    model.num_workers = num_workers  # CRFs in forked processes: same masks
     try:
         (out, ) = model.predict(inputs, [sample])
     finally:
         model.pseudo_mask_cfg = None
+        model.num_workers = 0
     pred = out.pred_instances
     assert (pred.num_positives > 0).any()
     # the pseudo-label step on the maps and the original image

@@ -1,4 +1,5 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
+import os
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,8 @@ import torch
 
 from mmwsss.functional import (bbam_dense_crf, bbam_to_instance_mask,
                                bbam_to_soft_mask, merge_semantic_labels)
-from mmwsss.models.bbam import bbam_pseudo_masks, filled_box_masks, pixel_box
+from mmwsss.models.bbam import (bbam_pseudo_masks, filled_box_masks, pixel_box,
+                                 pseudo_labels)
 
 GOLDEN = Path(__file__).parents[2] / 'data' / 'bbam_pieces.npz'
 
@@ -204,6 +206,31 @@ def test_pixel_box_and_filled_boxes():
     expected[0, 2:7, 1:7] = True
     np.testing.assert_array_equal(masks, expected)
     assert filled_box_masks(np.zeros((0, 4)), 10, 8).shape == (0, 10, 8)
+
+
+def test_pseudo_masks_in_worker_processes_equal_serial(monkeypatch):
+    # small images run here (a pool's start would cost more): allow any
+    monkeypatch.setattr(pseudo_labels, '_MIN_PIXELS_FOR_WORKERS', 0)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    maps = [rng.random((10, 12)).astype(np.float32) for _ in range(3)]
+    boxes = np.array([[2., 3., 30., 35.], [20., 5., 48., 30.],
+                      [10., 10., 25., 22.]])
+    args = (maps, [5, 0, 2], boxes, [0, 1, 1], image)
+    serial = bbam_pseudo_masks(*args)  # BBAM's dense CRF
+    pids = []
+    monkeypatch.setattr(pseudo_labels, 'bbam_to_instance_mask',
+                        lambda *a: (pids.append(os.getpid()),
+                                    bbam_to_instance_mask(*a))[1])
+    parallel = bbam_pseudo_masks(*args, num_workers=2)
+    assert len(pids) == 0  # the 6 CRF runs happened in the workers
+    monkeypatch.setattr(pseudo_labels, '_MIN_PIXELS_FOR_WORKERS', 40 * 50 + 1)
+    bbam_pseudo_masks(*args, num_workers=2)
+    assert pids == [os.getpid()] * 6  # too small for a pool
+    assert serial.keys() == parallel.keys()
+    for key, value in serial.items():
+        np.testing.assert_array_equal(parallel[key], value, err_msg=key)
+    assert serial['masks'].any(axis=(1, 2)).all()
 
 
 def test_pseudo_masks_of_an_image():
