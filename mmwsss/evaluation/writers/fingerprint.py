@@ -27,6 +27,8 @@ import os
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
+from mmwsss.utils.config import type_name
+from mmwsss.utils.threads import CRF_POOL_MODELS
 from mmwsss.version import __version__
 
 MANIFEST = 'manifest.json'
@@ -63,8 +65,14 @@ def output_config(cfg: Any) -> Dict[str, Any]:
     test_cfg = dict(cfg.get('test_cfg') or {})
     for key in _LOOP_SWITCHES:
         test_cfg.pop(key, None)
+    model = cfg.get('model')
+    if type_name(model) in CRF_POOL_MODELS:
+        # its CRF processes, set per process layout by the tools, say how
+        # to run, not what to compute
+        model = {key: value for key, value in model.items()
+                 if key != 'num_workers'}
     return dict(
-        model=cfg.get('model'),
+        model=model,
         data_preprocessor=cfg.get('data_preprocessor'),
         test_dataset=dataloader.get('dataset'),
         test_cfg=test_cfg)

@@ -10,7 +10,8 @@ from mmengine.config import Config
 from mmwsss.evaluation import BBAMPseudoMaskWriter, CAMWriter
 from mmwsss.evaluation.writers import StaleOutputError
 from mmwsss.evaluation.writers.fingerprint import (folder_fingerprint,
-                                                   job_fingerprint)
+                                                   job_fingerprint,
+                                                   output_config)
 
 
 def _cfg(tmp_path, cam_dir, **changes):
@@ -108,3 +109,19 @@ def test_the_writer_option_overwrite(tmp_path):
     # save_high_res changes the files, so the fingerprint
     assert CAMWriter(out, save_high_res=False).writer_options() != \
         writer.writer_options()
+
+
+def test_crf_processes_are_not_part_of_the_outputs():
+    # tools/test.py sets them per process layout; a resumed run in another
+    # layout computes the same outputs
+    for kind in ('mmwsss.BBAM', 'mmwsss.IRLabelGenerator'):
+        two, eight = (output_config(
+            dict(model=dict(type=kind, num_iters=3, num_workers=n)))
+                      for n in (2, 8))
+        assert two == eight and two['model'] == dict(type=kind, num_iters=3)
+    # elsewhere num_workers may decide the outputs (RIB's loader seeds)
+    other = [
+        output_config(dict(model=dict(type='mmwsss.Other', num_workers=n)))
+        for n in (2, 8)
+    ]
+    assert other[0] != other[1]
