@@ -13,8 +13,12 @@ def _where(item):
 
 
 def test_fork_map_keeps_order_in_single_threaded_workers():
+    before = torch.get_num_threads()
     torch.set_num_threads(2)
-    results = fork_map(_where, range(6), 2)
+    try:
+        results = fork_map(_where, range(6), 2)
+    finally:
+        torch.set_num_threads(before)
     assert [item for item, _, _ in results] == list(range(6))
     pids = {pid for _, pid, _ in results}
     assert os.getpid() not in pids and 1 <= len(pids) <= 2

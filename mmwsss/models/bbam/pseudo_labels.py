@@ -20,9 +20,10 @@ from .mcg import mcg_refine_mask
 CRF = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 # Below this image size a pool's start (about 90 ms on 2 cores) costs more
-# than sharing the CRFs saves: BBAM stage (2 steps) with 2 CRF processes
-# against none, 2 cores: 64-96 px images 0.70-0.84x, 96-192 px 0.83-1.18x,
-# 375-500 px 1.7-1.8x (benchmarks/stages.py, 2026-12-06).
+# than sharing the CRFs saves: the BBAM stage of benchmarks/stages.py
+# (--few-steps, 2 threads, 2 loader workers) with model.num_workers 2
+# against 0, alternated runs on 2 cores, 2026-12-07: 64-96 px images
+# 0.70-0.84x, 96-192 px 0.83-1.18x, 375-500 px 1.7-1.8x.
 _MIN_PIXELS_FOR_WORKERS = 256 * 256
 
 # Q_fg above this is foreground after the CRF.
