@@ -4,7 +4,7 @@ host transfers."""
 from .checkpoint import (SAFE_CHECKPOINT_GLOBALS, WEIGHTS_ONLY_LOADERS,
                          load_from_local_weights_only, safe_torch_load,
                          setup_safe_checkpoint_loading, to_plain_python)
-from .config import type_name
+from .config import FormatOnceConfig, type_name
 from .io import atomic_write, load_npz, save_npz
 from .setup_env import register_all_modules
 from .tensor import to_numpy
@@ -31,5 +31,5 @@ __all__ = [
     'SAFE_CHECKPOINT_GLOBALS', 'WEIGHTS_ONLY_LOADERS', 'PlainCheckpointHook',
     'add_plain_checkpoint_hook', 'load_from_local_weights_only',
     'safe_torch_load', 'setup_safe_checkpoint_loading', 'to_plain_python',
-    'to_numpy', 'type_name'
+    'to_numpy', 'type_name', 'FormatOnceConfig'
 ]

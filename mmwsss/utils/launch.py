@@ -16,7 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import CheckpointLoader, Runner
 
 from .checkpoint import load_state_dict_checked
-from .config import type_name
+from .config import FormatOnceConfig, type_name
 
 if torch.distributed.is_available():
     # Its functions take the default process group as a default argument,
@@ -470,9 +470,11 @@ def build_runner(cfg: Config) -> Runner:
     (:func:`check_num_classes`), set up CPU distribution if needed and
     build the runner: a :class:`CheckedLoadRunner`, or ``RUNNERS.build``
     when the config sets ``runner_type`` (whose runner loads checkpoints
-    its own way)."""
+    its own way). The runner's config formats its text once
+    (:class:`FormatOnceConfig`)."""
     check_num_classes(cfg)
     init_cpu_distributed(cfg)
+    cfg = FormatOnceConfig.of(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return CheckedLoadRunner.from_cfg(cfg)

@@ -11,6 +11,7 @@ from mmengine.registry import init_default_scope
 
 from mmwsss.registry import MODELS
 from mmwsss.testing import make_tiny_cls_dataset, write_tiny_mmpretrain_config
+from mmwsss.utils import FormatOnceConfig
 from mmwsss.utils.checkpoint import (CheckpointMismatchError,
                                      load_state_dict_checked)
 from mmwsss.utils.launch import CheckedLoadRunner, build_runner
@@ -113,6 +114,7 @@ def _runner(cfg, tmp_path, **options) -> CheckedLoadRunner:
     cfg.launcher = 'none'
     runner = build_runner(cfg)
     assert isinstance(runner, CheckedLoadRunner)
+    assert isinstance(runner.cfg, FormatOnceConfig)
     return runner
 
 
