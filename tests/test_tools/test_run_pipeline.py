@@ -81,6 +81,26 @@ def copy_work_dir(work, to):
     return str(to)
 
 
+def kill_after(cmd, repo, delay: float) -> None:
+    """Start ``cmd`` in its own process group and SIGKILL the group after
+    ``delay`` seconds; fail if it finished before."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=repo,
+        env=tool_env(repo),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.5)  # let the killed tools' processes go
+        return
+    raise AssertionError(f'finished within {delay:.0f} s, before the kill')
+
+
 def assert_same_outputs(summary, reference, stages):
     """The outputs of ``stages`` hold the same files, byte for byte
     (writers' manifests, which log paths and resume counts, aside), and the
@@ -199,26 +219,6 @@ def test_killed_pipeline_finishes_with_identical_outputs(demo, repo_root):
     assert [summary['stages'][name]['metrics'] for name in IRN_STAGES] == [
         demo['summary']['stages'][name]['metrics'] for name in IRN_STAGES
     ]
-
-
-def kill_after(cmd, repo, delay: float) -> None:
-    """Start ``cmd`` in its own process group and SIGKILL the group after
-    ``delay`` seconds; fail if it finished before."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=repo,
-        env=tool_env(repo),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    try:
-        proc.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        time.sleep(0.5)  # let the killed tools' processes go
-        return
-    raise AssertionError(f'finished within {delay:.0f} s, before the kill')
 
 
 def test_two_processes_write_the_pseudo_masks_of_one(demo, repo_root):
