@@ -18,7 +18,10 @@ intra-op threads x dataloader workers; for the CRF label stages and BBAM
 the threads are also the CRF processes), plus the default setting that the
 tools choose on this machine (:func:`mmwsss.utils.threads.plan_threads`;
 where a training run tries loading in its workers and in the main process
-for an epoch each and keeps the faster, the faster of the two), it reports
+for an epoch each and keeps the faster, the faster of the two; a test job
+that tries both places, ``mmwsss.ResumableTestLoop(loading='fastest')``,
+runs so, shown as ``tT/trial``: its trial needs a job of at least
+``MIN_TRIAL_JOB`` batches, below that it loads in its workers), it reports
 images per second, counted from the end of the first batch to the end of
 the last (warm-up, runner building and worker start excluded), and the peak
 resident memory of the main process above its memory before the runner was
@@ -73,14 +76,18 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from peak_memory import PeakMemory  # noqa: E402
 
+from mmwsss.engine.runner import resumable_test_loop  # noqa: E402
 from mmwsss.models.bbam import attributor  # noqa: E402
 from mmwsss.utils.launch import (  # noqa: E402
     build_runner, rebase_paths, resolve_work_dir_placeholders)
 from mmwsss.utils.threads import (  # noqa: E402
     add_channels_last_hook, available_cores, omp_spinning, plan_threads,
-    tries_main_process_loading)
+    tries_main_process_loading, tries_main_process_test_loading)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: The ``workers`` of a test job's default setting that tries both loading
+#: places (its loader has the planned workers).
+TRIAL = 'trial'
 #: min and max image side of each size
 SIZES = dict(tiny=(64, 96), synthvoc=(96, 192), voc=(375, 500))
 
@@ -131,8 +138,10 @@ _BBAM = """
 test_dataloader = dict(dataset=dict(data_root='{data}'))
 test_evaluator = [dict(type='mmwsss.BBAMWriter', output_dir='{out}')]
 """
-_ON_DATA = """
-test_dataloader = dict(dataset=dict(data_root='{data}'))
+# DeepLab's test split is val (2 images here): its train split instead.
+_ON_TRAIN_SPLIT = """
+test_dataloader = dict(dataset=dict(
+    data_root='{data}', ann_file='ImageSets/Segmentation/train.txt'))
 """
 _TRAIN = """
 train_dataloader = dict(dataset=dict(data_root='{data}'))
@@ -246,7 +255,7 @@ STAGES = {
                   crf='objects', context=recognised_objects),
     'deeplab': Stage(
         'deeplabv2/deeplabv2_r18w32-d8_1xb10-300it_synthvoc-112x112_pseudo.py',
-        _ON_DATA, narrow=_NARROW_DEEPLAB),
+        _ON_TRAIN_SPLIT, narrow=_NARROW_DEEPLAB),
     'train_cam': Stage('cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py',
                        _TRAIN, train=True, narrow=_NARROW_CLASSIFIER),
     'train_moana': Stage(
@@ -354,6 +363,9 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
     for key, value in stage.quick.items() if args.few_steps else ():
         cfg.model[key] = value
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
+    if workers == TRIAL:
+        cfg.test_cfg.loading = 'fastest'
+        workers = planned_workers(loader.num_workers, stage.train)
     if stage.crf:
         cfg.model.num_workers = threads if threads > 1 else 0
     if stage.crf == 'images':  # batches of two: the CRF processes share one
@@ -403,18 +415,36 @@ def run_setting(name: str, stage: Stage, fields: dict, args, threads: int,
         out=fields['out'])
 
 
+def _plan(workers: int, train: bool):
+    return plan_threads(
+        available_cores(), 1, workers=workers, keep_workers=train,
+        spinning=omp_spinning())
+
+
+def planned_workers(workers: int, train: bool) -> int:
+    """The loader workers the tools give a config's ``workers``."""
+    return _plan(workers, train).workers
+
+
 def default_settings(stage: Stage, cfg: Config) -> List[tuple]:
     """(threads, workers) the tools choose on this machine; two where a
-    training run tries both loading places and keeps the faster one."""
+    training run tries both loading places and keeps the faster one;
+    ``(threads, TRIAL)`` where a test job tries both places."""
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
-    plan = plan_threads(
-        available_cores(), 1, workers=loader.num_workers,
-        keep_workers=stage.train, spinning=omp_spinning())
+    plan = _plan(loader.num_workers, stage.train)
     if stage.crf:  # the CRF processes of the tools' plan
         return [(max(plan.crf_workers, 1), plan.workers)]
     if stage.train and tries_main_process_loading(cfg, available_cores()):
         return [(plan.threads, plan.workers), (plan.threads, 0)]
+    if not stage.train and tries_main_process_test_loading(
+            cfg, available_cores()):
+        return [(plan.threads, TRIAL)]
     return [(plan.threads, plan.workers)]
+
+
+def setting_name(threads: int, workers) -> str:
+    """``tT/wW``, or ``tT/trial``."""
+    return f't{threads}/' + ('trial' if workers == TRIAL else f'w{workers}')
 
 
 def run_stage(name: str, stage: Stage, fields: dict, args,
@@ -608,9 +638,10 @@ def run_baselines(args) -> List[dict]:
 def print_table(results: List[dict], baselines: List[dict]) -> None:
     settings = sorted({(row['threads'], row['workers'])
                        for result in results
-                       for row in result.get('settings', ())})
+                       for row in result.get('settings', ())
+                       if row['workers'] != TRIAL})
     head = ' '.join(f't{t}/w{w}'.rjust(8) for t, w in settings)
-    print(f'\n{"size":9s}{"stage":19s}{head}  default  best  default/best'
+    print(f'\n{"size":9s}{"stage":19s}{head}  default  best     default/best'
           '  peak MiB (best)')
     for result in results:
         if 'error' in result:
@@ -627,12 +658,14 @@ def print_table(results: List[dict], baselines: List[dict]) -> None:
         peak = by_setting[tuple(best)]['peak_mib'] if best else float('nan')
         ratio = result['default_over_best']
         print(f'{result["size"]:9s}{result["stage"]:19s}{cells}  '
-              f't{result["default"][0]}/w{result["default"][1]}    '
-              f'{"" if best is None else f"t{best[0]}/w{best[1]}":6s}'
+              f'{setting_name(*result["default"]):9s}'
+              f'{"" if best is None else setting_name(*best):9s}'
               f'{"" if ratio is None else f"{ratio:.2f}":>8s}'
               f'  {peak:10.1f}')
     print('(images/s; tT/wW = T torch threads, also the CRF processes of '
-          'the label stages and BBAM, and W dataloader workers)')
+          'the label stages and BBAM, and W dataloader workers; tT/trial: '
+          'the tools\' trial of both loading places, jobs of at least '
+          f'{resumable_test_loop.MIN_TRIAL_JOB} batches)')
     for row in baselines:
         print(f'{row["method"]:45s} reference {row["reference_s"]:8.2f} s  '
               f'mmwsss {row["mmwsss_s"]:8.2f} s  x{row["speedup"]:.2f}  '

@@ -235,6 +235,27 @@ def tries_main_process_loading(cfg: Config, cores: int) -> bool:
             and stream_following_hook(cfg) is not None)
 
 
+def tries_main_process_test_loading(cfg: Config, cores: int) -> bool:
+    """Whether a test job with ``cores`` cores per process should try
+    loading its batches in the main process
+    (:class:`mmwsss.ResumableTestLoop`'s ``loading='fastest'``: the same
+    outputs, a timed trial of each place).
+
+    With the channels-last models of the test jobs, the SynthVOC CAM stages,
+    the random walk and DeepLab ran 6-16 % faster without loader workers
+    on 2 idle cores (``benchmarks/stages.py --rounds 2``), while at VOC size
+    the walks and DeepLab ran 8-15 % faster with them: the better place
+    depends on the images, hence the trial. Only for the mmwsss test loop,
+    where the config's test loader has workers; not with a GPU, whose steps
+    leave the CPU to the workers.
+    """
+    loader = cfg.get('test_dataloader')
+    return (isinstance(loader, dict) and loader.get('num_workers', 0) > 0
+            and type_name(cfg.get('test_cfg')) == 'ResumableTestLoop'
+            and cores <= MAIN_PROCESS_LOADING_CORES
+            and not torch.cuda.is_available())
+
+
 def add_channels_last_hook(cfg: Config,
                            channels_last: Optional[bool] = None) -> bool:
     """Add :class:`mmwsss.engine.hooks.ChannelsLastHook` to the config's
@@ -294,7 +315,9 @@ def apply_thread_plan(cfg: Config,
 
     Training (``keep_workers``) keeps the config's workers; where
     :func:`tries_main_process_loading` (and workers are not fixed), the
-    config's ``ReproducibleResumeHook`` gets ``loading='fastest'``. Where
+    config's ``ReproducibleResumeHook`` gets ``loading='fastest'``; test
+    jobs where :func:`tries_main_process_test_loading` (and workers are
+    not fixed), their ``test_cfg`` too. Where
     the training loader's workers change, the hook gets ``stream_workers``,
     the config's count, so that a loader without workers trains as the
     config's would.
@@ -362,13 +385,16 @@ def apply_thread_plan(cfg: Config,
             loader.pop('prefetch_factor', None)
     if crf_model is not None:
         crf_model['num_workers'] = crf_workers
+    cores_per_process = max(1, available_cores() // processes_per_node())
+    if (auto and not keep_workers and workers is None
+            and tries_main_process_test_loading(cfg, cores_per_process)):
+        cfg.test_cfg.setdefault('loading', 'fastest')
     hook = stream_following_hook(cfg)
     if hook is not None and config_train_workers:
         if train_loader['num_workers'] != config_train_workers:
             hook.setdefault('stream_workers', config_train_workers)
         elif auto and keep_workers and workers is None and \
-                tries_main_process_loading(
-                    cfg, max(1, available_cores() // processes_per_node())):
+                tries_main_process_loading(cfg, cores_per_process):
             hook.setdefault('loading', 'fastest')
     print_log(
         f'CPU plan: {threads} torch threads, dataloader workers '

@@ -195,9 +195,11 @@ def test_cpu_training_on_few_cores_tries_main_process_loading(
 
 
 @pytest.mark.parametrize(
-    'case', ['4 cores', 'gpu', 'iteration loop', 'no hook', 'fixed workers'])
+    'case',
+    ['4 cores', 'cuda host', 'iteration loop', 'no hook', 'fixed workers'])
 def test_training_keeps_its_workers(four_cores, monkeypatch, case):
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: case == 'gpu')
+    monkeypatch.setattr(torch.cuda, 'is_available',
+                        lambda: case == 'cuda host')
     if case != '4 cores':
         monkeypatch.setattr(threads_module, 'available_cores', lambda: 2)
     cfg = _training_cfg(
@@ -219,6 +221,50 @@ def test_training_keeps_its_workers(four_cores, monkeypatch, case):
         # ... and follows their streams without workers
         assert cfg.train_dataloader.num_workers == 0
         assert cfg.default_hooks.reproducible_resume.stream_workers == 4
+
+
+def _test_job_cfg(loop='mmwsss.ResumableTestLoop', workers=2):
+    cfg = _cfg(test_cfg=dict(type=loop))
+    cfg.test_dataloader.num_workers = workers
+    return cfg
+
+
+@pytest.mark.parametrize('cores', [1, 2, 4])
+def test_cpu_test_jobs_on_two_cores_try_main_process_loading(
+        four_cores, monkeypatch, cores):
+    monkeypatch.setattr(threads_module, 'available_cores', lambda: cores)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = _test_job_cfg()
+    apply_thread_plan(cfg)
+    # one core: no workers, nothing to try; four: the workers stay
+    assert cfg.test_cfg.get('loading') == ('fastest' if cores == 2 else None)
+    # two ranks on four cores have two each
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '2')
+    cfg = _test_job_cfg()
+    apply_thread_plan(cfg)
+    assert cfg.test_cfg.get('loading') == ('fastest' if cores == 4 else None)
+
+
+@pytest.mark.parametrize(
+    'case', ['cuda host', 'other loop', 'fixed workers', 'no workers',
+             'training', 'auto off', 'config says'])
+def test_test_jobs_keep_their_loading(four_cores, monkeypatch, case):
+    monkeypatch.setattr(threads_module, 'available_cores', lambda: 2)
+    monkeypatch.setattr(torch.cuda, 'is_available',
+                        lambda: case == 'cuda host')
+    cfg = _test_job_cfg(
+        loop='TestLoop' if case == 'other loop' else
+        'mmwsss.ResumableTestLoop',
+        workers=0 if case == 'no workers' else 2)
+    if case == 'auto off':
+        cfg.cpu_cfg = dict(auto=False)
+    if case == 'config says':
+        cfg.test_cfg.loading = 'workers'
+    apply_thread_plan(
+        cfg, workers=2 if case == 'fixed workers' else None,
+        keep_workers=case == 'training')
+    expected = 'workers' if case == 'config says' else None
+    assert cfg.test_cfg.get('loading') == expected
 
 
 @pytest.mark.parametrize('policy,count,spinning', [

@@ -1,9 +1,10 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Loops of mmwsss."""
 from .resumable_test_loop import (AllBatchesFailedError, ItemsFailedError,
-                                  ResumableTestLoop, split_batch)
+                                  LoadingTrial, ResumableTestLoop,
+                                  split_batch)
 
 __all__ = [
-    'AllBatchesFailedError', 'ItemsFailedError', 'ResumableTestLoop',
-    'split_batch'
+    'AllBatchesFailedError', 'ItemsFailedError', 'LoadingTrial',
+    'ResumableTestLoop', 'split_batch'
 ]

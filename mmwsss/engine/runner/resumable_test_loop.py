@@ -2,6 +2,7 @@
 """A test loop for long, resumable batch jobs driven by writer evaluators."""
 import copy
 import logging
+import time
 import traceback
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -20,6 +21,10 @@ from mmwsss.registry import LOOPS
 
 # Failed items listed by name in the summary (the manifest has them all).
 _LISTED = 10
+# loading='fastest': timed batches in each place, and the fewest batches a
+# job needs for the trial (most of the job then runs at the chosen place).
+TRIAL_BATCHES = 8
+MIN_TRIAL_JOB = 8 * TRIAL_BATCHES
 
 
 class ItemsFailedError(RuntimeError):
@@ -82,22 +87,129 @@ class _GuardedCollate:
         return (self.collate_fn(loaded) if loaded else None), failed
 
 
-def _guarded(loader: DataLoader) -> DataLoader:
-    """The same loader (sampler, workers...) over a guarded dataset."""
+def _loader_like(loader: DataLoader,
+                 dataset: Optional[Dataset] = None,
+                 batch_sampler: Any = None,
+                 num_workers: Optional[int] = None,
+                 collate_fn: Any = None) -> DataLoader:
+    """A loader with the settings of ``loader`` but for those given."""
+    num_workers = loader.num_workers if num_workers is None else num_workers
     kwargs = dict(
-        batch_sampler=loader.batch_sampler,
-        num_workers=loader.num_workers,
-        collate_fn=_GuardedCollate(loader.collate_fn),
+        batch_sampler=loader.batch_sampler
+        if batch_sampler is None else batch_sampler,
+        num_workers=num_workers,
+        collate_fn=loader.collate_fn if collate_fn is None else collate_fn,
         pin_memory=loader.pin_memory,
         timeout=loader.timeout,
         worker_init_fn=loader.worker_init_fn,
         multiprocessing_context=loader.multiprocessing_context,
         generator=loader.generator,
-        persistent_workers=loader.persistent_workers,
+        persistent_workers=loader.persistent_workers and num_workers > 0,
         pin_memory_device=loader.pin_memory_device)
-    if loader.num_workers > 0:
+    if num_workers > 0 and loader.num_workers > 0:
         kwargs['prefetch_factor'] = loader.prefetch_factor
-    return DataLoader(_GuardedDataset(loader.dataset), **kwargs)
+    return DataLoader(loader.dataset if dataset is None else dataset,
+                      **kwargs)
+
+
+def _guarded(loader: DataLoader) -> DataLoader:
+    """The same loader (sampler, workers...) over a guarded dataset."""
+    return _loader_like(
+        loader,
+        dataset=_GuardedDataset(loader.dataset),
+        collate_fn=_GuardedCollate(loader.collate_fn))
+
+
+class LoadingTrial:
+    """The batches of a test loader with workers, loaded where they go
+    faster.
+
+    The loader's workers start first, while the process is lean (a fork
+    after the model's first batches would make the process copy every page
+    of its heap that it writes next), and prefetch their first batches
+    while the main process loads ``trial`` batches to warm up. Then the
+    workers' batches come, those prefetched untimed and ``trial`` more
+    timed, then ``trial`` loaded in the main process, timed, the work done
+    on each batch included. The rest is loaded where the timed batches
+    took less time: the same workers go on (they wait with their
+    prefetched batches meanwhile), or they stop. The same batches come in
+    the same order either way; the choice is logged.
+
+    Iterate it like the loader: an error raised while loading a batch
+    (e.g. by the collate function) reaches the caller, and the next batch
+    follows.
+
+    Args:
+        loader (DataLoader): The test loader, with workers.
+        trial (int): Timed batches of each place.
+    """
+
+    def __init__(self, loader: DataLoader, trial: int):
+        self.loader = loader
+        self.trial = trial
+        self.batches = list(loader.batch_sampler)
+        # batch indices where each phase starts: the workers' batches in
+        # flight when they take over are untimed
+        self._worker_start = trial
+        self._main_start = (
+            trial + loader.prefetch_factor * loader.num_workers + trial)
+        self._end = self._main_start + trial
+        #: seconds per batch in each place, once timed
+        self.times = {}
+        self.place = 'main'
+        self._taken = 0  # batches handed out
+        self._start = 0.0
+        # the workers load their trial, then the batches after the main
+        # process's trial
+        self._workers = self._load(
+            self.batches[self._worker_start:self._main_start] +
+            self.batches[self._end:], loader.num_workers)
+        self._main = self._load(self.batches[:self._worker_start], 0)
+
+    def _load(self, batches: list, workers: int):
+        return iter(
+            _loader_like(
+                self.loader, batch_sampler=batches, num_workers=workers))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        taken = self._taken
+        if taken == self._worker_start:
+            self.place = 'workers'
+        elif taken == self._main_start - self.trial:
+            self._start = time.perf_counter()
+        elif taken == self._main_start:
+            self._stop_clock('workers')
+            self.place = 'main'
+            self._main = self._load(self.batches[self._main_start:], 0)
+        elif taken == self._end:
+            self._stop_clock('main')
+            self._choose()
+        self._taken += 1
+        return next(self._main if self.place == 'main' else self._workers)
+
+    def _stop_clock(self, place: str) -> None:
+        now = time.perf_counter()
+        self.times[place] = (now - self._start) / self.trial
+        self._start = now
+
+    def _choose(self) -> None:
+        self.place = min(self.times, key=self.times.get)
+        print_log(
+            'Test time per batch with the batches loaded in the main '
+            f'process {self.times["main"]:.3f} s, in the loader\'s '
+            f'{self.loader.num_workers} workers {self.times["workers"]:.3f} s '
+            f'({self.trial} batches each): loading the other '
+            f'{len(self.batches) - self._taken} in the '
+            f'{"main process" if self.place == "main" else "workers"}.',
+            logger='current',
+            level=logging.INFO)
+        if self.place == 'main':
+            self._workers = None  # stops them
+        else:
+            self._main = None
 
 
 def _take(value: Any, index: int, size: int) -> Any:
@@ -195,6 +307,12 @@ class ResumableTestLoop(TestLoop):
       warning with ``allow_failures``. When no item could be predicted,
       :class:`AllBatchesFailedError` is raised in any case.
     - Rank 0 shows a progress bar.
+    - Where the batches load is ``loading``: in the loader's workers, or,
+      with ``'fastest'``, where a trial found them faster
+      (:class:`LoadingTrial`, jobs of at least :data:`MIN_TRIAL_JOB`
+      batches; the outputs are the same either way). The tools choose
+      ``'fastest'`` for CPU test jobs on few cores
+      (:func:`mmwsss.utils.threads.tries_main_process_test_loading`).
 
     Use it as ``test_cfg = dict(type='mmwsss.ResumableTestLoop')``.
 
@@ -208,7 +326,11 @@ class ResumableTestLoop(TestLoop):
             warning says so). Defaults to False.
         overwrite (bool): Let every writer delete the outputs of another run
             in its folder. Defaults to False.
+        loading (str): ``'workers'`` (the loader as configured) or
+            ``'fastest'``. Defaults to ``'workers'``.
     """
+
+    LOADING = ('workers', 'fastest')
 
     def __init__(self,
                  runner,
@@ -217,12 +339,17 @@ class ResumableTestLoop(TestLoop):
                  fp16: bool = False,
                  stop_on_error: bool = False,
                  allow_failures: bool = False,
-                 overwrite: bool = False):
+                 overwrite: bool = False,
+                 loading: str = 'workers'):
+        if loading not in self.LOADING:
+            raise ValueError(
+                f'loading must be one of {self.LOADING}, got {loading!r}')
         super().__init__(runner, dataloader, evaluator, fp16=fp16)
         self.dataloader = _guarded(self.dataloader)
         self.stop_on_error = stop_on_error
         self.allow_failures = allow_failures
         self.overwrite = overwrite
+        self.loading = loading
         self.writers: List[BaseWriter] = [
             m for m in self.evaluator.metrics if isinstance(m, BaseWriter)
         ]
@@ -243,7 +370,7 @@ class ResumableTestLoop(TestLoop):
             disable=get_rank() != 0,
             mininterval=2.0,
             dynamic_ncols=True)
-        batches = iter(self.dataloader)
+        batches = self._batches()
         idx = 0
         while True:
             try:
@@ -261,6 +388,14 @@ class ResumableTestLoop(TestLoop):
             progress.update(1)
         progress.close()
         return self._finish()
+
+    def _batches(self):
+        """An iterator of the loader's batches, from where ``loading``
+        says."""
+        if (self.loading == 'fastest' and self.dataloader.num_workers
+                and len(self.dataloader) >= MIN_TRIAL_JOB):
+            return LoadingTrial(self.dataloader, TRIAL_BATCHES)
+        return iter(self.dataloader)
 
     def _prepare_writers(self) -> None:
         """Check names and folders before any work, alike on every rank."""

@@ -33,7 +33,7 @@ from mmwsss.version import __version__
 
 MANIFEST = 'manifest.json'
 # test_cfg switches that say how to run, not what to compute.
-_LOOP_SWITCHES = ('stop_on_error', 'allow_failures', 'overwrite')
+_LOOP_SWITCHES = ('stop_on_error', 'allow_failures', 'overwrite', 'loading')
 
 
 def file_sha256(path: str) -> str:

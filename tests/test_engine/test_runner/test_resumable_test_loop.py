@@ -2,24 +2,28 @@
 import json
 import os
 import os.path as osp
+import re
+import time
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
+from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from mmwsss.engine.runner import (AllBatchesFailedError, ItemsFailedError,
-                                  split_batch)
+                                  LoadingTrial, split_batch)
+from mmwsss.engine.runner import resumable_test_loop as loop_module
 from mmwsss.fileio import NameCollisionError
 from mmwsss.testing import (make_tiny_cls_dataset, run_tool,
                             write_tiny_mmpretrain_config)
 
 
-def tiny_dataset(root):
+def tiny_dataset(root, per_class=2):
     """The tiny class-folder dataset with unique file names (its
     ``class_<k>/<j>.png`` would share the file stems ``<j>``)."""
-    make_tiny_cls_dataset(root, per_class=2)
+    make_tiny_cls_dataset(root, per_class=per_class)
     for folder in sorted(os.listdir(root)):
         for name in os.listdir(osp.join(root, folder)):
             os.rename(
@@ -28,12 +32,13 @@ def tiny_dataset(root):
     return root
 
 
-def build_runner(tmp_path, data, batch_size=2, **loop):
+def build_runner(tmp_path, data, batch_size=2, num_workers=0, **loop):
     cfg = Config.fromfile(
         write_tiny_mmpretrain_config(str(tmp_path / 'cfg.py'), data))
     cfg.custom_imports = dict(imports=['mmwsss'])
     cfg.test_cfg = dict(type='mmwsss.ResumableTestLoop', **loop)
     cfg.test_dataloader.batch_size = batch_size
+    cfg.test_dataloader.num_workers = num_workers
     cfg.test_evaluator = [
         dict(type='mmwsss.CAMWriter', output_dir=str(tmp_path / 'cams')),
         dict(type='Accuracy', topk=(1, ))
@@ -178,3 +183,104 @@ def test_tools_test_exits_1_with_the_message(tmp_path):
     assert 'All 4 items of this job failed' in output
     assert "KeyError: 'cam_keys'" in output
     assert osp.isfile(tmp_path / 'cams' / 'manifest.json')
+
+
+class _PlaceDataset(Dataset):
+    """Items ``(index, loaded in a worker)``; loading sleeps ``delay`` s in
+    ``slow_place`` and fails for the indices in ``failing``."""
+
+    def __init__(self, size, slow_place, delay=0.05, failing=()):
+        self.size = size
+        self.slow_place = slow_place
+        self.delay = delay
+        self.failing = set(failing)
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        in_worker = get_worker_info() is not None
+        if in_worker == (self.slow_place == 'workers'):
+            time.sleep(self.delay)
+        if index in self.failing:
+            raise ValueError(f'bad item {index}')
+        return index, in_worker
+
+
+def _trial(slow_place, failing=()):
+    loader = DataLoader(
+        _PlaceDataset(24, slow_place, failing=failing),
+        batch_size=1,
+        num_workers=2,
+        collate_fn=lambda items: items[0])
+    trial = LoadingTrial(loader, trial=3)
+    items, errors = [], []
+    while True:
+        try:
+            items.append(next(trial))
+        except StopIteration:
+            break
+        except ValueError as error:  # a worker's names the worker too
+            errors.append(re.search(r'bad item \d+', str(error)).group())
+    return trial, items, errors
+
+
+@pytest.mark.parametrize('slow_place', ['main', 'workers'])
+def test_loading_trial_keeps_the_faster_place(slow_place):
+    trial, items, errors = _trial(slow_place)
+    # every batch once, in order, whatever the place
+    assert [index for index, _ in items] == list(range(24))
+    assert not errors
+    assert set(trial.times) == {'main', 'workers'}
+    places = [in_worker for _, in_worker in items]
+    # 3 in the main process (warm-up), 2 x 2 prefetched + 3 in the 2
+    # workers, 3 in the main process, the rest where the timed batches went
+    # faster
+    assert places[:3] == [False] * 3 and places[3:10] == [True] * 7
+    assert places[10:13] == [False] * 3
+    assert places[13:] == [slow_place == 'main'] * 11
+    assert trial.place == ('workers' if slow_place == 'main' else 'main')
+
+
+def test_loading_trial_goes_on_after_a_failed_batch():
+    # failures in the main-process trial, the worker trial and the rest
+    trial, items, errors = _trial('workers', failing=(2, 5, 11, 20))
+    assert [index for index, _ in items] == [
+        i for i in range(24) if i not in (2, 5, 11, 20)]
+    assert errors == [f'bad item {i}' for i in (2, 5, 11, 20)]
+
+
+def test_fastest_loading_predicts_as_the_workers_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(loop_module, 'TRIAL_BATCHES', 2)
+    monkeypatch.setattr(loop_module, 'MIN_TRIAL_JOB', 8)
+    data = tiny_dataset(str(tmp_path / 'data'), per_class=6)
+    results, weights = {}, None
+    for loading in ('workers', 'fastest'):
+        (tmp_path / loading).mkdir()
+        runner = build_runner(
+            tmp_path / loading, data, batch_size=1, num_workers=2,
+            loading=loading)
+        _plain_classification(runner)
+        weights = weights or runner.model.state_dict()
+        runner.model.load_state_dict(weights)
+        scores, trials = {}, []
+        accuracy = runner.test_evaluator.metrics[0]
+        process = accuracy.process
+        accuracy.process = lambda batch, samples: (scores.update(
+            (s['img_path'], s['pred_score']) for s in samples),
+                                                   process(batch, samples))
+        batches = runner.test_loop._batches
+        runner.test_loop._batches = lambda: trials.append(batches()) or \
+            trials[-1]
+        results[loading] = runner.test(), scores
+        assert isinstance(trials[0], LoadingTrial) == (loading == 'fastest')
+    (metrics, scores), (trial_metrics, trial_scores) = results.values()
+    assert trial_metrics == metrics and len(scores) == 12
+    assert scores.keys() == trial_scores.keys()
+    for name, score in scores.items():
+        torch.testing.assert_close(trial_scores[name], score, rtol=0, atol=0)
+    log = open(runner.logger.log_file).read()
+    assert 'Test time per batch with the batches loaded in the main' in log
+    (tmp_path / 'bad').mkdir()
+    with pytest.raises(ValueError, match='loading must be one of'):
+        build_runner(tmp_path / 'bad', data, loading='main').test()

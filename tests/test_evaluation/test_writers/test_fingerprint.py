@@ -125,3 +125,11 @@ def test_crf_processes_are_not_part_of_the_outputs():
         for n in (2, 8)
     ]
     assert other[0] != other[1]
+
+
+def test_the_loading_place_is_not_part_of_the_outputs():
+    # tools/test.py tries main-process loading on few cores: a job resumed
+    # on another machine computes the same outputs
+    loop = dict(type='mmwsss.ResumableTestLoop')
+    assert output_config(dict(test_cfg=dict(loop, loading='fastest'))) == \
+        output_config(dict(test_cfg=loop))
