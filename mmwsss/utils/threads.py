@@ -79,11 +79,14 @@ def plan_threads(cores: int,
     Each process gets ``cores // processes`` cores (at least one). Its
     dataloader workers get at most as many as it has cores (none with one
     core). On 2 idle cores, measured over the SynthVOC test stages with
-    2 torch threads (``benchmarks/stages.py --rounds 2``), 2 workers were
-    within 10 % of the best setting for every stage, 0 workers 13-20 %
-    behind for the CAM stages, whose multi-scale pipelines a single worker
-    cannot feed, and one worker slower than none in 16 of 18 alternated
-    runs (``--rounds 3``). Torch's threads get all of
+    2 torch threads and NCHW models (``benchmarks/stages.py --rounds 2``),
+    2 workers were within 10 % of the best setting for every stage, 0
+    workers 13-20 % behind for the CAM stages, whose multi-scale pipelines
+    a single worker cannot feed, and one worker slower than none in 16 of
+    18 alternated runs (``--rounds 3``); with the channels-last models of
+    the test jobs the better place depends on the images, so test jobs on
+    few cores try both (:func:`tries_main_process_test_loading`). Torch's
+    threads get all of
     them: the workers sleep once their prefetched batches wait, and idle
     OpenMP threads sleep too after a short spin (the tools' default, see the
     module's docstring). With long ``spinning`` waits an OpenMP thread
@@ -241,11 +244,13 @@ def tries_main_process_test_loading(cfg: Config, cores: int) -> bool:
     (:class:`mmwsss.ResumableTestLoop`'s ``loading='fastest'``: the same
     outputs, a timed trial of each place).
 
-    With the channels-last models of the test jobs, the SynthVOC CAM stages,
-    the random walk and DeepLab ran 6-16 % faster without loader workers
-    on 2 idle cores (``benchmarks/stages.py --rounds 2``), while at VOC size
-    the walks and DeepLab ran 8-15 % faster with them: the better place
-    depends on the images, hence the trial. Only for the mmwsss test loop,
+    With the channels-last models of the test jobs, on 2 idle cores with 2
+    torch threads (``benchmarks/stages.py``, 8 and 6 images, 2026-12-07),
+    the CAM stages ran 6-19 % faster without loader workers at SynthVOC
+    size and 6-13 % at VOC size, the random walk 15 % faster without them
+    at SynthVOC size but the walks 6-11 % faster with them at VOC size:
+    the better place depends on the model and the images, hence the
+    trial. Only for the mmwsss test loop,
     where the config's test loader has workers; not with a GPU, whose steps
     leave the CPU to the workers.
     """
