@@ -23,7 +23,7 @@ from mmwsss.registry import LOOPS
 _LISTED = 10
 # loading='fastest': timed batches in each place, and the fewest batches a
 # job needs for the trial (most of the job then runs at the chosen place).
-TRIAL_BATCHES = 8
+TRIAL_BATCHES = 16
 MIN_TRIAL_JOB = 8 * TRIAL_BATCHES
 
 
@@ -130,8 +130,10 @@ class LoadingTrial:
     while the main process loads ``trial`` batches to warm up. Then the
     workers' batches come, those prefetched untimed and ``trial`` more
     timed, then ``trial`` loaded in the main process, timed, the work done
-    on each batch included. The rest is loaded where the timed batches
-    took less time: the same workers go on (they wait with their
+    on each batch included. The two places see different images, whose
+    sizes vary (SynthVOC's 4-fold in pixels), so each is timed per input
+    value (the elements of the batches' tensors). The rest is loaded where
+    that time was shorter: the same workers go on (they wait with their
     prefetched batches meanwhile), or they stop. The same batches come in
     the same order either way; the choice is logged.
 
@@ -154,11 +156,12 @@ class LoadingTrial:
         self._main_start = (
             trial + loader.prefetch_factor * loader.num_workers + trial)
         self._end = self._main_start + trial
-        #: seconds per batch in each place, once timed
+        #: seconds per input value in each place, once timed
         self.times = {}
         self.place = 'main'
         self._taken = 0  # batches handed out
         self._start = 0.0
+        self._elements = 0  # input values of the timed batches so far
         # the workers load their trial, then the batches after the main
         # process's trial
         self._workers = self._load(
@@ -188,19 +191,24 @@ class LoadingTrial:
             self._stop_clock('main')
             self._choose()
         self._taken += 1
-        return next(self._main if self.place == 'main' else self._workers)
+        batch = next(self._main if self.place == 'main' else self._workers)
+        if self._main_start - self.trial <= taken < self._end:
+            self._elements += _elements(batch)
+        return batch
 
     def _stop_clock(self, place: str) -> None:
         now = time.perf_counter()
-        self.times[place] = (now - self._start) / self.trial
-        self._start = now
+        self.times[place] = (now - self._start) / max(self._elements, 1)
+        self._start, self._elements = now, 0
 
     def _choose(self) -> None:
         self.place = min(self.times, key=self.times.get)
+        main, workers = (self.times[place] * 1e6
+                         for place in ('main', 'workers'))
         print_log(
-            'Test time per batch with the batches loaded in the main '
-            f'process {self.times["main"]:.3f} s, in the loader\'s '
-            f'{self.loader.num_workers} workers {self.times["workers"]:.3f} s '
+            'Test time per million input values with the batches loaded in '
+            f'the main process {main:.3f} s, in the loader\'s '
+            f'{self.loader.num_workers} workers {workers:.3f} s '
             f'({self.trial} batches each): loading the other '
             f'{len(self.batches) - self._taken} in the '
             f'{"main process" if self.place == "main" else "workers"}.',
@@ -210,6 +218,18 @@ class LoadingTrial:
             self._workers = None  # stops them
         else:
             self._main = None
+
+
+def _elements(value: Any) -> int:
+    """The elements of the tensors in a batch (nested lists, tuples,
+    dicts)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_elements(item) for item in value)
+    return 0
 
 
 def _take(value: Any, index: int, size: int) -> Any:

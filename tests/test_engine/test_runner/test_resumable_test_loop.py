@@ -242,6 +242,31 @@ def test_loading_trial_keeps_the_faster_place(slow_place):
     assert trial.place == ('workers' if slow_place == 'main' else 'main')
 
 
+class _SizedDataset(Dataset):
+    """Tensors of 400 values for the workers' trial batches (indices 3-9
+    of a trial of 3 with 2 workers), else of 100; loading in the main
+    process takes 10 ms."""
+
+    def __len__(self):
+        return 24
+
+    def __getitem__(self, index):
+        if get_worker_info() is None:
+            time.sleep(0.01)
+        return torch.zeros(400 if 3 <= index < 10 else 100)
+
+
+def test_loading_trial_compares_time_per_input_value():
+    loader = DataLoader(_SizedDataset(), batch_size=1, num_workers=2)
+    trial = LoadingTrial(loader, trial=3)
+    for batch in trial:
+        time.sleep(2e-4 * batch.numel())  # the work grows with the input
+    # per batch the workers' trial took longer (80 ms against 10 + 20 ms),
+    # per input value less (0.2 ms against 0.3 ms)
+    assert trial.times['workers'] < trial.times['main']
+    assert trial.place == 'workers'
+
+
 def test_loading_trial_goes_on_after_a_failed_batch():
     # failures in the main-process trial, the worker trial and the rest
     trial, items, errors = _trial('workers', failing=(2, 5, 11, 20))
@@ -280,7 +305,7 @@ def test_fastest_loading_predicts_as_the_workers_do(tmp_path, monkeypatch):
     for name, score in scores.items():
         torch.testing.assert_close(trial_scores[name], score, rtol=0, atol=0)
     log = open(runner.logger.log_file).read()
-    assert 'Test time per batch with the batches loaded in the main' in log
+    assert 'Test time per million input values with the batches loaded' in log
     (tmp_path / 'bad').mkdir()
     with pytest.raises(ValueError, match='loading must be one of'):
         build_runner(tmp_path / 'bad', data, loading='main').test()
