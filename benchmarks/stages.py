@@ -365,7 +365,7 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
     if workers == TRIAL:
         cfg.test_cfg.loading = 'fastest'
-        workers = planned_workers(loader.num_workers, stage.train)
+        workers = _plan(loader.num_workers, stage.train).workers
     if stage.crf:
         cfg.model.num_workers = threads if threads > 1 else 0
     if stage.crf == 'images':  # batches of two: the CRF processes share one
@@ -416,14 +416,10 @@ def run_setting(name: str, stage: Stage, fields: dict, args, threads: int,
 
 
 def _plan(workers: int, train: bool):
+    """The tools' plan for a loader of ``workers`` on this machine."""
     return plan_threads(
         available_cores(), 1, workers=workers, keep_workers=train,
         spinning=omp_spinning())
-
-
-def planned_workers(workers: int, train: bool) -> int:
-    """The loader workers the tools give a config's ``workers``."""
-    return _plan(workers, train).workers
 
 
 def default_settings(stage: Stage, cfg: Config) -> List[tuple]:

@@ -250,9 +250,8 @@ def tries_main_process_test_loading(cfg: Config, cores: int) -> bool:
     size and 6-13 % at VOC size, the random walk 15 % faster without them
     at SynthVOC size but the walks 6-11 % faster with them at VOC size:
     the better place depends on the model and the images, hence the
-    trial. Only for the mmwsss test loop,
-    where the config's test loader has workers; not with a GPU, whose steps
-    leave the CPU to the workers.
+    trial. Only for the mmwsss test loop, where the config's test loader
+    has workers; not with a GPU, whose steps leave the CPU to the workers.
     """
     loader = cfg.get('test_dataloader')
     return (isinstance(loader, dict) and loader.get('num_workers', 0) > 0

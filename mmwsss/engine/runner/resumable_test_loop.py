@@ -124,10 +124,11 @@ class LoadingTrial:
     """The batches of a test loader with workers, loaded where they go
     faster.
 
-    The loader's workers start first, while the process is lean (a fork
-    after the model's first batches would make the process copy every page
-    of its heap that it writes next), and prefetch their first batches
-    while the main process loads ``trial`` batches to warm up. Then the
+    The loader's workers start first, while the process is lean (a trial
+    whose workers started after the model's first batches ran slower than
+    both fixed places on SynthVOC, likely the copy-on-write of the grown
+    heap after the fork), and prefetch their first batches while the main
+    process loads ``trial`` batches to warm up. Then the
     workers' batches come, those prefetched untimed and ``trial`` more
     timed, then ``trial`` loaded in the main process, timed, the work done
     on each batch included. The two places see different images, whose

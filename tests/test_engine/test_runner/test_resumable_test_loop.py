@@ -220,7 +220,7 @@ def _trial(slow_place, failing=()):
             items.append(next(trial))
         except StopIteration:
             break
-        except ValueError as error:  # a worker's names the worker too
+        except ValueError as error:  # a worker's error names the worker
             errors.append(re.search(r'bad item \d+', str(error)).group())
     return trial, items, errors
 
