@@ -21,7 +21,9 @@ where a training run tries loading in its workers and in the main process
 for an epoch each and keeps the faster, the faster of the two; a test job
 that tries both places, ``mmwsss.ResumableTestLoop(loading='fastest')``,
 runs so, shown as ``tT/trial``: its trial needs a job of at least
-``MIN_TRIAL_JOB`` batches, below that it loads in its workers), it reports
+``MIN_TRIAL_JOB`` batches, below that it loads in its workers; where it
+ran, the place it kept and its two timings are printed and go into the
+json as ``trials``, one per round), it reports
 images per second, counted from the end of the first batch to the end of
 the last (warm-up, runner building and worker start excluded), and the peak
 resident memory of the main process above its memory before the runner was
@@ -412,7 +414,20 @@ def run_setting(name: str, stage: Stage, fields: dict, args, threads: int,
         workers=workers,
         images_per_s=clock.images_per_second(),
         peak_mib=round(peak.mib, 1),
+        trial=None if stage.train else trial_outcome(
+            getattr(runner.test_loop, 'loading_trial', None)),
         out=fields['out'])
+
+
+def trial_outcome(trial) -> Optional[dict]:
+    """The place a test job's loading trial kept for the rest of the job
+    and the seconds per million input values it measured in each place;
+    None where the job ran no trial or ended before the trial did."""
+    if trial is None or len(trial.times) < 2:
+        return None
+    return dict(place=trial.place,
+                **{f'{place}_s': round(seconds * 1e6, 4)
+                   for place, seconds in sorted(trial.times.items())})
 
 
 def _plan(workers: int, train: bool):
@@ -459,9 +474,14 @@ def run_stage(name: str, stage: Stage, fields: dict, args,
                 name, stage, fields, args, threads, workers,
                 osp.join(folder, f'{name}_t{threads}_w{workers}_r{turn}'))
             runs[threads, workers].append(run)
+            trial = run['trial']
             print(f'  {name:18s} threads {threads} workers {workers}: '
                   f'{run["images_per_s"] or float("nan"):8.2f} img/s, '
-                  f'{run["peak_mib"]:7.1f} MiB', flush=True)
+                  f'{run["peak_mib"]:7.1f} MiB' + (
+                      '' if trial is None else
+                      f', trial kept {trial["place"]} (s per million '
+                      f'values: main {trial["main_s"]}, workers '
+                      f'{trial["workers_s"]})'), flush=True)
     rows = []
     for (threads, workers), setting_runs in runs.items():
         speeds = [run['images_per_s'] for run in setting_runs]
@@ -471,6 +491,7 @@ def run_stage(name: str, stage: Stage, fields: dict, args,
             images_per_s=None if None in speeds else statistics.median(
                 speeds),
             rounds=speeds,
+            trials=[run['trial'] for run in setting_runs],
             peak_mib=max(run['peak_mib'] for run in setting_runs),
             out=setting_runs[0]['out'],
             default=False))

@@ -9,6 +9,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -55,6 +56,18 @@ def test_batch_clock_counts_images_of_multi_scale_batches():
     clock.ends = [10.0, 11.0, 13.0]
     # 6 images after the first batch in 3 s
     assert clock.images_per_second() == 2.0
+
+
+def test_trial_outcome_reports_the_kept_place_and_both_timings():
+    stages = _load_benchmark()
+    finished = SimpleNamespace(
+        place='workers', times=dict(main=3.2e-7, workers=2.5e-7))
+    assert stages.trial_outcome(finished) == dict(
+        place='workers', main_s=0.32, workers_s=0.25)
+    # no trial, or a job that ended inside it: nothing to report
+    assert stages.trial_outcome(None) is None
+    unfinished = SimpleNamespace(place='main', times=dict(workers=2.5e-7))
+    assert stages.trial_outcome(unfinished) is None
 
 
 def test_bbam_stage_recognises_every_object():
@@ -108,5 +121,7 @@ def test_stages_benchmark_one_stage(tmp_path):
         len(row['rounds']) == 2 and row['images_per_s'] == sum(row['rounds'])
         / 2 for row in settings.values())
     assert sum(row['default'] for row in settings.values()) == 1
+    # jobs of 2 images are too short for a loading trial
+    assert all(row['trials'] == [None, None] for row in settings.values())
     assert 0 < result['default_over_best'] <= 1
     assert 'deeplab' in proc.stdout

@@ -375,6 +375,9 @@ class ResumableTestLoop(TestLoop):
             m for m in self.evaluator.metrics if isinstance(m, BaseWriter)
         ]
         self.failures: List[dict] = []
+        #: The last run's trial of loading places (its ``place`` and
+        #: ``times``), or None where it ran none.
+        self.loading_trial: Optional[LoadingTrial] = None
 
     def run(self) -> dict:
         """Run the test job."""
@@ -392,6 +395,8 @@ class ResumableTestLoop(TestLoop):
             mininterval=2.0,
             dynamic_ncols=True)
         batches = self._batches()
+        self.loading_trial = (
+            batches if isinstance(batches, LoadingTrial) else None)
         idx = 0
         while True:
             try:
