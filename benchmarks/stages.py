@@ -415,19 +415,21 @@ def run_setting(name: str, stage: Stage, fields: dict, args, threads: int,
         images_per_s=clock.images_per_second(),
         peak_mib=round(peak.mib, 1),
         trial=None if stage.train else trial_outcome(
-            getattr(runner.test_loop, 'loading_trial', None)),
+            getattr(runner.test_loop, 'loading_choice', None)),
         out=fields['out'])
 
 
-def trial_outcome(trial) -> Optional[dict]:
+def trial_outcome(choice: Optional[dict]) -> Optional[dict]:
     """The place a test job's loading trial kept for the rest of the job
-    and the seconds per million input values it measured in each place;
-    None where the job ran no trial or ended before the trial did."""
-    if trial is None or len(trial.times) < 2:
+    and the seconds per million input values it measured in each place,
+    from the loop's ``loading_choice``; None where the job ran no trial or
+    ended before the trial did."""
+    if choice is None or len(choice['seconds_per_value']) < 2:
         return None
-    return dict(place=trial.place,
+    times = sorted(choice['seconds_per_value'].items())
+    return dict(place=choice['place'],
                 **{f'{place}_s': round(seconds * 1e6, 4)
-                   for place, seconds in sorted(trial.times.items())})
+                   for place, seconds in times})
 
 
 def _plan(workers: int, train: bool):

@@ -9,7 +9,6 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -60,13 +59,13 @@ def test_batch_clock_counts_images_of_multi_scale_batches():
 
 def test_trial_outcome_reports_the_kept_place_and_both_timings():
     stages = _load_benchmark()
-    finished = SimpleNamespace(
-        place='workers', times=dict(main=3.2e-7, workers=2.5e-7))
+    finished = dict(
+        place='workers', seconds_per_value=dict(main=3.2e-7, workers=2.5e-7))
     assert stages.trial_outcome(finished) == dict(
         place='workers', main_s=0.32, workers_s=0.25)
     # no trial, or a job that ended inside it: nothing to report
     assert stages.trial_outcome(None) is None
-    unfinished = SimpleNamespace(place='main', times=dict(workers=2.5e-7))
+    unfinished = dict(place='main', seconds_per_value=dict(workers=2.5e-7))
     assert stages.trial_outcome(unfinished) is None
 
 

@@ -375,9 +375,12 @@ class ResumableTestLoop(TestLoop):
             m for m in self.evaluator.metrics if isinstance(m, BaseWriter)
         ]
         self.failures: List[dict] = []
-        #: The last run's trial of loading places (its ``place`` and
-        #: ``times``), or None where it ran none.
-        self.loading_trial: Optional[LoadingTrial] = None
+        #: Where the last run's loading trial kept loading and the seconds
+        #: per input value it measured in each place
+        #: (``dict(place=..., seconds_per_value={...})``), or None where it
+        #: ran none. Not the trial itself: its loaders would keep their
+        #: workers alive.
+        self.loading_choice: Optional[dict] = None
 
     def run(self) -> dict:
         """Run the test job."""
@@ -395,8 +398,7 @@ class ResumableTestLoop(TestLoop):
             mininterval=2.0,
             dynamic_ncols=True)
         batches = self._batches()
-        self.loading_trial = (
-            batches if isinstance(batches, LoadingTrial) else None)
+        self.loading_choice = None
         idx = 0
         while True:
             try:
@@ -413,6 +415,9 @@ class ResumableTestLoop(TestLoop):
             idx += 1
             progress.update(1)
         progress.close()
+        if isinstance(batches, LoadingTrial):
+            self.loading_choice = dict(
+                place=batches.place, seconds_per_value=dict(batches.times))
         return self._finish()
 
     def _batches(self):

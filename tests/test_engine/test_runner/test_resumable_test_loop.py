@@ -1,5 +1,6 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 import json
+import multiprocessing
 import os
 import os.path as osp
 import re
@@ -32,13 +33,19 @@ def tiny_dataset(root, per_class=2):
     return root
 
 
-def build_runner(tmp_path, data, batch_size=2, num_workers=0, **loop):
+def build_runner(tmp_path,
+                 data,
+                 batch_size=2,
+                 num_workers=0,
+                 persistent_workers=False,
+                 **loop):
     cfg = Config.fromfile(
         write_tiny_mmpretrain_config(str(tmp_path / 'cfg.py'), data))
     cfg.custom_imports = dict(imports=['mmwsss'])
     cfg.test_cfg = dict(type='mmwsss.ResumableTestLoop', **loop)
     cfg.test_dataloader.batch_size = batch_size
     cfg.test_dataloader.num_workers = num_workers
+    cfg.test_dataloader.persistent_workers = persistent_workers
     cfg.test_evaluator = [
         dict(type='mmwsss.CAMWriter', output_dir=str(tmp_path / 'cams')),
         dict(type='Accuracy', topk=(1, ))
@@ -275,16 +282,28 @@ def test_loading_trial_goes_on_after_a_failed_batch():
     assert errors == [f'bad item {i}' for i in (2, 5, 11, 20)]
 
 
+class _KeepsWorkers(LoadingTrial):
+    """A trial that finds the workers faster: the case where a loop that
+    held on to its trial would keep persistent workers alive."""
+
+    def _choose(self):
+        self.times = dict(main=2e-6, workers=1e-6)
+        super()._choose()
+
+
 def test_fastest_loading_predicts_as_the_workers_do(tmp_path, monkeypatch):
     monkeypatch.setattr(loop_module, 'TRIAL_BATCHES', 2)
     monkeypatch.setattr(loop_module, 'MIN_TRIAL_JOB', 8)
+    monkeypatch.setattr(loop_module, 'LoadingTrial', _KeepsWorkers)
     data = tiny_dataset(str(tmp_path / 'data'), per_class=6)
     results, weights = {}, None
     for loading in ('workers', 'fastest'):
         (tmp_path / loading).mkdir()
+        # persistent, as most configs' loaders: they live as long as their
+        # loader object
         runner = build_runner(
             tmp_path / loading, data, batch_size=1, num_workers=2,
-            loading=loading)
+            persistent_workers=True, loading=loading)
         _plain_classification(runner)
         weights = weights or runner.model.state_dict()
         runner.model.load_state_dict(weights)
@@ -294,12 +313,17 @@ def test_fastest_loading_predicts_as_the_workers_do(tmp_path, monkeypatch):
         accuracy.process = lambda batch, samples: (scores.update(
             (s['img_path'], s['pred_score']) for s in samples),
                                                    process(batch, samples))
+        before = set(multiprocessing.active_children())
         results[loading] = runner.test(), scores
-        trial = runner.test_loop.loading_trial
-        assert isinstance(trial, LoadingTrial) == (loading == 'fastest')
-        if trial is not None:  # both places timed, one kept
-            assert set(trial.times) == {'main', 'workers'}
-            assert trial.place == min(trial.times, key=trial.times.get)
+        choice = runner.test_loop.loading_choice
+        if loading == 'fastest':
+            assert choice == dict(
+                place='workers',
+                seconds_per_value=dict(main=2e-6, workers=1e-6))
+            # the trial's loaders, and so their workers, end with the job
+            assert set(multiprocessing.active_children()) <= before
+        else:
+            assert choice is None
     (metrics, scores), (trial_metrics, trial_scores) = results.values()
     assert trial_metrics == metrics and len(scores) == 12
     assert scores.keys() == trial_scores.keys()
