@@ -20,10 +20,11 @@ tools choose on this machine (:func:`mmwsss.utils.threads.plan_threads`;
 where a training run tries loading in its workers and in the main process
 for an epoch each and keeps the faster, the faster of the two; a test job
 that tries both places, ``mmwsss.ResumableTestLoop(loading='fastest')``,
-runs so, shown as ``tT/trial``: its trial needs a job of at least
-``MIN_TRIAL_JOB`` batches, below that it loads in its workers; where it
-ran, the place it kept and its two timings are printed and go into the
-json as ``trials``, one per round), it reports
+runs so, shown as ``tT/trial``, where the job reaches the trial's
+``MIN_TRIAL_JOB`` batches (a shorter job loads in its workers, and its
+default is that ``tT/wW`` setting, not a second, noisier run of the same
+code); where the trial ran, the place it kept and its two timings are
+printed and go into the json as ``trials``, one per round), it reports
 images per second, counted from the end of the first batch to the end of
 the last (warm-up, runner building and worker start excluded), and the peak
 resident memory of the main process above its memory before the runner was
@@ -209,9 +210,10 @@ class Stage:
         quick (dict): Model settings of ``--quick`` (fewer iterations).
         needs (tuple[str]): Upstream stages whose outputs it reads.
         crf (str, optional): Its threads are also CRF processes
-            (``model.num_workers``), which share a batch of two images
-            (``'images'``, the label stages) or the objects of each image
-            (``'objects'``, BBAM). Defaults to None.
+            (``model.num_workers``), which share the images of a batch
+            (``'images'``, the label stages, see :func:`job_batch_size`)
+            or the objects of each image (``'objects'``, BBAM). Defaults to
+            None.
         context (callable): A context manager factory that the stage's runs
             are timed in (:func:`recognised_objects` for BBAM).
     """
@@ -370,8 +372,9 @@ def stage_config(name: str, stage: Stage, fields: dict, args, threads: int,
         workers = _plan(loader.num_workers, stage.train).workers
     if stage.crf:
         cfg.model.num_workers = threads if threads > 1 else 0
-    if stage.crf == 'images':  # batches of two: the CRF processes share one
-        loader.batch_size = 2
+    if not stage.train:
+        loader.batch_size = job_batch_size(stage, loader.batch_size,
+                                            args.images)
     loader.num_workers = workers
     loader.persistent_workers = workers > 0
     if stage.train:
@@ -439,20 +442,37 @@ def _plan(workers: int, train: bool):
         spinning=omp_spinning())
 
 
-def default_settings(stage: Stage, cfg: Config) -> List[tuple]:
-    """(threads, workers) the tools choose on this machine; two where a
-    training run tries both loading places and keeps the faster one;
-    ``(threads, TRIAL)`` where a test job tries both places."""
+def job_batch_size(stage: Stage, batch_size: int, images: int) -> int:
+    """The batch of a test stage over ``images`` images: the config's, but
+    for a label stage with fewer than three of its batches (one timed
+    after the untimed first) batches of two, which its CRF processes
+    share. Each batch forks the CRF processes anew, so batches of two
+    weigh the fork more than a real job's batches of 8 do: in SynthVOC-size
+    runs (2 cores, 2026-12-07) 2 CRF processes were x1.2-1.3 as fast as one
+    with batches of 8, and x0.8 (PSA) and x1.0 (IR) with batches of two."""
+    if stage.crf == 'images' and images < 3 * batch_size:
+        return 2
+    return batch_size
+
+
+def default_settings(stage: Stage, cfg: Config, images: int) -> List[tuple]:
+    """(threads, workers) the tools choose on this machine for a job of
+    ``images`` images; two where a training run tries both loading places
+    and keeps the faster one; ``(threads, TRIAL)`` where a test job tries
+    both places (it needs at least ``MIN_TRIAL_JOB`` batches)."""
     loader = cfg.train_dataloader if stage.train else cfg.test_dataloader
     plan = _plan(loader.num_workers, stage.train)
-    if stage.crf:  # the CRF processes of the tools' plan
-        return [(max(plan.crf_workers, 1), plan.workers)]
-    if stage.train and tries_main_process_loading(cfg, available_cores()):
-        return [(plan.threads, plan.workers), (plan.threads, 0)]
-    if not stage.train and tries_main_process_test_loading(
-            cfg, available_cores()):
-        return [(plan.threads, TRIAL)]
-    return [(plan.threads, plan.workers)]
+    if stage.train:
+        if tries_main_process_loading(cfg, available_cores()):
+            return [(plan.threads, plan.workers), (plan.threads, 0)]
+        return [(plan.threads, plan.workers)]
+    # the CRF processes of the tools' plan, for the stages that have them
+    threads = max(plan.crf_workers, 1) if stage.crf else plan.threads
+    batches = -(-images // job_batch_size(stage, loader.batch_size, images))
+    if (batches >= resumable_test_loop.MIN_TRIAL_JOB
+            and tries_main_process_test_loading(cfg, available_cores())):
+        return [(threads, TRIAL)]
+    return [(threads, plan.workers)]
 
 
 def setting_name(threads: int, workers) -> str:
@@ -464,7 +484,8 @@ def run_stage(name: str, stage: Stage, fields: dict, args,
               folder: str) -> dict:
     """Every setting of one stage, the default one among them."""
     defaults = default_settings(
-        stage, Config.fromfile(osp.join(ROOT, 'configs', stage.config)))
+        stage, Config.fromfile(osp.join(ROOT, 'configs', stage.config)),
+        args.images)
     settings = list(itertools.product(args.threads, args.workers))
     settings += [setting for setting in defaults if setting not in settings]
     runs = {setting: [] for setting in settings}
@@ -718,8 +739,8 @@ def parse_args(argv=None):
                         'reported')
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--few-steps', action='store_true',
-                        help='the iterative methods at the settings of --quick '
-                        '(2 steps, BBAM 50 proposals) at any size')
+                        help='the iterative methods at the settings of '
+                        '--quick (2 steps, BBAM 50 proposals) at any size')
     parser.add_argument('--memory-format',
                         choices=('config', 'channels-last', 'contiguous'),
                         default='config',

@@ -1,6 +1,7 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """benchmarks/stages.py counts images as the pipelines pack them, gives
-BBAM's random detector objects to optimise, and runs one stage at its tiny
+BBAM's random detector objects to optimise, takes as a stage's default what
+the tools would run for a job of its length, and runs one stage at its tiny
 size and writes its table as json (a smoke test: no figure is checked
 against a speed)."""
 import importlib.util
@@ -12,9 +13,12 @@ import sys
 
 import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from mmwsss.datasets.transforms import PackCAMInputs
+from mmwsss.engine.runner.resumable_test_loop import MIN_TRIAL_JOB
 from mmwsss.models.bbam import attributor
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -67,6 +71,41 @@ def test_trial_outcome_reports_the_kept_place_and_both_timings():
     assert stages.trial_outcome(None) is None
     unfinished = dict(place='main', seconds_per_value=dict(workers=2.5e-7))
     assert stages.trial_outcome(unfinished) is None
+
+
+def test_default_setting_follows_the_length_of_the_job(monkeypatch):
+    stages = _load_benchmark()
+    # a CPU with 2 cores per process: test jobs try both loading places
+    monkeypatch.setattr(stages, 'available_cores', lambda: 2)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+
+    def defaults(name, images):
+        stage = stages.STAGES[name]
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', stage.config))
+        return stages.default_settings(stage, cfg, images)
+
+    cam_plan = stages._plan(2, False)
+    # below the trial's batches the job loads in its workers: the default
+    # is that setting, not a separate run of it
+    assert defaults('cam', MIN_TRIAL_JOB - 1) == [(cam_plan.threads,
+                                                    cam_plan.workers)]
+    assert defaults('cam', MIN_TRIAL_JOB) == [(cam_plan.threads,
+                                               stages.TRIAL)]
+    # label stages: their CRF processes, jobs of 8-image batches
+    crf = max(cam_plan.crf_workers, 1)
+    assert defaults('ir_label', 8) == [(crf, cam_plan.workers)]
+    assert defaults('ir_label', 8 * (MIN_TRIAL_JOB - 1)) == [
+        (crf, cam_plan.workers)]
+    assert defaults('ir_label', 8 * MIN_TRIAL_JOB) == [(crf, stages.TRIAL)]
+
+
+def test_label_stages_keep_their_batches_where_the_job_allows():
+    stages = _load_benchmark()
+    label, cam = stages.STAGES['psa_label'], stages.STAGES['cam']
+    # one timed batch needs three: else batches of two
+    assert stages.job_batch_size(label, 8, 23) == 2
+    assert stages.job_batch_size(label, 8, 24) == 8
+    assert stages.job_batch_size(cam, 1, 4) == 1
 
 
 def test_bbam_stage_recognises_every_object():
