@@ -108,6 +108,20 @@ def test_label_stages_keep_their_batches_where_the_job_allows():
     assert stages.job_batch_size(cam, 1, 4) == 1
 
 
+def test_a_long_label_job_runs_the_tools_trial_with_its_crf_processes(
+        tmp_path):
+    stages = _load_benchmark()
+    args = stages.parse_args(['--images', str(8 * MIN_TRIAL_JOB)])
+    fields = dict(data=str(tmp_path / 'data'), cams=str(tmp_path / 'cams'),
+                  labels='', psa='', masks='', out=str(tmp_path / 'out'))
+    cfg = stages.stage_config('ir_label', stages.STAGES['ir_label'], fields,
+                              args, 2, stages.TRIAL, str(tmp_path))
+    assert cfg.test_cfg.loading == 'fastest'
+    assert cfg.model.num_workers == 2  # the CRF processes
+    assert cfg.test_dataloader.batch_size == 8  # the config's
+    assert cfg.test_dataloader.num_workers == stages._plan(2, False).workers
+
+
 def test_bbam_stage_recognises_every_object():
     stages = _load_benchmark()
     assert stages.STAGES['bbam'].context is stages.recognised_objects
