@@ -197,17 +197,30 @@ def explicit_threads(flag: Optional[int] = None) -> Optional[int]:
 MAIN_PROCESS_LOADING_CORES = 2
 
 
+def _by_epoch(train_cfg: dict) -> Optional[bool]:
+    """Whether mmengine builds an epoch loop from ``train_cfg``, False for
+    an iteration loop, None for another loop."""
+    loop = type_name(train_cfg)
+    if loop in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):
+        return loop == 'EpochBasedTrainLoop'
+    if not loop and 'by_epoch' in train_cfg:
+        return bool(train_cfg['by_epoch'])
+    return None
+
+
 def stream_following_hook(cfg: Config) -> Optional[dict]:
     """The config's ``ReproducibleResumeHook`` where it can follow the
     random streams of the training loader's workers without them (an
-    epoch-based loop, see :class:`mmwsss.engine.hooks.WorkerStreamLoader`),
-    else None."""
+    epoch-based loop, see :class:`mmwsss.engine.hooks.WorkerStreamLoader`,
+    or an iteration-based one with an ``InfiniteSampler``, see
+    :class:`mmwsss.engine.hooks.WorkerStreamIterator`), else None."""
     train_cfg = cfg.get('train_cfg')
     if not isinstance(train_cfg, dict):
         return None
-    loop = type_name(train_cfg)
-    if not (loop == 'EpochBasedTrainLoop'
-            or not loop and train_cfg.get('by_epoch', False)):
+    by_epoch = _by_epoch(train_cfg)
+    loader = cfg.get('train_dataloader') or {}
+    if by_epoch is None or not by_epoch and type_name(
+            loader.get('sampler')) != 'InfiniteSampler':
         return None
     hooks = list((cfg.get('default_hooks') or {}).values())
     hooks += list(cfg.get('custom_hooks') or [])
@@ -218,7 +231,7 @@ def stream_following_hook(cfg: Config) -> Optional[dict]:
 def tries_main_process_loading(cfg: Config, cores: int) -> bool:
     """Whether a training process with ``cores`` cores should try loading
     its batches in the main process (``ReproducibleResumeHook``'s
-    ``loading='fastest'``: the same batches, one trial epoch each way).
+    ``loading='fastest'``: the same batches, a timed trial each way).
 
     On a CPU with few cores the workers' augmentations take cores from
     torch's threads, and on short epochs their start each epoch (to reseed
@@ -226,10 +239,13 @@ def tries_main_process_loading(cfg: Config, cores: int) -> bool:
     iterations) took 0.144 s per iteration in the main process against
     0.162 s with its 2 workers; 4 epochs 18.7 s against 20.7 s. With large
     images to decode and little compute the workers win (the same config on
-    375-500 px images: 70 against 52 images/s), hence the trial. Only where
-    the config's ``ReproducibleResumeHook`` can keep the workers' random
-    streams (:func:`stream_following_hook`); not with a GPU, whose steps
-    leave the CPU to the workers.
+    375-500 px images: 70 against 52 images/s), hence the trial. In an
+    iteration loop, where the workers start once, the demo's DeepLab
+    training (300 iterations) took 79 and 72 s with the trial (which kept
+    the main process) against 81 and 82 s with its 2 workers (2026-12-07).
+    Only where the config's ``ReproducibleResumeHook`` can keep the
+    workers' random streams (:func:`stream_following_hook`); not with a
+    GPU, whose steps leave the CPU to the workers.
     """
     loader = cfg.get('train_dataloader')
     return (isinstance(loader, dict) and loader.get('num_workers', 0) > 0
@@ -298,6 +314,13 @@ def add_channels_last_hook(cfg: Config,
     return True
 
 
+def _set_workers(loader: dict, workers: int) -> None:
+    loader['num_workers'] = workers
+    if workers == 0:  # the DataLoader refuses these without workers
+        loader['persistent_workers'] = False
+        loader.pop('prefetch_factor', None)
+
+
 def apply_thread_plan(cfg: Config,
                       threads: Optional[int] = None,
                       workers: Optional[int] = None,
@@ -319,7 +342,10 @@ def apply_thread_plan(cfg: Config,
 
     Training (``keep_workers``) keeps the config's workers; where
     :func:`tries_main_process_loading` (and workers are not fixed), the
-    config's ``ReproducibleResumeHook`` gets ``loading='fastest'``; test
+    config's ``ReproducibleResumeHook`` gets ``loading='fastest'`` (an
+    iteration loop's loader then has no workers and the hook
+    ``stream_workers``, the config's: it loads with loaders of its own);
+    test
     jobs where :func:`tries_main_process_test_loading` (and workers are
     not fixed), their ``test_cfg`` too. Where
     the training loader's workers change, the hook gets ``stream_workers``,
@@ -383,10 +409,7 @@ def apply_thread_plan(cfg: Config,
         crf_workers = crf_plan
     torch.set_num_threads(threads)
     for loader, num in zip(loaders, loader_workers):
-        loader['num_workers'] = num
-        if num == 0:  # the DataLoader refuses these without workers
-            loader['persistent_workers'] = False
-            loader.pop('prefetch_factor', None)
+        _set_workers(loader, num)
     if crf_model is not None:
         crf_model['num_workers'] = crf_workers
     cores_per_process = max(1, available_cores() // processes_per_node())
@@ -394,16 +417,24 @@ def apply_thread_plan(cfg: Config,
             and tries_main_process_test_loading(cfg, cores_per_process)):
         cfg.test_cfg.setdefault('loading', 'fastest')
     hook = stream_following_hook(cfg)
+    training = ''
     if hook is not None and config_train_workers:
         if train_loader['num_workers'] != config_train_workers:
             hook.setdefault('stream_workers', config_train_workers)
         elif auto and keep_workers and workers is None and \
                 tries_main_process_loading(cfg, cores_per_process):
             hook.setdefault('loading', 'fastest')
+            if not _by_epoch(cfg.train_cfg) and hook['loading'] != 'workers':
+                # An iteration loop's hook loads with loaders of its own.
+                _set_workers(train_loader, 0)
+                hook.setdefault('stream_workers', config_train_workers)
+            training = (f'; training loads with the streams of its '
+                        f'{config_train_workers} workers, in them or in the '
+                        f'main process ({hook["loading"]})')
     print_log(
         f'CPU plan: {threads} torch threads, dataloader workers '
         f'{loader_workers}, CRF workers {crf_workers} ({available_cores()} '
-        f'cores, {processes_per_node()} processes on this node)',
+        f'cores, {processes_per_node()} processes on this node){training}',
         logger='current',
         level=logging.INFO)
     return ThreadPlan(

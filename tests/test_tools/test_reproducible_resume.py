@@ -2,7 +2,8 @@
 """A training run stopped at a random iteration and resumed ends with the
 weights of an uninterrupted run (mmwsss.ReproducibleResumeHook), with the
 random augmentations of the SynthVOC CAM config (epoch and iteration loops)
-and of W-OoD (its own OoD loader)."""
+and of W-OoD (its own OoD loader); loaded in the main process with the
+streams of the config's workers, a run keeps their weights."""
 import os.path as osp
 
 import numpy as np
@@ -11,7 +12,9 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from mmwsss.engine.hooks import add_plain_checkpoint_hook
+from mmwsss.engine.hooks import (ReproducibleResumeHook,
+                                 add_plain_checkpoint_hook,
+                                 reproducible_resume_hook)
 from mmwsss.utils.launch import build_runner
 
 CONFIGS = dict(
@@ -45,8 +48,13 @@ def _small_pipeline(pipeline: list) -> None:
             step['crop_size'] = 48
 
 
-def _tiny_cfg(repo_root: str, synthvoc: str, work_dir: str, num_workers: int,
-              config: str = 'cam', by_epoch: bool = True) -> Config:
+def _tiny_cfg(repo_root: str,
+              synthvoc: str,
+              work_dir: str,
+              num_workers: int,
+              config: str = 'cam',
+              by_epoch: bool = True,
+              infinite: bool = False) -> Config:
     cfg = Config.fromfile(osp.join(repo_root, CONFIGS[config]))
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
@@ -86,6 +94,8 @@ def _tiny_cfg(repo_root: str, synthvoc: str, work_dir: str, num_workers: int,
         cfg.default_hooks.checkpoint.update(
             by_epoch=False, interval=ITERS_PER_EPOCH, max_keep_ckpts=-1)
         cfg.log_processor = dict(by_epoch=False)
+        if infinite:
+            loader.sampler = dict(type='InfiniteSampler', shuffle=True)
     cfg.default_hooks.logger.interval = 1
     add_plain_checkpoint_hook(cfg)
     return cfg
@@ -162,3 +172,54 @@ def test_training_without_workers_follows_the_config_workers(
     own = _train(cfg)
     assert any(not torch.equal(value, own[name])
                for name, value in with_workers.items())
+
+
+def _different(expected: dict, got: dict) -> list:
+    return [
+        name for name, value in expected.items()
+        if not torch.equal(value, got[name])
+    ]
+
+
+@pytest.mark.slow
+def test_iteration_training_follows_the_config_workers(
+        repo_root, synthvoc, tmp_path, monkeypatch):
+    """An iteration loop with an InfiniteSampler, its loader without workers
+    and the hook's ``stream_workers`` (as the tools set them on few CPU
+    cores): in the main process, or a trial of the main process and
+    workers, resumed in the trial or not, the weights of the config's
+    workers."""
+    # A trial of 4 of the 6 iterations: one untimed and one timed in each
+    # place.
+    monkeypatch.setattr(ReproducibleResumeHook, 'TRIAL_WARMUP_ITERATIONS', 1)
+    monkeypatch.setattr(ReproducibleResumeHook, 'TRIAL_ITERATIONS', 1)
+    monkeypatch.setattr(ReproducibleResumeHook, 'TRIAL_LENGTHS_LEFT', 1)
+    messages = []
+    log = reproducible_resume_hook.print_log
+    monkeypatch.setattr(
+        reproducible_resume_hook, 'print_log',
+        lambda message, **kwargs: messages.append(message) or log(
+            message, **kwargs))
+
+    def cfg_for(name: str, workers: int, **hook) -> Config:
+        cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / name), workers,
+                        by_epoch=False, infinite=True)
+        cfg.default_hooks.reproducible_resume.update(hook)
+        return cfg
+
+    with_workers = _train(cfg_for('workers', 2))
+    main_process = _train(cfg_for('main', 0, stream_workers=2))
+    assert not _different(with_workers, main_process)
+    fastest = _train(
+        cfg_for('fastest', 0, stream_workers=2, loading='fastest'))
+    assert not _different(with_workers, fastest)
+    assert sum('Training time per iteration' in message
+               for message in messages) == 1
+    # Stopped in the trial's iteration in the workers (from the checkpoint
+    # of iteration 2, the resumed run tries both places again).
+    cfg = cfg_for('resumed', 0, stream_workers=2, loading='fastest')
+    _train(cfg, crash_after=4)
+    cfg.resume = True
+    assert not _different(with_workers, _train(cfg))
+    # Without the hook's streams, the main process draws its own.
+    assert _different(with_workers, _train(cfg_for('own', 0)))

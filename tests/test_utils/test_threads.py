@@ -194,9 +194,39 @@ def test_cpu_training_on_few_cores_tries_main_process_loading(
     assert 'stream_workers' not in cfg.default_hooks.reproducible_resume
 
 
+@pytest.mark.parametrize('loop', [
+    dict(type='IterBasedTrainLoop', max_iters=300),
+    dict(type='mmengine.IterBasedTrainLoop', max_iters=300),
+    dict(by_epoch=False, max_iters=300)
+])
+def test_iteration_training_on_few_cores_tries_its_own_loaders(
+        four_cores, monkeypatch, loop):
+    monkeypatch.setattr(threads_module, 'available_cores', lambda: 2)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = _training_cfg(loop=loop)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.train_dataloader.prefetch_factor = 4
+    apply_thread_plan(cfg, keep_workers=True)
+    # The hook loads with the streams of the config's workers, in loaders
+    # of its own.
+    assert cfg.train_dataloader.num_workers == 0
+    assert not cfg.train_dataloader.persistent_workers
+    assert 'prefetch_factor' not in cfg.train_dataloader
+    hook = cfg.default_hooks.reproducible_resume
+    assert (hook.loading, hook.stream_workers) == ('fastest', 4)
+    # A config that keeps its workers keeps them.
+    cfg = _training_cfg(loop=loop)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.default_hooks.reproducible_resume.loading = 'workers'
+    apply_thread_plan(cfg, keep_workers=True)
+    assert cfg.train_dataloader.num_workers == 4
+    assert 'stream_workers' not in cfg.default_hooks.reproducible_resume
+
+
 @pytest.mark.parametrize(
     'case',
-    ['4 cores', 'cuda host', 'iteration loop', 'no hook', 'fixed workers'])
+    ['4 cores', 'cuda host', 'iteration loop, finite sampler', 'no hook',
+     'fixed workers'])
 def test_training_keeps_its_workers(four_cores, monkeypatch, case):
     monkeypatch.setattr(torch.cuda, 'is_available',
                         lambda: case == 'cuda host')
@@ -204,7 +234,7 @@ def test_training_keeps_its_workers(four_cores, monkeypatch, case):
         monkeypatch.setattr(threads_module, 'available_cores', lambda: 2)
     cfg = _training_cfg(
         loop=dict(type='IterBasedTrainLoop', max_iters=10)
-        if case == 'iteration loop' else None,
+        if case == 'iteration loop, finite sampler' else None,
         hook=case != 'no hook')
     apply_thread_plan(
         cfg, workers=1 if case == 'fixed workers' else None,

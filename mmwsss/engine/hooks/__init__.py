@@ -7,6 +7,7 @@ from .plain_checkpoint_hook import (PlainCheckpointHook,
                                     add_plain_checkpoint_hook)
 from .reproducible_resume_hook import (EpochWorkerSeeder,
                                        ReproducibleResumeHook,
+                                       WorkerStreamIterator,
                                        WorkerStreamLoader)
 from .visualization_hook import WSSSVisualizationHook
 from .wood_hook import WOoDCentersHook
@@ -14,6 +15,7 @@ from .wood_hook import WOoDCentersHook
 __all__ = [
     'ChannelsLastHook', 'DisplacementMeanShiftHook', 'DistSafeLoggerHook',
     'EpochWorkerSeeder', 'PlainCheckpointHook', 'ReproducibleResumeHook',
-    'WOoDCentersHook', 'WorkerStreamLoader', 'WSSSVisualizationHook',
+    'WOoDCentersHook', 'WorkerStreamIterator', 'WorkerStreamLoader',
+    'WSSSVisualizationHook',
     'add_plain_checkpoint_hook'
 ]

@@ -1,17 +1,22 @@
 # Copyright (c) mmwsss contributors. All rights reserved.
 """Random streams that a resumed training run reproduces exactly."""
+import collections
 import logging
 import random
 import time
-from typing import Optional
+from functools import partial
+from typing import Callable, Optional
 
 import numpy as np
 import torch
+from mmengine.dataset import InfiniteSampler
+from mmengine.dataset import worker_init_fn as default_worker_init_fn
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
+from torch.utils.data import DataLoader
 
 from mmwsss.registry import HOOKS
 
@@ -76,6 +81,20 @@ def set_generator_states(states: tuple) -> None:
     torch.set_rng_state(states[2])
 
 
+def worker_streams(worker_init_fn: Callable[[int], None],
+                   workers: int) -> list:
+    """The generator states (:func:`generator_states`) that each of
+    ``workers`` loader workers starts from, as seeded by the loader's
+    ``worker_init_fn``; this process's generators are left as they were."""
+    main = generator_states()
+    streams = []
+    for worker_id in range(workers):
+        worker_init_fn(worker_id)
+        streams.append(generator_states())
+    set_generator_states(main)
+    return streams
+
+
 class WorkerStreamLoader:
     """A training loader that can load its batches in the main process with
     the random streams they would have had in ``workers`` loader workers.
@@ -118,12 +137,7 @@ class WorkerStreamLoader:
         if not self.in_main_process:
             yield from self.loader
             return
-        main = generator_states()
-        streams = []
-        for worker_id in range(self.workers):
-            self.seeder(worker_id)
-            streams.append(generator_states())
-        set_generator_states(main)
+        streams = worker_streams(self.seeder, self.workers)
         # A loader built with workers iterates in the main process while it
         # says it has none.
         workers, self.loader.num_workers = self.loader.num_workers, 0
@@ -145,6 +159,166 @@ class WorkerStreamLoader:
                 set_generator_states(main)
             batch_index += 1
             yield batch
+
+
+class _StartFromStates:
+    """``worker_init_fn`` starting worker ``i`` from the generator states
+    ``states[i]``."""
+
+    def __init__(self, states: list):
+        self.states = states
+
+    def __call__(self, worker_id: int) -> None:
+        set_generator_states(self.states[worker_id])
+
+
+class _WithStates:
+    """``collate_fn`` that returns, with each batch, the generator states of
+    the worker after it: where its stream stands for its next batch."""
+
+    def __init__(self, collate_fn: Callable):
+        self.collate_fn = collate_fn
+
+    def __call__(self, items: list) -> tuple:
+        return self.collate_fn(items), generator_states()
+
+
+class _IndexBatches:
+    """One pass over a batch sampler, handed to successive loaders: each
+    starts with the index batches that the previous one drew but whose
+    batches were not returned (:meth:`returned` tells), then draws new ones.
+
+    Samplers keep their place (mmengine's ``InfiniteSampler`` continues one
+    stream of indices), so a loader that starts anew cannot simply iterate
+    the sampler again, and workers draw index batches ahead of the ones
+    returned.
+    """
+
+    def __init__(self, batch_sampler):
+        self._source = iter(batch_sampler)
+        self._pending = collections.deque()
+
+    def returned(self) -> None:
+        """The batch of the oldest index batch drawn was returned."""
+        self._pending.popleft()
+
+    def __iter__(self):
+        yield from list(self._pending)
+        for indices in self._source:
+            self._pending.append(indices)
+            yield indices
+
+
+class WorkerStreamIterator:
+    """The batch iterator of an iteration-based loop whose batches keep the
+    random streams of ``workers`` loader workers, loaded in the main process
+    or in workers, and which can change place between any two batches.
+
+    mmengine's iteration loops iterate their loader once (an infinite
+    sampler): each worker is seeded once, by the loader's
+    ``worker_init_fn``, and batch ``b`` is loaded by worker
+    ``b % workers``. This iterator loads the loader's batches with loaders
+    of its own, so the loader must not have started workers (which draw
+    indices ahead). In the main process this iterator loads batch ``b``
+    with that worker's stream and leaves the main process's generators as
+    they were; in workers, it starts them at the current batch from the
+    streams they have reached (each batch comes back with its worker's
+    generator states). The batches, and so the trained weights, do not
+    depend on where and since when they are loaded, which lets
+    :class:`ReproducibleResumeHook` time both places within one run.
+    Pipeline transforms are assumed to keep no state from one item to the
+    next (as with :class:`WorkerStreamLoader`).
+
+    Args:
+        loader (DataLoader): The training loader, with an infinite batch
+            sampler, not yet iterated.
+        worker_init_fn (Callable[[int], None]): Seeds the generators of a
+            worker, given its id, as the loader's workers are seeded.
+        workers (int): How many workers the streams are of.
+        in_main_process (bool): Load in the main process; else in
+            ``workers`` workers. Defaults to True.
+    """
+
+    def __init__(self,
+                 loader,
+                 worker_init_fn: Callable[[int], None],
+                 workers: int,
+                 in_main_process: bool = True):
+        self.loader = loader
+        self.workers = workers
+        self._streams = worker_streams(worker_init_fn, workers)
+        self._in_main_process = in_main_process
+        self._position = 0  # batches returned
+        self._index_batches = _IndexBatches(loader.batch_sampler)
+        self._batches = None
+
+    @property
+    def in_main_process(self) -> bool:
+        """Where the next batches load; set to move there."""
+        return self._in_main_process
+
+    @in_main_process.setter
+    def in_main_process(self, value: bool) -> None:
+        if value != self._in_main_process:
+            self.close()
+            self._in_main_process = value
+
+    def close(self) -> None:
+        """Drop the batches loaded ahead and stop the workers loading
+        them; the next batch starts the loading anew."""
+        shutdown = getattr(self._batches, '_shutdown_workers', None)
+        if shutdown is not None:
+            shutdown()
+        self._batches = None
+
+    def _start(self):
+        loader = self.loader
+        kwargs = dict(
+            batch_sampler=self._index_batches, pin_memory=loader.pin_memory)
+        if self._in_main_process:
+            return iter(
+                DataLoader(
+                    loader.dataset, collate_fn=loader.collate_fn, **kwargs))
+        # New worker i loads the batches of the stream position + i.
+        states = [
+            self._streams[(self._position + i) % self.workers]
+            for i in range(self.workers)
+        ]
+        return iter(
+            DataLoader(
+                loader.dataset,
+                num_workers=self.workers,
+                collate_fn=_WithStates(loader.collate_fn),
+                worker_init_fn=_StartFromStates(states),
+                timeout=loader.timeout,
+                multiprocessing_context=loader.multiprocessing_context,
+                prefetch_factor=loader.prefetch_factor,
+                **kwargs))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._batches is None:
+            # A loader's iterator draws its base seed from torch's
+            # generator: not from the main process's.
+            main = generator_states()
+            self._batches = self._start()
+            set_generator_states(main)
+        stream = self._position % self.workers
+        if self._in_main_process:
+            main = generator_states()
+            set_generator_states(self._streams[stream])
+            try:
+                batch = next(self._batches)
+            finally:
+                self._streams[stream] = generator_states()
+                set_generator_states(main)
+        else:
+            batch, self._streams[stream] = next(self._batches)
+        self._index_batches.returned()
+        self._position += 1
+        return batch
 
 
 class SeededBatches:
@@ -209,10 +383,16 @@ class ReproducibleResumeHook(Hook):
       iteration, rank) before each iteration. mmengine resumes them by
       replaying the skipped batches through the loader, whose workers
       (seeded once by mmengine's ``worker_init_fn``) therefore reach the
-      same state; with ``num_workers=0`` the main process is also seeded
-      from (seed, batch count, rank) before each batch is loaded
-      (:class:`SeededBatches`), so that the replayed augmentations draw
-      what they drew in the uninterrupted run.
+      same state. A loader without workers, with ``stream_workers`` and
+      an infinite sampler (mmengine's ``InfiniteSampler``), loads each
+      batch with the stream of the worker that would have loaded it, in
+      the main process or in workers of its own, and can move between the
+      two at any batch (:class:`WorkerStreamIterator`; with mmengine's
+      ``worker_init_fn``, the streams are those of the run's seed, the
+      checkpoint's when resumed). Other loaders without workers seed the
+      main process from (seed, batch count, rank) before each batch is
+      loaded (:class:`SeededBatches`), so that the replayed augmentations
+      draw what they drew in the uninterrupted run.
     * A model with a loader of its own (W-OoD's OoD images) has
       ``restart_data_stream(seed, batches_done, worker_init_fn)``: it is
       restarted at each epoch (once for iteration loops) at the position
@@ -226,24 +406,40 @@ class ReproducibleResumeHook(Hook):
 
     Args:
         stream_workers (int, optional): The workers whose random streams the
-            augmentations of an epoch-based loop follow: the config's
-            ``num_workers`` where the tools changed it (they set this).
-            Followed exactly with no workers; another positive number of
-            workers draws other streams, which is logged. Defaults to None
-            (the loader's own workers).
-        loading (str): Where an epoch-based loop with loader workers loads
-            its batches, the same batches either way: ``'workers'``;
-            ``'main'`` (the main process); ``'fastest'``: after a first
-            epoch in the main process (warm-up), one in the main process
-            and one in the workers, timed whole (the workers start anew
-            each epoch), then the faster place, logged (the tools choose
-            this for CPU training on few cores, where the workers take
-            cores from torch's threads but decoding large images may still
-            pay). Defaults to ``'workers'``.
+            augmentations follow: the config's ``num_workers`` where the
+            tools changed it (they set this). Followed exactly by a loader
+            without workers (in iteration loops: with an infinite sampler),
+            in the main process unless ``loading='fastest'``; another
+            positive number of workers draws other streams, which is
+            logged. Defaults to None (the loader's own workers).
+        loading (str): Where the batches load, the same batches either
+            way: ``'workers'``; ``'main'`` (the main process);
+            ``'fastest'``: a timed trial of each place, then the faster
+            one, logged (the tools choose this for CPU training on few
+            cores, where the workers take cores from torch's threads but
+            decoding large images may still pay). Epoch loops with loader
+            workers: a first epoch in the main process (warm-up), one in
+            the main process and one in the workers, timed whole (the
+            workers start anew each epoch). Iteration loops, with
+            ``stream_workers`` and a loader without workers (where the
+            tools choose ``'fastest'`` they set these):
+            :attr:`TRIAL_ITERATIONS` timed iterations in each place, the
+            first :attr:`TRIAL_WARMUP_ITERATIONS` of each untimed (the first
+            steps, the workers' start); a run with fewer than
+            :attr:`TRIAL_LENGTHS_LEFT` times the trial's iterations left
+            loads in the main process without a trial, logged. Defaults to
+            ``'workers'``.
     """
 
     priority = 'VERY_HIGH'
     LOADING = ('workers', 'main', 'fastest')
+    #: Untimed, then timed iterations of each place in an iteration loop's
+    #: trial (``loading='fastest'``).
+    TRIAL_WARMUP_ITERATIONS = 5
+    TRIAL_ITERATIONS = 20
+    #: How many times the trial's length an iteration loop needs left to
+    #: run it (the trial is then at most a quarter of the run).
+    TRIAL_LENGTHS_LEFT = 4
 
     def __init__(self,
                  stream_workers: Optional[int] = None,
@@ -259,6 +455,8 @@ class ReproducibleResumeHook(Hook):
         self._warmed_up = False
         self._epoch_start = 0.0
         self._epoch_iterations = 0
+        self._trial_start = 0.0
+        self._trial_iterations = 0
 
     def before_train(self, runner) -> None:
         """Install the worker seeding of epoch-based loops; shuffle with the
@@ -276,10 +474,7 @@ class ReproducibleResumeHook(Hook):
             loader.worker_init_fn = self._worker_seeder
             self._follow_stream_workers(runner, loader)
         else:
-            if not getattr(loader, 'num_workers', 0):
-                runner.train_loop.dataloader_iterator = SeededBatches(
-                    runner.train_loop.dataloader_iterator, self._seed,
-                    self._rank)
+            self._follow_iteration_streams(runner, loader)
             self._restart_model_stream(runner, epoch=0)
 
     def _follow_stream_workers(self, runner, loader) -> None:
@@ -295,7 +490,13 @@ class ReproducibleResumeHook(Hook):
                 loader, self._worker_seeder, self.stream_workers)
         if self._stream_loader is not None:
             runner.train_loop.dataloader = self._stream_loader
-        elif self.stream_workers and self.stream_workers != workers:
+        else:
+            self._warn_other_streams(workers)
+
+    def _warn_other_streams(self, workers: int) -> None:
+        """Log where ``workers`` loader workers draw other augmentations
+        than the config's ``stream_workers``."""
+        if self.stream_workers and self.stream_workers != workers:
             print_log(
                 f'Training with {workers} loader workers: the random '
                 f'augmentations differ from those of the config\'s '
@@ -303,6 +504,69 @@ class ReproducibleResumeHook(Hook):
                 'workers can follow their streams).',
                 logger='current',
                 level=logging.WARNING)
+
+    def _iteration_worker_init(self, loader,
+                               workers: int) -> Optional[Callable]:
+        """How ``workers`` workers of an iteration loop's loader would be
+        seeded, None where their streams cannot be followed: the sampler is
+        not infinite (mmengine restarts finite ones each epoch, persistent
+        workers or not), or the loader seeds no workers."""
+        if not isinstance(
+                getattr(loader.batch_sampler, 'sampler', None),
+                InfiniteSampler):
+            return None
+        init_fn = loader.worker_init_fn
+        if isinstance(init_fn, partial) and \
+                init_fn.func is default_worker_init_fn:
+            # mmengine's seeding, with the config's workers and the run's
+            # seed (a resumed run's loader was built with a new one).
+            return partial(init_fn, num_workers=workers, seed=self._seed)
+        return init_fn
+
+    def _follow_iteration_streams(self, runner, loader) -> None:
+        """Replace the batch iterator of an iteration loop whose loader has
+        no workers: with a :class:`WorkerStreamIterator` following
+        ``stream_workers`` workers, else with :class:`SeededBatches`."""
+        workers = getattr(loader, 'num_workers', 0)
+        if workers:
+            self._warn_other_streams(workers)
+            if self.loading != 'workers':
+                print_log(
+                    'An iteration loop loads in the main process only from '
+                    'a loader without workers that follows their streams '
+                    '(num_workers=0 and the hook\'s stream_workers, as the '
+                    'tools set them): loading in the workers.',
+                    logger='current',
+                    level=logging.WARNING)
+            return
+        init_fn = self.stream_workers and self._iteration_worker_init(
+            loader, self.stream_workers)
+        if not init_fn:
+            if self.stream_workers:
+                print_log(
+                    'The batches cannot follow the random streams of '
+                    f'{self.stream_workers} loader workers (an iteration '
+                    'loop needs an infinite sampler and seeded workers): '
+                    'the main process draws its own.',
+                    logger='current',
+                    level=logging.WARNING)
+            runner.train_loop.dataloader_iterator = SeededBatches(
+                runner.train_loop.dataloader_iterator, self._seed,
+                self._rank)
+            return
+        self._stream_loader = WorkerStreamIterator(loader, init_fn,
+                                                   self.stream_workers)
+        runner.train_loop.dataloader_iterator = self._stream_loader
+        trial = 2 * (self.TRIAL_WARMUP_ITERATIONS + self.TRIAL_ITERATIONS)
+        left = runner.max_iters - runner.iter
+        if self.loading == 'fastest' and \
+                left < self.TRIAL_LENGTHS_LEFT * trial:
+            self.loading = 'main'
+            print_log(
+                f'{left} iterations left, too few for a loading trial of '
+                f'{trial}: loading in the main process.',
+                logger='current',
+                level=logging.INFO)
 
     def _trying(self) -> bool:
         return (self.loading == 'fastest' and self._stream_loader is not None
@@ -313,21 +577,39 @@ class ReproducibleResumeHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        """Count the iterations of a trial epoch (``loading='fastest'``)."""
-        if self._trying():
+        """Count the iterations of a trial (``loading='fastest'``); time
+        those of an iteration loop (the replay of a resumed run's batches
+        calls no hooks, so it is not timed)."""
+        if not self._trying():
+            return
+        if self._by_epoch:
             self._epoch_iterations += 1
+            return
+        self._trial_iterations += 1
+        warmup, timed = self.TRIAL_WARMUP_ITERATIONS, self.TRIAL_ITERATIONS
+        within = self._trial_iterations % (warmup + timed)
+        if within == warmup:
+            self._trial_start = time.perf_counter()
+        elif within == 0:
+            self._record_trial(
+                (time.perf_counter() - self._trial_start) / timed)
 
     def after_train_epoch(self, runner) -> None:
         """After the trial epochs, load where the iterations were shorter."""
-        if not self._trying():
+        if not (self._by_epoch and self._trying()):
             return
         if not self._warmed_up:
             self._warmed_up = True
             return
-        place = 'main' if self._stream_loader.in_main_process else 'workers'
         # The whole epoch: the workers' start, each epoch, is part of it.
-        self._trials[place] = (time.perf_counter() - self._epoch_start) / max(
-            self._epoch_iterations, 1)
+        self._record_trial((time.perf_counter() - self._epoch_start) /
+                           max(self._epoch_iterations, 1))
+
+    def _record_trial(self, seconds_per_iteration: float) -> None:
+        """Keep the time of the place just tried; try the workers next, or
+        load in the faster place."""
+        place = 'main' if self._stream_loader.in_main_process else 'workers'
+        self._trials[place] = seconds_per_iteration
         if len(self._trials) == 1:
             self._stream_loader.in_main_process = False
             return
