@@ -342,10 +342,14 @@ def apply_thread_plan(cfg: Config,
 
     Training (``keep_workers``) keeps the config's workers; where
     :func:`tries_main_process_loading` (and workers are not fixed), the
-    config's ``ReproducibleResumeHook`` gets ``loading='fastest'`` (an
-    iteration loop's loader then has no workers and the hook
-    ``stream_workers``, the config's: it loads with loaders of its own);
-    test
+    config's ``ReproducibleResumeHook`` gets ``loading='fastest'``. An
+    iteration loop the hook can follow (an ``InfiniteSampler``) always
+    loads through the hook's own loaders: its loader gets no workers, the
+    hook ``stream_workers``, the config's count, and ``loading='workers'``
+    unless the trial or the config says otherwise (mmengine starts a
+    loader's workers, which draw sample indices, before a resumed run's
+    seed is known, so a run resumed without a fixed ``randomness.seed``
+    would not continue the uninterrupted run's streams); test
     jobs where :func:`tries_main_process_test_loading` (and workers are
     not fixed), their ``test_cfg`` too. Where
     the training loader's workers change, the hook gets ``stream_workers``,
@@ -421,16 +425,21 @@ def apply_thread_plan(cfg: Config,
     if hook is not None and config_train_workers:
         if train_loader['num_workers'] != config_train_workers:
             hook.setdefault('stream_workers', config_train_workers)
-        elif auto and keep_workers and workers is None and \
-                tries_main_process_loading(cfg, cores_per_process):
-            hook.setdefault('loading', 'fastest')
-            if not _by_epoch(cfg.train_cfg) and hook['loading'] != 'workers':
-                # An iteration loop's hook loads with loaders of its own.
+        elif keep_workers:
+            if auto and workers is None and \
+                    tries_main_process_loading(cfg, cores_per_process):
+                hook.setdefault('loading', 'fastest')
+            if not _by_epoch(cfg.train_cfg):
+                # The hook's own loaders: mmengine starts a loader's
+                # workers, which draw sample indices, before a resumed run's
+                # seed is known.
+                hook.setdefault('loading', 'workers')
                 _set_workers(train_loader, 0)
                 hook.setdefault('stream_workers', config_train_workers)
-            training = (f'; training loads with the streams of its '
-                        f'{config_train_workers} workers, in them or in the '
-                        f'main process ({hook["loading"]})')
+            if hook.get('loading'):
+                training = (f'; training loads with the streams of its '
+                            f'{config_train_workers} workers '
+                            f'(loading={hook["loading"]!r})')
     print_log(
         f'CPU plan: {threads} torch threads, dataloader workers '
         f'{loader_workers}, CRF workers {crf_workers} ({available_cores()} '

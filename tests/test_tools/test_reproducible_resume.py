@@ -15,7 +15,9 @@ from mmengine.hooks import Hook
 from mmwsss.engine.hooks import (ReproducibleResumeHook,
                                  add_plain_checkpoint_hook,
                                  reproducible_resume_hook)
+from mmwsss.utils import safe_torch_load
 from mmwsss.utils.launch import build_runner
+from mmwsss.utils.threads import apply_thread_plan
 
 CONFIGS = dict(
     cam='configs/cam/cam_r18w32-os16_1xb16-20e_synthvoc-112.py',
@@ -185,10 +187,9 @@ def _different(expected: dict, got: dict) -> list:
 def test_iteration_training_follows_the_config_workers(
         repo_root, synthvoc, tmp_path, monkeypatch):
     """An iteration loop with an InfiniteSampler, its loader without workers
-    and the hook's ``stream_workers`` (as the tools set them on few CPU
-    cores): in the main process, or a trial of the main process and
-    workers, resumed in the trial or not, the weights of the config's
-    workers."""
+    and the hook's ``stream_workers`` (as the tools set them): in the main
+    process, in the hook's workers, or a trial of both, resumed in the trial
+    or not, the weights of the config's workers."""
     # A trial of 4 of the 6 iterations: one untimed and one timed in each
     # place.
     monkeypatch.setattr(ReproducibleResumeHook, 'TRIAL_WARMUP_ITERATIONS', 1)
@@ -210,6 +211,9 @@ def test_iteration_training_follows_the_config_workers(
     with_workers = _train(cfg_for('workers', 2))
     main_process = _train(cfg_for('main', 0, stream_workers=2))
     assert not _different(with_workers, main_process)
+    own_workers = _train(
+        cfg_for('own', 0, stream_workers=2, loading='workers'))
+    assert not _different(with_workers, own_workers)
     fastest = _train(
         cfg_for('fastest', 0, stream_workers=2, loading='fastest'))
     assert not _different(with_workers, fastest)
@@ -222,4 +226,36 @@ def test_iteration_training_follows_the_config_workers(
     cfg.resume = True
     assert not _different(with_workers, _train(cfg))
     # Without the hook's streams, the main process draws its own.
-    assert _different(with_workers, _train(cfg_for('own', 0)))
+    assert _different(with_workers, _train(cfg_for('seeded', 0)))
+
+
+@pytest.mark.slow
+def test_iteration_run_resumes_without_a_fixed_seed(repo_root, synthvoc,
+                                                    tmp_path, monkeypatch):
+    """Without ``randomness.seed`` a resumed run takes the checkpoint's seed.
+    A loader's own workers (and the sample indices they asked for) have
+    drawn from mmengine's new seed by then, so the tools load an iteration
+    loop through the hook's own loaders: the resumed run ends as an
+    uninterrupted run with the checkpoint's seed (with the loader's 2
+    workers, 106 of the weights differed)."""
+    monkeypatch.setattr(ReproducibleResumeHook, 'TRIAL_WARMUP_ITERATIONS', 1)
+    monkeypatch.setattr(ReproducibleResumeHook, 'TRIAL_ITERATIONS', 1)
+    monkeypatch.setattr(ReproducibleResumeHook, 'TRIAL_LENGTHS_LEFT', 1)
+
+    def cfg_for(name: str, seed=None) -> Config:
+        cfg = _tiny_cfg(repo_root, synthvoc, str(tmp_path / name), 2,
+                        by_epoch=False, infinite=True)
+        cfg.randomness = dict(seed=seed)
+        # as tools/train.py does, with this process's threads
+        apply_thread_plan(cfg, threads=torch.get_num_threads(),
+                          keep_workers=True)
+        assert cfg.train_dataloader.num_workers == 0
+        return cfg
+
+    cfg = cfg_for('resumed')
+    _train(cfg, crash_after=4)
+    checkpoint = safe_torch_load(osp.join(tmp_path, 'resumed', 'iter_2.pth'))
+    cfg.resume = True
+    resumed = _train(cfg)
+    straight = _train(cfg_for('straight', checkpoint['meta']['seed']))
+    assert not _different(straight, resumed)

@@ -199,28 +199,28 @@ def test_cpu_training_on_few_cores_tries_main_process_loading(
     dict(type='mmengine.IterBasedTrainLoop', max_iters=300),
     dict(by_epoch=False, max_iters=300)
 ])
-def test_iteration_training_on_few_cores_tries_its_own_loaders(
-        four_cores, monkeypatch, loop):
-    monkeypatch.setattr(threads_module, 'available_cores', lambda: 2)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+@pytest.mark.parametrize('case, loading',
+                         [('2 cores', 'fastest'), ('4 cores', 'workers'),
+                          ('cuda host', 'workers'), ('config', 'main')])
+def test_iteration_training_loads_through_the_hook(four_cores, monkeypatch,
+                                                   loop, case, loading):
+    monkeypatch.setattr(threads_module, 'available_cores',
+                        lambda: 4 if case == '4 cores' else 2)
+    monkeypatch.setattr(torch.cuda, 'is_available',
+                        lambda: case == 'cuda host')
     cfg = _training_cfg(loop=loop)
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     cfg.train_dataloader.prefetch_factor = 4
+    if case == 'config':
+        cfg.default_hooks.reproducible_resume.loading = 'main'
     apply_thread_plan(cfg, keep_workers=True)
-    # The hook loads with the streams of the config's workers, in loaders
-    # of its own.
+    # The hook loads with the streams of the config's workers, through
+    # loaders of its own: the loop's loader starts no workers.
     assert cfg.train_dataloader.num_workers == 0
     assert not cfg.train_dataloader.persistent_workers
     assert 'prefetch_factor' not in cfg.train_dataloader
     hook = cfg.default_hooks.reproducible_resume
-    assert (hook.loading, hook.stream_workers) == ('fastest', 4)
-    # A config that keeps its workers keeps them.
-    cfg = _training_cfg(loop=loop)
-    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    cfg.default_hooks.reproducible_resume.loading = 'workers'
-    apply_thread_plan(cfg, keep_workers=True)
-    assert cfg.train_dataloader.num_workers == 4
-    assert 'stream_workers' not in cfg.default_hooks.reproducible_resume
+    assert (hook.loading, hook.stream_workers) == (loading, 4)
 
 
 @pytest.mark.parametrize(

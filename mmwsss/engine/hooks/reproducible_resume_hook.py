@@ -381,18 +381,21 @@ class ReproducibleResumeHook(Hook):
       without workers.
     * Iteration-based loops: the main process is seeded from (seed,
       iteration, rank) before each iteration. mmengine resumes them by
-      replaying the skipped batches through the loader, whose workers
-      (seeded once by mmengine's ``worker_init_fn``) therefore reach the
-      same state. A loader without workers, with ``stream_workers`` and
-      an infinite sampler (mmengine's ``InfiniteSampler``), loads each
-      batch with the stream of the worker that would have loaded it, in
-      the main process or in workers of its own, and can move between the
-      two at any batch (:class:`WorkerStreamIterator`; with mmengine's
-      ``worker_init_fn``, the streams are those of the run's seed, the
-      checkpoint's when resumed). Other loaders without workers seed the
-      main process from (seed, batch count, rank) before each batch is
-      loaded (:class:`SeededBatches`), so that the replayed augmentations
-      draw what they drew in the uninterrupted run.
+      replaying the skipped batches through the loader. A loader without
+      workers, with ``stream_workers`` and an infinite sampler (mmengine's
+      ``InfiniteSampler``), loads each batch with the stream of the worker
+      that would have loaded it, in the main process or in workers of the
+      hook's own, and can move between the two at any batch
+      (:class:`WorkerStreamIterator`; with mmengine's ``worker_init_fn``,
+      the streams are those of the run's seed, the checkpoint's when
+      resumed): the tools build every such loop so. A loader's own
+      workers (seeded once by mmengine's ``worker_init_fn``) reach the same
+      state in the replay only with a fixed ``randomness.seed``: mmengine
+      starts them, and they draw sample indices, before the checkpoint's
+      seed is known. Other loaders without workers seed the main process
+      from (seed, batch count, rank) before each batch is loaded
+      (:class:`SeededBatches`), so that the replayed augmentations draw
+      what they drew in the uninterrupted run.
     * A model with a loader of its own (W-OoD's OoD images) has
       ``restart_data_stream(seed, batches_done, worker_init_fn)``: it is
       restarted at each epoch (once for iteration loops) at the position
@@ -406,29 +409,30 @@ class ReproducibleResumeHook(Hook):
 
     Args:
         stream_workers (int, optional): The workers whose random streams the
-            augmentations follow: the config's ``num_workers`` where the
-            tools changed it (they set this). Followed exactly by a loader
-            without workers (in iteration loops: with an infinite sampler),
-            in the main process unless ``loading='fastest'``; another
-            positive number of workers draws other streams, which is
-            logged. Defaults to None (the loader's own workers).
-        loading (str): Where the batches load, the same batches either
-            way: ``'workers'``; ``'main'`` (the main process);
-            ``'fastest'``: a timed trial of each place, then the faster
-            one, logged (the tools choose this for CPU training on few
-            cores, where the workers take cores from torch's threads but
-            decoding large images may still pay). Epoch loops with loader
-            workers: a first epoch in the main process (warm-up), one in
-            the main process and one in the workers, timed whole (the
-            workers start anew each epoch). Iteration loops, with
-            ``stream_workers`` and a loader without workers (where the
-            tools choose ``'fastest'`` they set these):
-            :attr:`TRIAL_ITERATIONS` timed iterations in each place, the
-            first :attr:`TRIAL_WARMUP_ITERATIONS` of each untimed (the first
-            steps, the workers' start); a run with fewer than
-            :attr:`TRIAL_LENGTHS_LEFT` times the trial's iterations left
-            loads in the main process without a trial, logged. Defaults to
-            ``'workers'``.
+            augmentations follow, for a loader without workers (in
+            iteration loops: with an infinite sampler): the config's
+            ``num_workers`` where the tools took the loader's (they set
+            this). A loader with another positive number of workers draws
+            other streams, which is logged. Defaults to None (the loader's
+            own workers).
+        loading (str, optional): Where the batches load, the same batches
+            either way: ``'workers'``, ``'main'`` (the main process) or
+            ``'fastest'``, a timed trial of each place, then the faster one,
+            logged (the tools choose this for CPU training on few cores,
+            where the workers take cores from torch's threads but decoding
+            large images may still pay). Epoch loops load in workers only
+            with their loader's own, and try them with a first epoch in the
+            main process (warm-up), one in the main process and one in the
+            workers, timed whole (the workers start anew each epoch).
+            Iteration loops with ``stream_workers`` and a loader without
+            workers load in ``stream_workers`` workers of the hook's own
+            and try them with :attr:`TRIAL_ITERATIONS` timed iterations in
+            each place, the first :attr:`TRIAL_WARMUP_ITERATIONS` of each
+            untimed (the first steps, the workers' start); a run with fewer
+            than :attr:`TRIAL_LENGTHS_LEFT` times the trial's iterations
+            left loads in the main process without a trial, logged.
+            Defaults to None: where the loader loads, in its workers if it
+            has some, else in the main process.
     """
 
     priority = 'VERY_HIGH'
@@ -443,8 +447,8 @@ class ReproducibleResumeHook(Hook):
 
     def __init__(self,
                  stream_workers: Optional[int] = None,
-                 loading: str = 'workers'):
-        if loading not in self.LOADING:
+                 loading: Optional[str] = None):
+        if loading is not None and loading not in self.LOADING:
             raise ValueError(
                 f'loading must be one of {self.LOADING}, got {loading!r}')
         self.stream_workers = stream_workers
@@ -459,13 +463,16 @@ class ReproducibleResumeHook(Hook):
         self._trial_iterations = 0
 
     def before_train(self, runner) -> None:
-        """Install the worker seeding of epoch-based loops; shuffle with the
-        resumed seed."""
+        """Install the worker seeding of epoch loops or the batch iterator
+        of iteration loops; shuffle with the resumed seed."""
         loader = runner.train_loop.dataloader
         self._by_epoch = not isinstance(runner.train_loop, IterBasedTrainLoop)
         self._seed = runner.seed
         self._rank = get_rank()
-        sampler = getattr(loader, 'sampler', None)
+        # mmdet's batch samplers hold the sampler; the loader's is torch's.
+        sampler = getattr(
+            getattr(loader, 'batch_sampler', None), 'sampler',
+            getattr(loader, 'sampler', None))
         if getattr(sampler, 'seed', None) is not None and not runner.cfg.get(
                 'randomness', {}).get('diff_rank_seed', False):
             sampler.seed = self._seed
@@ -482,10 +489,17 @@ class ReproducibleResumeHook(Hook):
         where batches may load in the main process."""
         workers = getattr(loader, 'num_workers', 0)
         self._stream_loader = None
-        if workers and self.loading != 'workers':
+        if workers and self.loading in ('main', 'fastest'):
             self._stream_loader = WorkerStreamLoader(
                 loader, self._worker_seeder, workers)
         elif not workers and self.stream_workers:
+            if self.loading in ('workers', 'fastest'):
+                print_log(
+                    f'loading={self.loading!r}: an epoch loop loads in '
+                    'workers only with its loader\'s own; loading in the '
+                    'main process.',
+                    logger='current',
+                    level=logging.WARNING)
             self._stream_loader = WorkerStreamLoader(
                 loader, self._worker_seeder, self.stream_workers)
         if self._stream_loader is not None:
@@ -530,7 +544,7 @@ class ReproducibleResumeHook(Hook):
         workers = getattr(loader, 'num_workers', 0)
         if workers:
             self._warn_other_streams(workers)
-            if self.loading != 'workers':
+            if self.loading in ('main', 'fastest'):
                 print_log(
                     'An iteration loop loads in the main process only from '
                     'a loader without workers that follows their streams '
@@ -554,8 +568,11 @@ class ReproducibleResumeHook(Hook):
                 runner.train_loop.dataloader_iterator, self._seed,
                 self._rank)
             return
-        self._stream_loader = WorkerStreamIterator(loader, init_fn,
-                                                   self.stream_workers)
+        self._stream_loader = WorkerStreamIterator(
+            loader,
+            init_fn,
+            self.stream_workers,
+            in_main_process=self.loading != 'workers')
         runner.train_loop.dataloader_iterator = self._stream_loader
         trial = 2 * (self.TRIAL_WARMUP_ITERATIONS + self.TRIAL_ITERATIONS)
         left = runner.max_iters - runner.iter

@@ -136,6 +136,14 @@ def test_hook_follows_the_config_workers_only_without_workers(messages):
     # Other streams than the config's: said in the log.
     assert len(messages) == 1
     assert "differ from those of the config's 2 workers" in messages[0]
+    # An epoch loop has no workers of the hook's own.
+    loader = SimpleNamespace(num_workers=0)
+    runner.train_loop.dataloader = loader
+    hook = ReproducibleResumeHook(2, loading='workers')
+    hook._worker_seeder = EpochWorkerSeeder(0, 0)
+    hook._follow_stream_workers(runner, loader)
+    assert runner.train_loop.dataloader.loader is loader
+    assert 'loads in workers only with its loader' in messages[-1]
     for stream_workers, workers in ((None, 0), (2, 2)):
         loader = SimpleNamespace(num_workers=workers)
         runner.train_loop.dataloader = loader
@@ -197,11 +205,12 @@ def test_fastest_loading_keeps_the_place_of_the_shorter_iterations(
 
 
 def _infinite_loader(workers: int, seed: int = 11):
-    """A loader as mmengine builds it for an iteration loop."""
+    """A loader as mmengine builds it for an iteration loop, with the run's
+    seed."""
     return torch.utils.data.DataLoader(
         _RandomItems(),
         batch_size=3,
-        sampler=InfiniteSampler(_RandomItems(), seed=5),
+        sampler=InfiniteSampler(_RandomItems(), seed=seed),
         num_workers=workers,
         collate_fn=list,
         worker_init_fn=partial(
@@ -252,6 +261,22 @@ def _iteration_hook(monkeypatch, **kwargs) -> ReproducibleResumeHook:
     monkeypatch.setattr(reproducible_resume_hook, 'IterBasedTrainLoop',
                         SimpleNamespace)
     return ReproducibleResumeHook(**kwargs)
+
+
+@pytest.mark.parametrize('loading, in_main_process',
+                         [(None, True), ('main', True), ('workers', False)])
+def test_iteration_loop_loads_where_told(monkeypatch, messages, loading,
+                                         in_main_process):
+    hook = _iteration_hook(monkeypatch, stream_workers=2, loading=loading)
+    runner = _IterationRunner(_infinite_loader(0), max_iters=10)
+    hook.before_train(runner)
+    stream_iterator = runner.train_loop.dataloader_iterator
+    assert stream_iterator.in_main_process == in_main_process
+    batches = [next(stream_iterator) for _ in range(5)]
+    stream_iterator.close()
+    # The streams of mmengine's seeding of the config's 2 workers.
+    assert batches == list(itertools.islice(iter(_infinite_loader(2)), 5))
+    assert not messages
 
 
 @pytest.mark.parametrize('workers_s,main_s,expected_main',
