@@ -241,8 +241,9 @@ def tries_main_process_loading(cfg: Config, cores: int) -> bool:
     images to decode and little compute the workers win (the same config on
     375-500 px images: 70 against 52 images/s), hence the trial. In an
     iteration loop, where the workers start once, the demo's DeepLab
-    training (300 iterations) took 79 and 72 s with the trial (which kept
-    the main process) against 81 and 82 s with its 2 workers (2026-12-07).
+    training (300 iterations) took a median 71 s with the trial (mostly
+    keeping the main process) against 78 s with its 2 workers (4 alternated
+    rounds, 2026-12-07).
     Only where the config's ``ReproducibleResumeHook`` can keep the
     workers' random streams (:func:`stream_following_hook`); not with a
     GPU, whose steps leave the CPU to the workers.
