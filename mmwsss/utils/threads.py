@@ -350,7 +350,9 @@ def apply_thread_plan(cfg: Config,
     unless the trial or the config says otherwise (mmengine starts a
     loader's workers, which draw sample indices, before a resumed run's
     seed is known, so a run resumed without a fixed ``randomness.seed``
-    would not continue the uninterrupted run's streams); test
+    would not continue the uninterrupted run's streams), also where
+    ``workers`` or ``cpu_cfg`` sets another count (then the hook's
+    ``stream_workers``, logged as other streams than the config's); test
     jobs where :func:`tries_main_process_test_loading` (and workers are
     not fixed), their ``test_cfg`` too. Where
     the training loader's workers change, the hook gets ``stream_workers``,
@@ -424,7 +426,22 @@ def apply_thread_plan(cfg: Config,
     hook = stream_following_hook(cfg)
     training = ''
     if hook is not None and config_train_workers:
-        if train_loader['num_workers'] != config_train_workers:
+        train_workers = train_loader['num_workers']
+        if keep_workers and train_workers and \
+                train_workers != config_train_workers and \
+                not _by_epoch(cfg.train_cfg):
+            # Another count of workers for an iteration loop: the hook's
+            # own (see below), whose streams are not the config's.
+            print_log(
+                f'Training with {train_workers} loader workers: the random '
+                f'augmentations differ from those of the config\'s '
+                f'{config_train_workers} workers.',
+                logger='current',
+                level=logging.WARNING)
+            hook.setdefault('loading', 'workers')
+            _set_workers(train_loader, 0)
+            hook.setdefault('stream_workers', train_workers)
+        elif train_workers != config_train_workers:
             hook.setdefault('stream_workers', config_train_workers)
         elif keep_workers:
             if auto and workers is None and \

@@ -230,8 +230,11 @@ def test_iteration_training_follows_the_config_workers(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('workers', [None, 1],
+                         ids=['config-workers', 'workers-flag-1'])
 def test_iteration_run_resumes_without_a_fixed_seed(repo_root, synthvoc,
-                                                    tmp_path, monkeypatch):
+                                                    tmp_path, monkeypatch,
+                                                    workers):
     """Without ``randomness.seed`` a resumed run takes the checkpoint's seed.
     A loader's own workers (and the sample indices they asked for) have
     drawn from mmengine's new seed by then, so the tools load an iteration
@@ -248,7 +251,7 @@ def test_iteration_run_resumes_without_a_fixed_seed(repo_root, synthvoc,
         cfg.randomness = dict(seed=seed)
         # as tools/train.py does, with this process's threads
         apply_thread_plan(cfg, threads=torch.get_num_threads(),
-                          keep_workers=True)
+                          workers=workers, keep_workers=True)
         assert cfg.train_dataloader.num_workers == 0
         return cfg
 

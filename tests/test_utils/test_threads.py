@@ -199,11 +199,13 @@ def test_cpu_training_on_few_cores_tries_main_process_loading(
     dict(type='mmengine.IterBasedTrainLoop', max_iters=300),
     dict(by_epoch=False, max_iters=300)
 ])
-@pytest.mark.parametrize('case, loading',
-                         [('2 cores', 'fastest'), ('4 cores', 'workers'),
-                          ('cuda host', 'workers'), ('config', 'main')])
+@pytest.mark.parametrize('case, loading, workers',
+                         [('2 cores', 'fastest', 4), ('4 cores', 'workers', 4),
+                          ('cuda host', 'workers', 4), ('config', 'main', 4),
+                          ('--workers 1', 'workers', 1)])
 def test_iteration_training_loads_through_the_hook(four_cores, monkeypatch,
-                                                   loop, case, loading):
+                                                   loop, case, loading,
+                                                   workers):
     monkeypatch.setattr(threads_module, 'available_cores',
                         lambda: 4 if case == '4 cores' else 2)
     monkeypatch.setattr(torch.cuda, 'is_available',
@@ -213,14 +215,15 @@ def test_iteration_training_loads_through_the_hook(four_cores, monkeypatch,
     cfg.train_dataloader.prefetch_factor = 4
     if case == 'config':
         cfg.default_hooks.reproducible_resume.loading = 'main'
-    apply_thread_plan(cfg, keep_workers=True)
+    apply_thread_plan(
+        cfg, workers=1 if case == '--workers 1' else None, keep_workers=True)
     # The hook loads with the streams of the config's workers, through
     # loaders of its own: the loop's loader starts no workers.
     assert cfg.train_dataloader.num_workers == 0
     assert not cfg.train_dataloader.persistent_workers
     assert 'prefetch_factor' not in cfg.train_dataloader
     hook = cfg.default_hooks.reproducible_resume
-    assert (hook.loading, hook.stream_workers) == (loading, 4)
+    assert (hook.loading, hook.stream_workers) == (loading, workers)
 
 
 @pytest.mark.parametrize(
