@@ -95,6 +95,19 @@ def worker_streams(worker_init_fn: Callable[[int], None],
     return streams
 
 
+def next_on_stream(iterator, streams: list, stream: int):
+    """The next item of ``iterator``, loaded with the generator states
+    ``streams[stream]``, which it advances; this process's generators are
+    left as they were."""
+    main = generator_states()
+    set_generator_states(streams[stream])
+    try:
+        return next(iterator)
+    finally:
+        streams[stream] = generator_states()
+        set_generator_states(main)
+
+
 class WorkerStreamLoader:
     """A training loader that can load its batches in the main process with
     the random streams they would have had in ``workers`` loader workers.
@@ -147,16 +160,11 @@ class WorkerStreamLoader:
             self.loader.num_workers = workers
         batch_index = 0
         while True:
-            stream = batch_index % self.workers
-            main = generator_states()
-            set_generator_states(streams[stream])
             try:
-                batch = next(iterator)
+                batch = next_on_stream(iterator, streams,
+                                       batch_index % self.workers)
             except StopIteration:
                 return
-            finally:
-                streams[stream] = generator_states()
-                set_generator_states(main)
             batch_index += 1
             yield batch
 
@@ -307,13 +315,7 @@ class WorkerStreamIterator:
             set_generator_states(main)
         stream = self._position % self.workers
         if self._in_main_process:
-            main = generator_states()
-            set_generator_states(self._streams[stream])
-            try:
-                batch = next(self._batches)
-            finally:
-                self._streams[stream] = generator_states()
-                set_generator_states(main)
+            batch = next_on_stream(self._batches, self._streams, stream)
         else:
             batch, self._streams[stream] = next(self._batches)
         self._index_batches.returned()
