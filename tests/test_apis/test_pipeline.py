@@ -168,6 +168,9 @@ def repo(tmp_path):
 
 
 def make_runner(repo, work_dir, stages=None, **kwargs):
+    # The stand-ins start in milliseconds as new processes: a stage server
+    # (seconds of imports) is tried by its own test below.
+    kwargs.setdefault('preload', False)
     stages = parse_stages(stages or STAGES)
     return PipelineRunner(
         stages, work_dir, repo, stream=open(os.devnull, 'w'), **kwargs)
@@ -483,6 +486,32 @@ def test_killed_pipeline_finishes_with_identical_outputs(repo, tmp_path):
         assert set(statuses(summary).values()) == {'skipped'}
         assert outputs_content(summary) == outputs_content(reference)
     assert kills >= 3
+
+
+def test_stage_server_runs_the_tools_as_new_processes_do(repo, tmp_path):
+    """The same outputs, and a failing tool's exit code and last lines,
+    with the tools started by a stage server."""
+    reference = make_runner(repo, str(tmp_path / 'reference')).run()
+    work = str(tmp_path / 'served')
+    with pytest.raises(PipelineError,
+                       match=r'exit code 1\)(.|\n)*stand-in failure'):
+        make_runner(
+            repo, work, env=dict(FAKE_FAIL_AFTER='2'), preload=True).run()
+    summary = make_runner(repo, work, preload=True).run()
+    assert statuses(summary)['preds'] == 'ran'
+    assert outputs_content(summary) == outputs_content(reference)
+    assert osp.isfile(osp.join(work, 'stage_server.log'))
+
+
+def test_no_stage_server_for_stages_that_see_a_gpu(repo, tmp_path,
+                                                   monkeypatch):
+    """A forked child cannot use CUDA once its parent started it."""
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    runner = make_runner(repo, str(tmp_path / 'work'), preload=True)
+    env = {k: v for k, v in os.environ.items() if k != 'CUDA_VISIBLE_DEVICES'}
+    assert runner._stage_server(env) is None
+    assert runner._server is None
 
 
 def test_one_run_per_work_dir(repo, tmp_path):

@@ -221,6 +221,23 @@ def test_killed_pipeline_finishes_with_identical_outputs(demo, repo_root):
     ]
 
 
+def test_stage_server_children_equal_new_processes(demo, repo_root):
+    """The demo's tools ran in children of a stage server; as new
+    processes (--no-preload) an epoch-based and an iteration-based training
+    and a CAM job write the same weights and files."""
+    server_log = osp.join(demo['work'], 'stage_server.log')
+    assert osp.isfile(server_log)
+    work = copy_work_dir(demo['work'], demo['tmp'] / 'new_processes')
+    stages = ('cam', 'cam_seeds', 'deeplab')
+    summary = run_pipeline(repo_root, work, '--stages', ','.join(stages),
+                           '--force', '--no-preload')
+    assert [statuses(summary)[name] for name in stages] == ['ran'] * 3
+    assert_same_outputs(summary, demo['summary'], stages)
+    # no server started this time
+    assert os.path.getsize(osp.join(work, 'stage_server.log')) == \
+        os.path.getsize(server_log)
+
+
 def test_two_processes_write_the_pseudo_masks_of_one(demo, repo_root):
     """--launcher pytorch --gpus 2 runs the stage under
     torch.distributed.run (gloo without CUDA; the runner picks a free
