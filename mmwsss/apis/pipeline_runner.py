@@ -467,7 +467,13 @@ class PipelineRunner:
                 and command[1].endswith('.py')):
             server = self._stage_server(env)
         if server is not None:
-            return server.popen(command, self.root, env)
+            try:
+                return server.popen(command, self.root, env)
+            except (OSError, RuntimeError) as error:
+                self.log(f'[pipeline] the stage server failed ({error}): '
+                         'each stage from now runs as its own process')
+                self._server.close()
+                self._server = None
         return subprocess.Popen(
             command,
             cwd=self.root,

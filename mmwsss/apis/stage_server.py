@@ -273,6 +273,3 @@ class StageServer:
         if self._tool is None or self._tool.returncode is not None:
             self._proc.wait()
 
-
-if __name__ == '__main__':
-    main()

@@ -4,6 +4,7 @@ rerun, resume and kill behaviour on a repository of small stand-in tools
 (a few milliseconds per stage; the real tools are exercised by
 tests/test_tools/test_run_pipeline.py)."""
 import fcntl
+import io
 import json
 import os
 import os.path as osp
@@ -171,9 +172,9 @@ def make_runner(repo, work_dir, stages=None, **kwargs):
     # The stand-ins start in milliseconds as new processes: a stage server
     # (seconds of imports) is tried by its own test below.
     kwargs.setdefault('preload', False)
+    kwargs.setdefault('stream', open(os.devnull, 'w'))
     stages = parse_stages(stages or STAGES)
-    return PipelineRunner(
-        stages, work_dir, repo, stream=open(os.devnull, 'w'), **kwargs)
+    return PipelineRunner(stages, work_dir, repo, **kwargs)
 
 
 def statuses(summary):
@@ -501,6 +502,22 @@ def test_stage_server_runs_the_tools_as_new_processes_do(repo, tmp_path):
     assert statuses(summary)['preds'] == 'ran'
     assert outputs_content(summary) == outputs_content(reference)
     assert osp.isfile(osp.join(work, 'stage_server.log'))
+
+
+def test_stages_go_on_as_new_processes_when_the_server_fails(
+        repo, tmp_path, monkeypatch):
+    from mmwsss.apis.stage_server import StageServer
+
+    def refuse(*args, **kwargs):
+        raise OSError('message too long')
+
+    monkeypatch.setattr(StageServer, 'popen', refuse)
+    reference = make_runner(repo, str(tmp_path / 'reference')).run()
+    stream = io.StringIO()
+    summary = make_runner(
+        repo, str(tmp_path / 'work'), preload=True, stream=stream).run()
+    assert outputs_content(summary) == outputs_content(reference)
+    assert 'the stage server failed (message too long)' in stream.getvalue()
 
 
 def test_no_stage_server_for_stages_that_see_a_gpu(repo, tmp_path,
