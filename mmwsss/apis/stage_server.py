@@ -220,7 +220,6 @@ class StageServer:
 
     def __init__(self, python: str, cwd: str, env: Dict[str, str],
                  log_file: str):
-        self.log_file = log_file
         start = time.perf_counter()
         self._conn, theirs = socket.socketpair(socket.AF_UNIX,
                                                socket.SOCK_SEQPACKET)
