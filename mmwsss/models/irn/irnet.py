@@ -17,7 +17,7 @@ from ..utils.checks import check_fraction, check_int_at_least, check_positive
 from .cam_inputs import sample_cams, warn_cam_dir_deprecated
 from .instance import instance_labels
 from .losses import irn_losses
-from .path_index import PathIndex, get_path_index
+from .path_index import PathIndex, get_path_index, take_last
 from .random_walk import (random_walk, resolve_walk_dtype,
                           rw_to_semantic_label)
 
@@ -94,8 +94,8 @@ def pair_labels(labels: torch.Tensor,
     """
     flat = labels.reshape(labels.shape[0], -1).long()
     _, src_idx, dst_idx = path_index.tensors(labels.device)
-    src = flat[:, src_idx].unsqueeze(1)
-    dst = flat[:, dst_idx]
+    src = take_last(flat, src_idx).unsqueeze(1)
+    dst = take_last(flat, dst_idx)
     valid = (src != ignore_index) & (dst != ignore_index)
     equal = src == dst
     bg_pos = valid & equal & (src == 0)

@@ -20,7 +20,7 @@ from pydensecrf.utils import unary_from_softmax
 from mmwsss.utils.tensor import to_numpy
 from ..irn.irnet import pair_labels
 from ..irn.losses import masked_pair_mean
-from ..irn.path_index import get_path_index, half_disc_paths
+from ..irn.path_index import get_path_index, half_disc_paths, take_last
 from ..irn.random_walk import (propagate, resolve_walk_dtype,
                                transition_from_pair_weights)
 from ..utils.crf import crf_kernels, dense_crf
@@ -115,8 +115,8 @@ def psa_pair_affinity(features: torch.Tensor,
     path_index = get_path_index(radius, tuple(features.shape[-2:]))
     _, src, dst = path_index.tensors(features.device)
     order = torch.tensor(psa_pair_order(radius), device=features.device)
-    source = flat[:, :, src].unsqueeze(2)
-    partner = flat[:, :, dst[order]]
+    source = take_last(flat, src).unsqueeze(2)
+    partner = take_last(flat, dst[order])
     return torch.exp(-(partner - source).abs().mean(dim=1))
 
 

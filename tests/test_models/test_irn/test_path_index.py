@@ -7,6 +7,7 @@ import torch
 
 from mmwsss.functional import (PathIndex, affinity_labels, edge_to_affinity,
                                get_path_index)
+from mmwsss.models.irn.path_index import take_last
 
 DATA = Path(__file__).parents[2] / 'data'
 GRIDS = ['r5_12x15', 'r5_20x20', 'r5_24x30', 'r10_20x20', 'r10_24x30']
@@ -103,3 +104,28 @@ def test_edge_to_affinity_by_hand():
                               for idx in pi.path_indices])
     np.testing.assert_allclose(
         aff.numpy(), np.where(touches, 0.2, 1.0), rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize('lead', [(3, ), (2, 5)])
+def test_take_last_equals_indexing_and_its_gradients(lead):
+    # Repeated positions and tied values (quarters), reduced with amax as
+    # the IRNet loss does, so that gradients are summed and split at ties.
+    grid = get_path_index(5, (12, 15))
+    index = torch.tensor(grid.path_indices[2])  # (Ndir, L, Nsrc)
+    generator = torch.Generator().manual_seed(0)
+    values = torch.randint(
+        0, 4, (*lead, 12 * 15), generator=generator).float() / 4
+    upstream = torch.rand(
+        (*lead, index.shape[0], index.shape[2]), generator=generator)
+    results = []
+    for take in (take_last, lambda v, i: v[..., i]):
+        leaf = values.clone().requires_grad_()
+        taken = take(leaf, index)
+        (taken.amax(dim=-2) * upstream).sum().backward()
+        results.append((taken.detach(), leaf.grad))
+    (ours, our_grad), (indexed, indexed_grad) = results
+    assert ours.shape == (*lead, *index.shape)
+    assert torch.equal(ours, indexed)
+    assert torch.equal(our_grad, indexed_grad)
+    # a third of the entries get summed gradients
+    assert (our_grad > 0).float().mean() > 0.3
