@@ -211,9 +211,9 @@ def take_last(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     indexing (each entry's gradient summed in the same order). On a CPU it
     gathers: indexing's gradient is a serial accumulating ``index_put_``
     there, and the pair gathers of the IRNet losses ran 3x faster forward
-    and backward as gathers (AffinityNet's 1.6x; IRNet training 1.3x).
-    Elsewhere it indexes, whose gradient is deterministic on CUDA where
-    gather's is not.
+    and backward as gathers (AffinityNet's 1.6x; IRNet training steps
+    1.2-1.3x). Elsewhere it indexes, whose gradient is deterministic on
+    CUDA where gather's is not.
 
     Args:
         values (torch.Tensor): (..., N) values.
