@@ -208,12 +208,12 @@ def take_last(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``values[..., index]``: entries of the last dimension at ``index``.
 
     The same values and, backward, the same gradients bit for bit as the
-    indexing (each entry's gradient summed in the same order). On a CPU it
+    indexing (tested with repeated positions and tied maxima). On a CPU it
     gathers: indexing's gradient is a serial accumulating ``index_put_``
     there, and the pair gathers of the IRNet losses ran 3x faster forward
     and backward as gathers (AffinityNet's 1.6x; IRNet training steps
-    1.2-1.3x). Elsewhere it indexes, whose gradient is deterministic on
-    CUDA where gather's is not.
+    1.2-1.3x). Elsewhere it indexes: on CUDA indexing's gradient is summed
+    deterministically (sorted), gather's with atomic adds.
 
     Args:
         values (torch.Tensor): (..., N) values.
